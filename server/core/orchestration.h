@@ -1,0 +1,102 @@
+// The orchestration state machine: given an instance's committed state, the events
+// dispatched in an episode and the worker's response, compute the new history, the
+// updated instance record and the side effects (activity tasks, timers, messages to
+// other instances, child starts, terminations).
+//
+// Pure: no I/O, no clock, no threads, no logging. `now` and new ids are arguments.
+// Thread-compatible.
+#ifndef TASKHUB_SERVER_CORE_ORCHESTRATION_H_
+#define TASKHUB_SERVER_CORE_ORCHESTRATION_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "orchestrator_service.pb.h"
+#include "taskhub_store.pb.h"
+
+namespace taskhub::core {
+
+// A durable timer to create: at `fire_at`, `event` (timerFired) joins the inbox.
+struct TimerOut {
+  absl::Time fire_at;
+  HistoryEvent event;
+};
+
+// An event for another instance's inbox (eventRaised from sendEvent).
+struct MessageOut {
+  std::string instance_id;
+  HistoryEvent event;
+};
+
+// A sub-orchestration to create. `record` is the child's new instance record
+// (PENDING) and `start` its executionStarted event.
+struct ChildStart {
+  store::InstanceRecord record;
+  HistoryEvent start;
+};
+
+// A termination requested by an orchestration (terminateOrchestration action).
+struct TerminationOut {
+  std::string instance_id;
+  google::protobuf::StringValue reason;
+  bool recurse = false;
+};
+
+// Everything one committed episode changes.
+struct EpisodeResult {
+  store::InstanceRecord record;  // the updated record (status, output, sizes...)
+  // When true the current history is discarded and `history_append` is the whole
+  // new history (continue-as-new starts empty; rewind supplies its own).
+  bool reset_history = false;
+  std::vector<HistoryEvent> history_append;
+  // Events that go to the front of the inbox (continue-as-new: executionStarted and
+  // carried-over events), ahead of events that arrived during the episode.
+  std::vector<HistoryEvent> inbox_front;
+  std::vector<ActivityRequest> activities;
+  std::vector<TimerOut> timers;
+  std::vector<MessageOut> messages;
+  std::vector<ChildStart> children;
+  std::vector<TerminationOut> terminations;
+  bool became_terminal = false;
+  bool continued_as_new = false;
+  bool rewound = false;
+};
+
+struct EpisodeInput {
+  const store::InstanceRecord* record = nullptr;
+  // Events sent to the worker in this episode: OrchestratorStarted + inbox events.
+  const std::vector<HistoryEvent>* new_events = nullptr;
+  const OrchestratorResponse* response = nullptr;
+  absl::Time now;
+  // Used when the episode starts a new execution (continue-as-new).
+  std::string new_execution_id;
+  // Ids for children whose action has no instance id.
+  size_t max_payload_bytes = 0;
+};
+
+// Applies a worker's response to an episode. Errors: INVALID_ARGUMENT for a malformed
+// action (the message names it), RESOURCE_EXHAUSTED for oversized payloads,
+// UNIMPLEMENTED for entity actions. On error nothing must be committed.
+absl::StatusOr<EpisodeResult> ApplyEpisode(const EpisodeInput& in);
+
+// Terminates an instance on the server (no worker involved): appends
+// [OrchestratorStarted, executionTerminated, executionCompleted(TERMINATED),
+//  OrchestratorCompleted] and sets status TERMINATED with output = reason.
+EpisodeResult TerminateInstance(const store::InstanceRecord& record,
+                                const HistoryEvent& terminated_event, absl::Time now);
+
+// The status implied by suspend/resume events among `events`, starting from `current`.
+OrchestrationStatus StatusAfterEvents(OrchestrationStatus current,
+                                      const std::vector<HistoryEvent>& events);
+
+// The event a parent receives when its child reaches terminal status `child`.
+// Returns false when the child has no parent.
+bool ParentNotification(const store::InstanceRecord& child, absl::Time now,
+                        std::string* parent_id, std::string* parent_execution_id,
+                        HistoryEvent* event);
+
+}  // namespace taskhub::core
+
+#endif  // TASKHUB_SERVER_CORE_ORCHESTRATION_H_

@@ -1,0 +1,73 @@
+#include "server/daemon/config.h"
+
+#include "CLI/CLI.hpp"
+#include "absl/strings/str_cat.h"
+
+namespace taskhub::daemon {
+
+absl::StatusOr<Config> ParseConfig(int argc, char** argv, int* exit_code) {
+  Config c;
+  CLI::App app{"taskhubd: a durable task server for the Durable Task sidecar protocol"};
+  app.option_defaults()->always_capture_default();
+  app.add_option("--listen", c.listen, "Address to serve gRPC on (host:port; port 0 = any)")
+      ->envname("TASKHUB_LISTEN");
+  app.add_option("--data-dir", c.data_dir, "Directory of the embedded RocksDB store")
+      ->envname("TASKHUB_DATA_DIR");
+  app.add_option("--task-hub", c.task_hub, "Name of the task hub served")
+      ->envname("TASKHUB_TASK_HUB");
+  app.add_option("--log-level", c.log_level, "trace, debug, info, warn, error, critical, off")
+      ->envname("TASKHUB_LOG_LEVEL");
+  app.add_option("--store", c.store, "Storage backend: rocksdb (durable) or memory (tests)")
+      ->envname("TASKHUB_STORE")
+      ->check(CLI::IsMember({"rocksdb", "memory"}));
+  app.add_option("--port-file", c.port_file, "Write the bound port here once serving")
+      ->envname("TASKHUB_PORT_FILE");
+  app.add_option("--max-payload-bytes", c.engine.max_payload_bytes,
+                 "Largest accepted payload (input, output, event data); bigger ones get "
+                 "RESOURCE_EXHAUSTED")
+      ->envname("TASKHUB_MAX_PAYLOAD_BYTES");
+  app.add_option("--max-message-bytes", c.max_message_bytes, "gRPC receive message size limit")
+      ->envname("TASKHUB_MAX_MESSAGE_BYTES");
+  double orchestration_lease_s = absl::ToDoubleSeconds(c.engine.orchestration_lease);
+  double activity_lease_s = 0, abandon_delay_ms = absl::ToDoubleMilliseconds(c.engine.abandon_delay);
+  double ping_s = absl::ToDoubleSeconds(c.engine.health_ping_interval);
+  double max_wait_s = absl::ToDoubleSeconds(c.engine.max_wait);
+  app.add_option("--orchestration-lease-seconds", orchestration_lease_s,
+                 "Redeliver an episode not completed within this time")
+      ->envname("TASKHUB_ORCHESTRATION_LEASE_SECONDS");
+  app.add_option("--activity-lease-seconds", activity_lease_s,
+                 "Redeliver an activity not completed within this time even if its worker "
+                 "is connected (0 = never)")
+      ->envname("TASKHUB_ACTIVITY_LEASE_SECONDS");
+  app.add_option("--abandon-delay-ms", abandon_delay_ms,
+                 "First redelivery delay after an abandon (doubles each time, max 60 s)")
+      ->envname("TASKHUB_ABANDON_DELAY_MS");
+  app.add_option("--health-ping-seconds", ping_s, "Interval of health pings on work streams")
+      ->envname("TASKHUB_HEALTH_PING_SECONDS");
+  app.add_option("--max-wait-seconds", max_wait_s, "Server-side cap of WaitFor* calls")
+      ->envname("TASKHUB_MAX_WAIT_SECONDS");
+  app.add_option("--history-cache-events", c.engine.history_cache_events,
+                 "Bound of history events cached in memory")
+      ->envname("TASKHUB_HISTORY_CACHE_EVENTS");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    std::ostringstream out, err;
+    *exit_code = app.exit(e, out, err);
+    return absl::InvalidArgumentError(out.str() + err.str());
+  }
+  c.engine.orchestration_lease = absl::Seconds(orchestration_lease_s);
+  c.engine.activity_lease = absl::Seconds(activity_lease_s);
+  c.engine.abandon_delay = absl::Milliseconds(abandon_delay_ms);
+  c.engine.health_ping_interval = absl::Seconds(ping_s);
+  c.engine.max_wait = absl::Seconds(max_wait_s);
+  if (c.engine.health_ping_interval <= absl::ZeroDuration() ||
+      c.engine.orchestration_lease <= absl::ZeroDuration()) {
+    *exit_code = 2;
+    return absl::InvalidArgumentError(
+        "--health-ping-seconds and --orchestration-lease-seconds must be positive\n");
+  }
+  return c;
+}
+
+}  // namespace taskhub::daemon

@@ -1,0 +1,30 @@
+// taskhubd configuration: command-line flags, each also readable from a TASKHUB_*
+// environment variable (flags win).
+#ifndef TASKHUB_SERVER_DAEMON_CONFIG_H_
+#define TASKHUB_SERVER_DAEMON_CONFIG_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "server/engine/engine.h"
+
+namespace taskhub::daemon {
+
+struct Config {
+  std::string listen = "127.0.0.1:4001";
+  std::string data_dir = "./taskhub-data";
+  std::string task_hub = "default";
+  std::string log_level = "info";
+  std::string store = "rocksdb";  // rocksdb | memory
+  std::string port_file;          // written with the bound port once serving
+  size_t max_message_bytes = 256 << 20;
+  engine::EngineOptions engine;
+};
+
+// Parses argv (and the environment). Returns the config, or an error whose message
+// is the help text / usage error; `*exit_code` tells main() what to return then.
+absl::StatusOr<Config> ParseConfig(int argc, char** argv, int* exit_code);
+
+}  // namespace taskhub::daemon
+
+#endif  // TASKHUB_SERVER_DAEMON_CONFIG_H_

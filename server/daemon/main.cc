@@ -1,0 +1,52 @@
+// taskhubd: parse the configuration, start the Server, wait for SIGTERM/SIGINT,
+// shut down gracefully and exit 0.
+#include <signal.h>
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+
+#include "server/common/logging.h"
+#include "server/daemon/config.h"
+#include "server/daemon/server.h"
+
+int main(int argc, char** argv) {
+  int exit_code = 0;
+  auto config = taskhub::daemon::ParseConfig(argc, argv, &exit_code);
+  if (!config.ok()) {
+    std::cerr << config.status().message();
+    return exit_code;
+  }
+  if (auto st = taskhub::SetLogLevel(config->log_level); !st.ok()) {
+    std::cerr << st.message() << "\n";
+    return 2;
+  }
+  // Block the stop signals in every thread; the main thread waits for them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  auto log = taskhub::Logger("daemon");
+  auto server = taskhub::daemon::Server::Start(*config);
+  if (!server.ok()) {
+    log->critical("cannot start: {}", server.status().ToString());
+    return 1;
+  }
+  if (!config->port_file.empty()) {
+    const std::string tmp = config->port_file + ".tmp";
+    {
+      std::ofstream out(tmp);
+      out << (*server)->port() << "\n";
+    }
+    std::rename(tmp.c_str(), config->port_file.c_str());
+  }
+  int sig = 0;
+  sigwait(&signals, &sig);
+  log->info("received signal {}; shutting down", sig);
+  (*server)->Shutdown();
+  server->reset();
+  return 0;
+}

@@ -1,0 +1,37 @@
+// Server: the whole of taskhubd (store, engine, gRPC services) built from a Config.
+// Tests build it in-process on 127.0.0.1:0. Start() returns once serving;
+// Shutdown() stops accepting, closes worker streams with OK, finishes commits.
+// Not thread-safe (call from one thread).
+#ifndef TASKHUB_SERVER_DAEMON_SERVER_H_
+#define TASKHUB_SERVER_DAEMON_SERVER_H_
+
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "grpcpp/server.h"
+#include "server/api/sidecar_service.h"
+#include "server/daemon/config.h"
+
+namespace taskhub::daemon {
+
+class Server {
+ public:
+  static absl::StatusOr<std::unique_ptr<Server>> Start(const Config& config);
+  ~Server();
+  int port() const { return port_; }
+  engine::Engine* engine() { return engine_.get(); }
+  void Shutdown(absl::Duration deadline = absl::Seconds(5));
+
+ private:
+  Server() = default;
+  std::unique_ptr<storage::Backend> backend_;
+  std::unique_ptr<engine::Engine> engine_;
+  std::unique_ptr<api::SidecarService> service_;
+  std::unique_ptr<grpc::Server> grpc_;
+  int port_ = 0;
+  bool stopped_ = false;
+};
+
+}  // namespace taskhub::daemon
+
+#endif  // TASKHUB_SERVER_DAEMON_SERVER_H_

@@ -1,0 +1,225 @@
+// The engine: owns every instance's dispatch state in memory, turns client and
+// worker requests into atomic store writes (through the CommitQueue, which groups
+// concurrent commits into one WAL sync), and pushes work items to worker streams.
+//
+// Consistency model: a request mutates the in-memory (logical) state under `mu_`
+// and queues its WriteSet in the same order. Nothing leaves the server before it is
+// durable: replies, waiter wake-ups and new work items are all produced by the
+// post-commit step of the write that made them true. Reads run after everything
+// queued before them is durable.
+//
+// Thread-safety: every public method may be called from any thread; callbacks
+// (`Done`) run on engine threads and must not block.
+#ifndef TASKHUB_SERVER_ENGINE_ENGINE_H_
+#define TASKHUB_SERVER_ENGINE_ENGINE_H_
+
+#include <deque>
+#include <list>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/functional/any_invocable.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "server/common/clock.h"
+#include "server/common/ids.h"
+#include "server/core/orchestration.h"
+#include "server/engine/commit_queue.h"
+#include "server/engine/executor.h"
+#include "server/engine/timer_queue.h"
+#include "server/engine/work_item_filter.h"
+#include "server/storage/backend.h"
+
+namespace taskhub::engine {
+
+struct EngineOptions {
+  size_t max_payload_bytes = 16 << 20;  // per payload (input, result, event data)
+  absl::Duration orchestration_lease = absl::Minutes(5);  // episode completion deadline
+  absl::Duration activity_lease = absl::ZeroDuration();  // 0: no deadline while connected
+  absl::Duration abandon_delay = absl::Seconds(1);       // first redelivery delay
+  absl::Duration max_abandon_delay = absl::Minutes(1);
+  absl::Duration health_ping_interval = absl::Seconds(30);
+  absl::Duration max_wait = absl::Minutes(10);  // server-side cap of WaitFor* calls
+  size_t history_cache_events = 2'000'000;      // bound of cached history events
+  int default_max_concurrent = 1000;            // per stream, when the worker sends 0
+};
+
+// A worker's GetWorkItems stream, as the engine sees it. Implemented by the api
+// layer. Thread-safe; Send() never blocks and may be called after Close().
+class WorkItemSink {
+ public:
+  virtual ~WorkItemSink() = default;
+  virtual void Send(const WorkItem& item) = 0;
+  virtual void Close() = 0;  // end the stream with status OK (shutdown)
+};
+
+using Done = absl::AnyInvocable<void(absl::Status)>;
+template <typename T>
+using DoneWith = absl::AnyInvocable<void(absl::StatusOr<T>)>;
+
+struct EngineStats {
+  size_t live_instances = 0, ready_orchestrations = 0, activities = 0, streams = 0;
+  size_t cached_history_events = 0, timers = 0;
+  uint64_t commits = 0, submissions = 0;
+};
+
+class Engine {
+ public:
+  // Recovers the state stored in `backend` and starts the engine threads.
+  static absl::StatusOr<std::unique_ptr<Engine>> Create(storage::Backend* backend,
+                                                        Clock* clock, IdGenerator* ids,
+                                                        EngineOptions options);
+  ~Engine();
+
+  // Closes worker streams (status OK), fails waiters with UNAVAILABLE and refuses
+  // new requests. Then Stop() finishes queued commits and joins the threads.
+  void BeginShutdown();
+  void Stop();
+
+  // --- Clients ------------------------------------------------------------------
+  void StartInstance(const CreateInstanceRequest& req, DoneWith<std::string> done);
+  void GetInstance(const std::string& id, bool payloads, DoneWith<GetInstanceResponse> done);
+  // Completes when the instance has started (or reached a terminal state when
+  // `completion`), when it does not exist (exists=false), at the server-side cap
+  // (DEADLINE_EXCEEDED) or on CancelWait (CANCELLED). Returns a handle for CancelWait.
+  uint64_t WaitForInstance(const std::string& id, bool completion, bool payloads,
+                           DoneWith<GetInstanceResponse> done);
+  void CancelWait(uint64_t handle);
+  void RaiseEvent(const RaiseEventRequest& req, Done done);
+  void Terminate(const TerminateRequest& req, Done done);
+  void Suspend(const SuspendRequest& req, Done done);
+  void Resume(const ResumeRequest& req, Done done);
+  void Rewind(const RewindInstanceRequest& req, Done done);
+  void Restart(const RestartInstanceRequest& req, DoneWith<std::string> done);
+  void Purge(const PurgeInstancesRequest& req, DoneWith<PurgeInstancesResponse> done);
+  void Query(const InstanceQuery& q, DoneWith<QueryInstancesResponse> done);
+  void ListInstanceIds(const ListInstanceIdsRequest& req, DoneWith<ListInstanceIdsResponse> done);
+  void GetHistory(const std::string& id, DoneWith<std::vector<HistoryEvent>> done);
+  void DeleteTaskHub(Done done);
+
+  // --- Workers ------------------------------------------------------------------
+  // Registers a stream; work items are pushed to `sink` until RemoveStream().
+  uint64_t AddStream(WorkItemSink* sink, const GetWorkItemsRequest& req);
+  // Unregisters a stream; its in-flight work items are dispatched again. After it
+  // returns the engine no longer touches `sink`. Idempotent.
+  void RemoveStream(uint64_t stream_id);
+  void CompleteOrchestration(const OrchestratorResponse& resp, Done done);
+  void CompleteActivity(const ActivityResponse& resp, Done done);
+  void AbandonOrchestration(const std::string& token, Done done);
+  void AbandonActivity(const std::string& token, Done done);
+
+  EngineStats Stats();
+
+ private:
+  struct Live;
+  struct Activity;
+  struct Stream;
+  struct Waiter;
+  struct Batch;
+
+  Engine(storage::Backend* backend, Clock* clock, IdGenerator* ids, EngineOptions options);
+  absl::Status Recover();
+
+  // --- batching (all require mu_) ---
+  uint64_t NextSeq() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return ++seq_; }
+  void PutRecord(Batch& b, Live& live) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void AddInbox(Batch& b, Live& live, HistoryEvent ev) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Submit(Batch b) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void AfterCommit(Batch& b, absl::Status st) ABSL_LOCKS_EXCLUDED(mu_);
+  // Runs fn on the reader thread once everything queued so far is durable.
+  void AfterDurable(absl::AnyInvocable<void(absl::Status)> fn);
+  void EndWait(uint64_t handle, absl::Status status);
+
+  // --- lookups and instance changes (require mu_) ---
+  Live* FindLive(const std::string& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The record of a non-live instance: pending terminal/deleted state, else the store.
+  absl::StatusOr<std::optional<store::InstanceRecord>> FindStored(const std::string& id)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status EnsureHistory(Live& live) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  Live& CreateLive(Batch& b, store::InstanceRecord rec, HistoryEvent start)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Deletes a stored (terminal) instance in `b`.
+  void DeleteStored(Batch& b, const store::InstanceRecord& rec) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Makes `live` terminal in `b`: drops its inbox, notifies its parent, forgets it.
+  void Retire(Batch& b, const std::string& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void TerminateNow(Live& live, const HistoryEvent& term) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void SendToInstance(Batch& b, const std::string& id, HistoryEvent ev)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status RewindLocked(Batch& b, store::InstanceRecord rec, const HistoryEvent& ev)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ApplyEpisodeResult(Batch& b, Live& live, size_t consumed, core::EpisodeResult& r)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<std::string> StartLocked(Batch& b, const CreateInstanceRequest& req)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<Live*> LiveForControl(const std::string& id)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  // --- dispatch (require mu_) ---
+  void MarkReady(const std::string& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Pump() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool TryDispatchOrchestration(Live& live) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool TryDispatchActivity(Activity& act) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ReleaseOrchestration(Live& live, absl::Duration delay) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ReleaseActivity(Activity& act, absl::Duration delay) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void WakeAt(Live& live, absl::Time when) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void RegisterTimer(int64_t fire_us, uint64_t seq, const store::TimerRecord& t)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void FireTimer(int64_t fire_us, uint64_t seq, store::TimerRecord t) ABSL_LOCKS_EXCLUDED(mu_);
+  void TouchHistory(Live& live) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void EvictHistories() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void NotifyWaiters(const store::InstanceRecord& rec) ABSL_LOCKS_EXCLUDED(mu_);
+  void SchedulePing(uint64_t stream_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Duration AbandonDelay(int attempts) const;
+  std::string NewToken(char kind) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status CheckOpen() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void PurgeByFilter(const PurgeInstancesRequest& req, DoneWith<PurgeInstancesResponse> done);
+  absl::StatusOr<int> PurgeOne(const std::string& id, bool recursive);
+
+  storage::Backend* const backend_;
+  Clock* const clock_;
+  IdGenerator* const ids_;
+  const EngineOptions options_;
+  const std::string boot_;  // distinguishes completion tokens across restarts
+
+  absl::Mutex mu_;
+  bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;
+  uint64_t seq_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t token_counter_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::flat_hash_map<std::string, std::unique_ptr<Live>> live_ ABSL_GUARDED_BY(mu_);
+  // Non-live instances whose last change is not durable yet (nullopt = deleted).
+  struct Pending {
+    std::optional<store::InstanceRecord> rec;
+    uint64_t gen;
+  };
+  absl::flat_hash_map<std::string, Pending> pending_ ABSL_GUARDED_BY(mu_);
+  uint64_t pending_gen_ ABSL_GUARDED_BY(mu_) = 0;
+  std::deque<std::string> ready_orch_ ABSL_GUARDED_BY(mu_);
+  std::map<uint64_t, std::unique_ptr<Activity>> activities_ ABSL_GUARDED_BY(mu_);
+  std::deque<uint64_t> ready_act_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, std::string> orch_tokens_ ABSL_GUARDED_BY(mu_);  // -> id
+  absl::flat_hash_map<std::string, uint64_t> act_tokens_ ABSL_GUARDED_BY(mu_);  // -> seq
+  std::map<uint64_t, std::unique_ptr<Stream>> streams_ ABSL_GUARDED_BY(mu_);
+  uint64_t next_stream_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t rr_cursor_ ABSL_GUARDED_BY(mu_) = 0;
+  // History cache: LRU of instances whose history is loaded.
+  std::list<std::string> history_lru_ ABSL_GUARDED_BY(mu_);
+  size_t cached_events_ ABSL_GUARDED_BY(mu_) = 0;
+
+  absl::Mutex waiters_mu_ ABSL_ACQUIRED_AFTER(mu_);
+  std::multimap<std::string, std::shared_ptr<Waiter>> waiters_ ABSL_GUARDED_BY(waiters_mu_);
+  std::map<uint64_t, std::shared_ptr<Waiter>> waiters_by_handle_ ABSL_GUARDED_BY(waiters_mu_);
+  uint64_t next_waiter_ ABSL_GUARDED_BY(waiters_mu_) = 0;
+
+  TimerQueue timers_;
+  Executor reader_;
+  CommitQueue commits_;
+};
+
+}  // namespace taskhub::engine
+
+#endif  // TASKHUB_SERVER_ENGINE_ENGINE_H_

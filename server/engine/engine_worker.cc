@@ -1,0 +1,398 @@
+// Engine: worker streams, episode and activity completions, abandons, and the
+// server-side parts of the orchestration lifecycle (terminate, rewind).
+#include "absl/strings/str_cat.h"
+#include "server/common/logging.h"
+#include "server/common/status_macros.h"
+#include "server/core/validation.h"
+#include "server/engine/engine.h"
+#include "server/engine/engine_internal.h"
+
+namespace taskhub::engine {
+
+using core::ToProto;
+
+uint64_t Engine::AddStream(WorkItemSink* sink, const GetWorkItemsRequest& req) {
+  absl::MutexLock l(&mu_);
+  if (shutting_down_) {
+    sink->Close();
+    return 0;
+  }
+  auto s = std::make_unique<Stream>();
+  s->id = ++next_stream_;
+  s->sink = sink;
+  s->filter = WorkItemFilter(req);
+  s->max_orch = req.maxconcurrentorchestrationworkitems() > 0
+                    ? req.maxconcurrentorchestrationworkitems()
+                    : options_.default_max_concurrent;
+  s->max_act = req.maxconcurrentactivityworkitems() > 0 ? req.maxconcurrentactivityworkitems()
+                                                        : options_.default_max_concurrent;
+  const uint64_t id = s->id;
+  streams_[id] = std::move(s);
+  SchedulePing(id);
+  Logger("engine")->debug("worker stream {} connected", id);
+  Pump();
+  return id;
+}
+
+void Engine::SchedulePing(uint64_t stream_id) {
+  auto it = streams_.find(stream_id);
+  if (it == streams_.end()) return;
+  it->second->ping_timer =
+      timers_.Schedule(clock_->Now() + options_.health_ping_interval, [this, stream_id] {
+        absl::MutexLock l(&mu_);
+        auto s = streams_.find(stream_id);
+        if (s == streams_.end() || shutting_down_) return;
+        WorkItem ping;
+        ping.mutable_healthping();
+        s->second->sink->Send(ping);
+        SchedulePing(stream_id);
+      });
+}
+
+void Engine::RemoveStream(uint64_t stream_id) {
+  absl::MutexLock l(&mu_);
+  auto it = streams_.find(stream_id);
+  if (it == streams_.end()) return;
+  const std::set<std::string> tokens = it->second->tokens;
+  timers_.Cancel(it->second->ping_timer);
+  for (const auto& token : tokens) {
+    if (auto o = orch_tokens_.find(token); o != orch_tokens_.end()) {
+      if (Live* live = FindLive(o->second)) ReleaseOrchestration(*live, absl::ZeroDuration());
+    } else if (auto a = act_tokens_.find(token); a != act_tokens_.end()) {
+      auto act = activities_.find(a->second);
+      if (act != activities_.end()) ReleaseActivity(*act->second, absl::ZeroDuration());
+    }
+  }
+  streams_.erase(stream_id);
+  Logger("engine")->debug("worker stream {} disconnected; {} work items redelivered",
+                          stream_id, tokens.size());
+  Pump();
+}
+
+namespace {
+absl::Status UnknownInstance(const std::string& id) {
+  return absl::InvalidArgumentError(
+      absl::StrCat("instanceId '", id, "' does not name an orchestration instance on this server"));
+}
+}  // namespace
+
+void Engine::CompleteOrchestration(const OrchestratorResponse& resp, Done done) {
+  absl::MutexLock l(&mu_);
+  if (absl::Status st = CheckOpen(); !st.ok()) return done(st);
+  Live* live = nullptr;
+  if (!resp.completiontoken().empty()) {
+    auto it = orch_tokens_.find(resp.completiontoken());
+    if (it != orch_tokens_.end()) live = FindLive(it->second);
+  } else if (Live* l2 = FindLive(resp.instanceid()); l2 != nullptr && l2->in_flight()) {
+    live = l2;
+  }
+  if (live == nullptr) {
+    if (!resp.instanceid().empty() && FindLive(resp.instanceid()) == nullptr) {
+      auto stored = FindStored(resp.instanceid());
+      if (stored.ok() && !stored->has_value()) return done(UnknownInstance(resp.instanceid()));
+    }
+    Logger("engine")->info("ignoring a stale orchestration completion for '{}'",
+                           resp.instanceid());
+    return done(absl::OkStatus());
+  }
+  const std::string id = live->rec.instance_id();
+  if (!resp.instanceid().empty() && resp.instanceid() != id) {
+    return done(absl::InvalidArgumentError(absl::StrCat(
+        "instanceId '", resp.instanceid(), "' does not match the work item's instance '", id, "'")));
+  }
+  if (absl::Status st = EnsureHistory(*live); !st.ok()) return done(st);
+  core::EpisodeInput in;
+  in.record = &live->rec;
+  in.new_events = &live->new_events;
+  in.response = &resp;
+  in.now = clock_->Now();
+  in.new_execution_id = ids_->NewId();
+  in.max_payload_bytes = options_.max_payload_bytes;
+  absl::StatusOr<core::EpisodeResult> res = core::ApplyEpisode(in);
+  absl::Status reply = absl::OkStatus();
+  if (!res.ok()) {
+    // A response we cannot apply fails the orchestration (otherwise it would be
+    // redelivered forever); the worker gets the error too.
+    reply = res.status();
+    Logger("engine")->warn("orchestration '{}' failed: invalid response: {}", id,
+                           reply.ToString());
+    OrchestratorResponse failed;
+    auto* c = failed.add_actions()->mutable_completeorchestration();
+    c->set_orchestrationstatus(ORCHESTRATION_STATUS_FAILED);
+    c->mutable_failuredetails()->set_errortype(
+        absl::StrCat("InvalidOrchestratorResponse.", absl::StatusCodeToString(reply.code())));
+    c->mutable_failuredetails()->set_errormessage(std::string(reply.message()));
+    c->mutable_failuredetails()->set_isnonretriable(true);
+    in.response = &failed;
+    in.max_payload_bytes = 0;
+    res = core::ApplyEpisode(in);
+    if (!res.ok()) return done(res.status());
+  }
+  const size_t consumed = live->dispatched;
+  ReleaseOrchestration(*live, absl::ZeroDuration());
+  live->abandons = 0;
+  Batch b;
+  ApplyEpisodeResult(b, *live, consumed, *res);
+  b.done.push_back([done = std::move(done), reply](absl::Status st) mutable {
+    done(st.ok() ? reply : st);
+  });
+  Submit(std::move(b));
+  Pump();
+}
+
+void Engine::ApplyEpisodeResult(Batch& b, Live& live, size_t consumed, core::EpisodeResult& r) {
+  const std::string id = live.rec.instance_id();
+  for (size_t i = 0; i < consumed && !live.inbox.empty(); ++i) {
+    b.ws.ops.push_back(storage::DeleteInbox{id, live.inbox.front().first});
+    live.inbox.pop_front();
+  }
+  uint64_t index = live.rec.history_size();
+  if (r.reset_history) {
+    b.ws.ops.push_back(storage::ClearHistory{id});
+    cached_events_ -= live.history.size();
+    live.history.clear();
+    index = 0;
+  }
+  for (auto& ev : r.history_append) {
+    b.ws.ops.push_back(storage::AppendHistory{id, index++, ev});
+    live.history.push_back(std::move(ev));
+    ++cached_events_;
+  }
+  ++live.unflushed;
+  b.flushed.push_back(id);
+  live.rec = std::move(r.record);
+  if (!r.inbox_front.empty()) {
+    auto rest = std::move(live.inbox);
+    live.inbox.clear();
+    for (auto& ev : r.inbox_front) AddInbox(b, live, std::move(ev));
+    for (auto& [seq, ev] : rest) {
+      b.ws.ops.push_back(storage::DeleteInbox{id, seq});
+      AddInbox(b, live, std::move(ev));
+    }
+  }
+  for (auto& req : r.activities) {
+    const uint64_t seq = NextSeq();
+    auto act = std::make_unique<Activity>();
+    act->seq = seq;
+    act->task.set_instance_id(id);
+    act->task.set_execution_id(live.rec.execution_id());
+    act->task.set_orchestration_name(live.rec.name());
+    *act->task.mutable_request() = std::move(req);
+    b.ws.ops.push_back(storage::PutActivity{seq, act->task});
+    activities_[seq] = std::move(act);
+    b.activities.push_back(seq);
+  }
+  for (auto& t : r.timers) {
+    const uint64_t seq = NextSeq();
+    store::TimerRecord tr;
+    tr.set_instance_id(id);
+    tr.set_execution_id(live.rec.execution_id());
+    *tr.mutable_event() = std::move(t.event);
+    const int64_t fire_us = absl::ToUnixMicros(t.fire_at);
+    b.ws.ops.push_back(storage::PutTimer{fire_us, seq, tr});
+    b.timers.push_back({fire_us, seq, std::move(tr)});
+  }
+  for (auto& m : r.messages) SendToInstance(b, m.instance_id, std::move(m.event));
+  for (auto& c : r.children) {
+    const std::string child_id = c.record.instance_id();
+    const int32_t task_id = c.record.parent().taskscheduledid();
+    absl::StatusOr<std::optional<store::InstanceRecord>> stored =
+        FindLive(child_id) != nullptr
+            ? absl::StatusOr<std::optional<store::InstanceRecord>>(absl::AlreadyExistsError(""))
+            : FindStored(child_id);
+    if (!stored.ok()) {
+      HistoryEvent failed = core::NewEvent(clock_->Now());
+      failed.mutable_suborchestrationinstancefailed()->set_taskscheduledid(task_id);
+      auto* f = failed.mutable_suborchestrationinstancefailed()->mutable_failuredetails();
+      f->set_errortype("OrchestrationAlreadyExists");
+      f->set_errormessage(absl::StrCat("an orchestration with instance id '", child_id,
+                                       "' already exists and is not in a terminal state"));
+      AddInbox(b, live, std::move(failed));
+      continue;
+    }
+    if (stored->has_value()) DeleteStored(b, **stored);
+    const std::string exec = ids_->NewId();
+    c.record.set_execution_id(exec);
+    c.start.mutable_executionstarted()->mutable_orchestrationinstance()->mutable_executionid()
+        ->set_value(exec);
+    CreateLive(b, std::move(c.record), std::move(c.start));
+  }
+  for (auto& t : r.terminations) {
+    HistoryEvent ev = core::NewEvent(clock_->Now());
+    if (t.reason.ByteSizeLong() > 0) *ev.mutable_executionterminated()->mutable_input() = t.reason;
+    ev.mutable_executionterminated()->set_recurse(t.recurse);
+    SendToInstance(b, t.instance_id, std::move(ev));
+  }
+  if (r.rewound) {
+    HistoryEvent reason;
+    for (const auto& e : live.history) {
+      if (e.has_executionrewound()) reason = e;
+    }
+    for (const auto& child : core::OpenChildren(live.history)) {
+      if (FindLive(child) != nullptr) continue;
+      auto stored = FindStored(child);
+      if (stored.ok() && stored->has_value() &&
+          (*stored)->status() == ORCHESTRATION_STATUS_FAILED) {
+        RewindLocked(b, **stored, reason).IgnoreError();
+      }
+    }
+  }
+  PutRecord(b, live);
+  if (r.became_terminal) {
+    Retire(b, id);
+  } else {
+    b.ready.push_back(id);
+  }
+}
+
+void Engine::TerminateNow(Live& live, const HistoryEvent& term) {
+  if (absl::Status st = EnsureHistory(live); !st.ok()) {
+    Logger("engine")->error("cannot terminate '{}': {}", live.rec.instance_id(), st.ToString());
+    return;
+  }
+  const std::string id = live.rec.instance_id();
+  const absl::Time now = clock_->Now();
+  core::EpisodeResult r = core::TerminateInstance(live.rec, term, now);
+  if (live.history.empty()) {
+    // Never started: keep its executionStarted so the history reads as a whole.
+    for (const auto& [seq, ev] : live.inbox) {
+      if (ev.has_executionstarted()) {
+        r.history_append.insert(r.history_append.begin() + 1, ev);
+        r.record.set_history_size(r.record.history_size() + 1);
+        break;
+      }
+    }
+  }
+  Batch b;
+  uint64_t index = live.rec.history_size();
+  for (auto& ev : r.history_append) {
+    b.ws.ops.push_back(storage::AppendHistory{id, index++, ev});
+    live.history.push_back(std::move(ev));
+    ++cached_events_;
+  }
+  live.rec = std::move(r.record);
+  if (term.executionterminated().recurse()) {
+    for (const auto& child : core::OpenChildren(live.history)) {
+      HistoryEvent ev = core::NewEvent(now);
+      *ev.mutable_executionterminated() = term.executionterminated();
+      SendToInstance(b, child, std::move(ev));
+    }
+  }
+  PutRecord(b, live);
+  Retire(b, id);
+  Submit(std::move(b));
+}
+
+absl::Status Engine::RewindLocked(Batch& b, store::InstanceRecord rec, const HistoryEvent& ev) {
+  const auto previous = storage::IndexedFields::Of(rec);
+  rec.set_status(ORCHESTRATION_STATUS_RUNNING);
+  rec.clear_output();
+  rec.clear_failure_details();
+  rec.clear_completed_time();
+  *rec.mutable_last_updated_time() = ToProto(clock_->Now());
+  auto owned = std::make_unique<Live>();
+  Live& live = *owned;
+  live.rec = std::move(rec);
+  live.stored = previous;
+  const std::string id = live.rec.instance_id();
+  pending_.erase(id);
+  live_[id] = std::move(owned);
+  PutRecord(b, live);
+  HistoryEvent rewound = core::NewEvent(clock_->Now());
+  *rewound.mutable_executionrewound() = ev.executionrewound();
+  AddInbox(b, live, std::move(rewound));
+  return absl::OkStatus();
+}
+
+void Engine::CompleteActivity(const ActivityResponse& resp, Done done) {
+  absl::MutexLock l(&mu_);
+  if (absl::Status st = CheckOpen(); !st.ok()) return done(st);
+  Activity* act = nullptr;
+  if (!resp.completiontoken().empty()) {
+    auto it = act_tokens_.find(resp.completiontoken());
+    if (it != act_tokens_.end()) act = activities_[it->second].get();
+  } else {
+    for (auto& [seq, a] : activities_) {
+      if (a->in_flight() && a->task.instance_id() == resp.instanceid() &&
+          a->task.request().taskid() == resp.taskid()) {
+        act = a.get();
+        break;
+      }
+    }
+  }
+  if (act == nullptr) {
+    if (!resp.instanceid().empty() && FindLive(resp.instanceid()) == nullptr) {
+      auto stored = FindStored(resp.instanceid());
+      if (stored.ok() && !stored->has_value()) return done(UnknownInstance(resp.instanceid()));
+    }
+    Logger("engine")->info("ignoring a stale activity completion for '{}' task {}",
+                           resp.instanceid(), resp.taskid());
+    return done(absl::OkStatus());
+  }
+  absl::Status reply = core::ValidatePayload("result", resp.result(), options_.max_payload_bytes);
+  if (reply.ok()) {
+    reply = core::ValidateFailureDetails("failureDetails", resp.failuredetails(),
+                                         options_.max_payload_bytes);
+  }
+  const uint64_t seq = act->seq;
+  const store::ActivityTask task = act->task;
+  ReleaseActivity(*act, absl::ZeroDuration());
+  activities_.erase(seq);
+  Batch b;
+  b.ws.ops.push_back(storage::DeleteActivity{seq});
+  Live* live = FindLive(task.instance_id());
+  if (live != nullptr && live->rec.execution_id() == task.execution_id()) {
+    HistoryEvent ev = core::NewEvent(clock_->Now());
+    const int32_t task_id = task.request().taskid();
+    if (!reply.ok()) {
+      auto* f = ev.mutable_taskfailed();
+      f->set_taskscheduledid(task_id);
+      f->mutable_failuredetails()->set_errortype("PayloadTooLarge");
+      f->mutable_failuredetails()->set_errormessage(std::string(reply.message()));
+      f->mutable_failuredetails()->set_isnonretriable(true);
+    } else if (resp.has_failuredetails()) {
+      ev.mutable_taskfailed()->set_taskscheduledid(task_id);
+      *ev.mutable_taskfailed()->mutable_failuredetails() = resp.failuredetails();
+    } else {
+      ev.mutable_taskcompleted()->set_taskscheduledid(task_id);
+      if (resp.has_result()) *ev.mutable_taskcompleted()->mutable_result() = resp.result();
+    }
+    AddInbox(b, *live, std::move(ev));
+  }
+  b.done.push_back([done = std::move(done), reply](absl::Status st) mutable {
+    done(st.ok() ? reply : st);
+  });
+  Submit(std::move(b));
+  Pump();
+}
+
+void Engine::AbandonOrchestration(const std::string& token, Done done) {
+  {
+    absl::MutexLock l(&mu_);
+    auto it = orch_tokens_.find(token);
+    if (it != orch_tokens_.end()) {
+      if (Live* live = FindLive(it->second)) {
+        ReleaseOrchestration(*live, AbandonDelay(++live->abandons));
+        Pump();
+      }
+    }
+  }
+  done(absl::OkStatus());
+}
+
+void Engine::AbandonActivity(const std::string& token, Done done) {
+  {
+    absl::MutexLock l(&mu_);
+    auto it = act_tokens_.find(token);
+    if (it != act_tokens_.end()) {
+      auto act = activities_.find(it->second);
+      if (act != activities_.end()) {
+        ReleaseActivity(*act->second, AbandonDelay(++act->second->abandons));
+        Pump();
+      }
+    }
+  }
+  done(absl::OkStatus());
+}
+
+}  // namespace taskhub::engine

@@ -1,0 +1,322 @@
+#include "server/storage/rocksdb/rocksdb_backend.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "rocksdb/db.h"
+#include "rocksdb/table.h"
+#include "rocksdb/write_batch.h"
+#include "server/common/logging.h"
+#include "server/common/status_macros.h"
+#include "server/core/history.h"
+#include "server/storage/rocksdb/key_schema.h"
+
+namespace taskhub::storage {
+namespace {
+
+// The one place RocksDB errors become absl::Status.
+absl::Status FromRocks(const rocksdb::Status& s, absl::string_view what) {
+  if (s.ok()) return absl::OkStatus();
+  const std::string msg = absl::StrCat(what, ": ", s.ToString());
+  if (s.IsCorruption()) return absl::DataLossError(msg);
+  if (s.IsNotFound()) return absl::NotFoundError(msg);
+  if (s.IsInvalidArgument() || s.IsNotSupported()) return absl::FailedPreconditionError(msg);
+  return absl::UnavailableError(msg);
+}
+
+template <typename Msg>
+absl::Status Parse(const rocksdb::Slice& v, Msg* out, absl::string_view what) {
+  if (!out->ParseFromArray(v.data(), static_cast<int>(v.size()))) {
+    return absl::DataLossError(absl::StrCat("corrupt ", what, " record in the store"));
+  }
+  return absl::OkStatus();
+}
+
+class RocksDbBackend : public Backend {
+ public:
+  RocksDbBackend(std::unique_ptr<rocksdb::DB> db, bool sync) : db_(std::move(db)) {
+    write_options_.sync = sync;
+  }
+
+  absl::Status Commit(const WriteSet& ws) override {
+    {
+      absl::MutexLock l(&mu_);
+      RETURN_IF_ERROR(sticky_);
+    }
+    rocksdb::WriteBatch batch;
+    std::string buf;
+    for (const auto& op : ws.ops) RETURN_IF_ERROR(AddToBatch(op, &batch, &buf));
+    batch.Put(keys::Meta("max_seq"), std::to_string(ws.max_seq));
+    absl::Status st = FromRocks(db_->Write(write_options_, &batch), "commit");
+    if (!st.ok()) {
+      absl::MutexLock l(&mu_);
+      sticky_ = st;
+      Logger("storage")->critical("store write failed; refusing further writes: {}",
+                                  st.ToString());
+    }
+    return st;
+  }
+
+  absl::StatusOr<std::optional<store::InstanceRecord>> GetInstance(
+      const std::string& id) override {
+    std::string v;
+    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), keys::Instance(id), &v);
+    if (s.IsNotFound()) return std::optional<store::InstanceRecord>();
+    RETURN_IF_ERROR(FromRocks(s, "read instance"));
+    store::InstanceRecord rec;
+    RETURN_IF_ERROR(Parse(v, &rec, "instance"));
+    return std::optional<store::InstanceRecord>(std::move(rec));
+  }
+
+  absl::StatusOr<std::vector<HistoryEvent>> GetHistory(const std::string& id) override {
+    std::vector<HistoryEvent> out;
+    const std::string prefix = keys::HistoryPrefix(id);
+    RETURN_IF_ERROR(Scan(prefix, [&](const rocksdb::Slice&, const rocksdb::Slice& v) {
+      out.emplace_back();
+      return Parse(v, &out.back(), "history");
+    }));
+    return out;
+  }
+
+  absl::StatusOr<RecoveryState> LoadRecoveryState() override {
+    RecoveryState s;
+    for (OrchestrationStatus st :
+         {ORCHESTRATION_STATUS_RUNNING, ORCHESTRATION_STATUS_CONTINUED_AS_NEW,
+          ORCHESTRATION_STATUS_PENDING, ORCHESTRATION_STATUS_SUSPENDED}) {
+      std::vector<std::string> ids;
+      const std::string prefix = keys::StatusIndexPrefix(st);
+      RETURN_IF_ERROR(Scan(prefix, [&](const rocksdb::Slice& k, const rocksdb::Slice&) {
+        ids.emplace_back(k.data() + prefix.size() + 8, k.size() - prefix.size() - 8);
+        return absl::OkStatus();
+      }));
+      for (const auto& id : ids) {
+        ASSIGN_OR_RETURN(auto rec, GetInstance(id));
+        if (rec) s.live_instances.push_back(std::move(*rec));
+      }
+    }
+    const std::string inbox(1, keys::kInbox);
+    RETURN_IF_ERROR(Scan(inbox, [&](const rocksdb::Slice& k, const rocksdb::Slice& v) {
+      InboxItem item;
+      item.instance_id.assign(k.data() + 1, k.size() - 1 - 9);
+      item.seq = keys::GetU64(std::string_view(k.data() + k.size() - 8, 8));
+      RETURN_IF_ERROR(Parse(v, &item.event, "inbox"));
+      s.inbox.push_back(std::move(item));
+      return absl::OkStatus();
+    }));
+    RETURN_IF_ERROR(Scan(std::string(1, keys::kActivity),
+                         [&](const rocksdb::Slice& k, const rocksdb::Slice& v) {
+                           ActivityItem item;
+                           item.seq = keys::GetU64(std::string_view(k.data() + 1, 8));
+                           RETURN_IF_ERROR(Parse(v, &item.task, "activity"));
+                           s.activities.push_back(std::move(item));
+                           return absl::OkStatus();
+                         }));
+    RETURN_IF_ERROR(Scan(std::string(1, keys::kTimer),
+                         [&](const rocksdb::Slice& k, const rocksdb::Slice& v) {
+                           TimerItem item;
+                           item.fire_us = keys::GetI64(std::string_view(k.data() + 1, 8));
+                           item.seq = keys::GetU64(std::string_view(k.data() + 9, 8));
+                           RETURN_IF_ERROR(Parse(v, &item.timer, "timer"));
+                           s.timers.push_back(std::move(item));
+                           return absl::OkStatus();
+                         }));
+    std::string v;
+    rocksdb::Status st = db_->Get(rocksdb::ReadOptions(), keys::Meta("max_seq"), &v);
+    if (st.ok()) s.max_seq = std::stoull(v);
+    return s;
+  }
+
+  absl::StatusOr<InstancePage> QueryInstances(const InstanceFilter& f) override;
+
+ private:
+  absl::Status AddToBatch(const WriteOp& op, rocksdb::WriteBatch* b, std::string* buf);
+
+  // Calls fn(key, value) for every key starting with `prefix`, in order.
+  template <typename Fn>
+  absl::Status Scan(const std::string& prefix, Fn fn) {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+      RETURN_IF_ERROR(fn(it->key(), it->value()));
+    }
+    return FromRocks(it->status(), "scan");
+  }
+
+  std::unique_ptr<rocksdb::DB> db_;
+  rocksdb::WriteOptions write_options_;
+  absl::Mutex mu_;
+  absl::Status sticky_ ABSL_GUARDED_BY(mu_);
+};
+
+void PutIndexes(rocksdb::WriteBatch* b, const std::string& id, const IndexedFields& f) {
+  b->Put(keys::StatusIndex(f.status, f.created_us, id), "");
+  b->Put(keys::CreatedIndex(f.created_us, id), "");
+}
+void DeleteIndexes(rocksdb::WriteBatch* b, const std::string& id, const IndexedFields& f) {
+  b->Delete(keys::StatusIndex(f.status, f.created_us, id));
+  b->Delete(keys::CreatedIndex(f.created_us, id));
+}
+
+absl::Status RocksDbBackend::AddToBatch(const WriteOp& op, rocksdb::WriteBatch* b,
+                                        std::string* buf) {
+  buf->clear();
+  if (auto* p = std::get_if<PutInstance>(&op)) {
+    const std::string& id = p->record.instance_id();
+    if (p->previous) DeleteIndexes(b, id, *p->previous);
+    PutIndexes(b, id, IndexedFields::Of(p->record));
+    p->record.SerializeToString(buf);
+    b->Put(keys::Instance(id), *buf);
+  } else if (auto* d = std::get_if<DeleteInstance>(&op)) {
+    DeleteIndexes(b, d->instance_id, d->previous);
+    b->Delete(keys::Instance(d->instance_id));
+    const std::string h = keys::HistoryPrefix(d->instance_id);
+    b->DeleteRange(h, keys::PrefixEnd(h));
+    const std::string q = keys::InboxPrefix(d->instance_id);
+    b->DeleteRange(q, keys::PrefixEnd(q));
+  } else if (auto* a = std::get_if<AppendHistory>(&op)) {
+    a->event.SerializeToString(buf);
+    b->Put(keys::History(a->instance_id, a->index), *buf);
+  } else if (auto* c = std::get_if<ClearHistory>(&op)) {
+    const std::string h = keys::HistoryPrefix(c->instance_id);
+    b->DeleteRange(h, keys::PrefixEnd(h));
+  } else if (auto* pi = std::get_if<PutInbox>(&op)) {
+    pi->event.SerializeToString(buf);
+    b->Put(keys::Inbox(pi->instance_id, pi->seq), *buf);
+  } else if (auto* di = std::get_if<DeleteInbox>(&op)) {
+    b->Delete(keys::Inbox(di->instance_id, di->seq));
+  } else if (auto* pa = std::get_if<PutActivity>(&op)) {
+    pa->task.SerializeToString(buf);
+    b->Put(keys::Activity(pa->seq), *buf);
+  } else if (auto* da = std::get_if<DeleteActivity>(&op)) {
+    b->Delete(keys::Activity(da->seq));
+  } else if (auto* pt = std::get_if<PutTimer>(&op)) {
+    pt->timer.SerializeToString(buf);
+    b->Put(keys::Timer(pt->fire_us, pt->seq), *buf);
+  } else if (auto* dt = std::get_if<DeleteTimer>(&op)) {
+    b->Delete(keys::Timer(dt->fire_us, dt->seq));
+  } else if (std::holds_alternative<DeleteEverything>(op)) {
+    b->DeleteRange(std::string(1, keys::kInstance), std::string(1, '\x7F'));
+  }
+  return absl::OkStatus();
+}
+
+// One sorted source of (created_us, id) candidates: an index iterator.
+struct IndexCursor {
+  std::unique_ptr<rocksdb::Iterator> it;
+  std::string prefix;  // the index prefix before <created_us><id>
+  bool Valid() const { return it->Valid() && it->key().starts_with(prefix); }
+  int64_t created() const { return keys::GetI64(std::string_view(it->key().data() + prefix.size(), 8)); }
+  std::string id() const {
+    return std::string(it->key().data() + prefix.size() + 8, it->key().size() - prefix.size() - 8);
+  }
+};
+
+absl::StatusOr<InstancePage> RocksDbBackend::QueryInstances(const InstanceFilter& f) {
+  ASSIGN_OR_RETURN(std::optional<DecodedToken> token, DecodeToken(f.continuation));
+  const bool by_prefix = !f.id_prefix.empty();
+  if (token && token->by_prefix != by_prefix) {
+    return absl::InvalidArgumentError("continuationToken belongs to a different query");
+  }
+  const size_t page = f.page_size <= 0 ? 100 : static_cast<size_t>(f.page_size);
+  InstancePage out;
+  auto emit = [&](store::InstanceRecord rec, std::string next_token) -> bool {
+    if (out.records.size() == page) {
+      out.continuation = std::move(next_token);
+      return false;
+    }
+    out.records.push_back(std::move(rec));
+    return true;
+  };
+  if (by_prefix) {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+    const std::string prefix = keys::Instance(f.id_prefix);
+    it->Seek(token ? keys::Instance(token->id) : prefix);
+    if (token && it->Valid() && it->key() == keys::Instance(token->id)) it->Next();
+    std::string last;
+    for (; it->Valid() && it->key().starts_with(prefix); it->Next()) {
+      store::InstanceRecord rec;
+      RETURN_IF_ERROR(Parse(it->value(), &rec, "instance"));
+      if (!MatchesFilter(rec, f)) continue;
+      const std::string tok = out.records.empty() ? "" : EncodePrefixToken(out.records.back().instance_id());
+      if (!emit(std::move(rec), tok)) break;
+    }
+    RETURN_IF_ERROR(FromRocks(it->status(), "query"));
+    return out;
+  }
+  // Merge the per-status index ranges (or the created-time index) in (created, id) order.
+  std::vector<IndexCursor> cursors;
+  std::vector<std::string> prefixes;
+  if (f.statuses.empty()) {
+    prefixes.push_back(std::string(1, keys::kCreatedIndex));
+  } else {
+    std::vector<OrchestrationStatus> sts = f.statuses;
+    std::sort(sts.begin(), sts.end());
+    sts.erase(std::unique(sts.begin(), sts.end()), sts.end());
+    for (auto s : sts) prefixes.push_back(keys::StatusIndexPrefix(s));
+  }
+  int64_t start_us = f.created_from ? core::ToMicros(*f.created_from) : INT64_MIN;
+  if (token) start_us = std::max(start_us, token->created_us);
+  const int64_t end_us = f.created_to ? core::ToMicros(*f.created_to) : INT64_MAX;
+  for (const auto& p : prefixes) {
+    IndexCursor c{std::unique_ptr<rocksdb::Iterator>(db_->NewIterator(rocksdb::ReadOptions())), p};
+    std::string seek = p;
+    keys::PutI64(&seek, start_us);
+    c.it->Seek(seek);
+    cursors.push_back(std::move(c));
+  }
+  while (true) {
+    IndexCursor* best = nullptr;
+    for (auto& c : cursors) {
+      if (!c.Valid()) continue;
+      if (best == nullptr || std::make_pair(c.created(), c.id()) < std::make_pair(best->created(), best->id())) {
+        best = &c;
+      }
+    }
+    if (best == nullptr || best->created() > end_us) break;
+    const int64_t created = best->created();
+    const std::string id = best->id();
+    best->it->Next();
+    if (token && std::make_pair(created, id) <= std::make_pair(token->created_us, token->id)) continue;
+    ASSIGN_OR_RETURN(auto rec, GetInstance(id));
+    if (!rec || !MatchesFilter(*rec, f)) continue;
+    const std::string tok = out.records.empty() ? "" : EncodeCreatedToken(
+        IndexedFields::Of(out.records.back()).created_us, out.records.back().instance_id());
+    if (!emit(std::move(*rec), tok)) break;
+  }
+  for (auto& c : cursors) RETURN_IF_ERROR(FromRocks(c.it->status(), "query"));
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Backend>> OpenRocksDbBackend(const RocksDbOptions& options) {
+  rocksdb::Options opts;
+  opts.create_if_missing = true;
+  opts.IncreaseParallelism(2);
+  opts.compression = rocksdb::kNoCompression;
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  opts.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  rocksdb::DB* raw = nullptr;
+  RETURN_IF_ERROR(FromRocks(rocksdb::DB::Open(opts, options.path, &raw),
+                            absl::StrCat("open store at ", options.path)));
+  std::unique_ptr<rocksdb::DB> db(raw);
+  std::string format;
+  rocksdb::Status s = db->Get(rocksdb::ReadOptions(), keys::Meta("format"), &format);
+  if (s.IsNotFound()) {
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    RETURN_IF_ERROR(FromRocks(db->Put(wo, keys::Meta("format"), keys::kFormatVersion),
+                              "write format version"));
+  } else {
+    RETURN_IF_ERROR(FromRocks(s, "read format version"));
+    if (format != keys::kFormatVersion) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("the store at ", options.path, " has format version ", format,
+                       "; this taskhubd reads version ", keys::kFormatVersion));
+    }
+  }
+  return std::unique_ptr<Backend>(new RocksDbBackend(std::move(db), options.sync));
+}
+
+}  // namespace taskhub::storage
