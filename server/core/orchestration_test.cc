@@ -98,7 +98,7 @@ const Case kCases[] = {
        EXPECT_EQ(r->timers[0].fire_at, kT0 + absl::Seconds(30));
        EXPECT_EQ(r->timers[0].event.timerfired().timerid(), 7);
        EXPECT_EQ(r->timers[0].event.eventid(), -1);
-       EXPECT_EQ(r->history_append[2].timercreated().fireat().seconds(), kT0 / absl::Seconds(1) + 30);
+       EXPECT_EQ(r->history_append[2].timercreated().fireat().seconds(), absl::ToUnixSeconds(kT0) + 30);
      }},
     {"complete_is_terminal_and_keeps_result_verbatim",
      {CompleteWith(2, ORCHESTRATION_STATUS_COMPLETED, "{ \"a\" : 1 }")},

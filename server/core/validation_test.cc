@@ -15,7 +15,9 @@ class InstanceIdTest : public ::testing::TestWithParam<IdCase> {};
 TEST_P(InstanceIdTest, Validates) {
   absl::Status st = ValidateInstanceId("instanceId", GetParam().id);
   EXPECT_EQ(st.code(), GetParam().code) << st;
-  if (!st.ok()) EXPECT_NE(st.message().find("instanceId"), std::string::npos);
+  if (!st.ok()) {
+    EXPECT_NE(st.message().find("instanceId"), std::string::npos);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(

@@ -1,0 +1,350 @@
+// One conformance suite, run over every Backend: the in-memory reference model and
+// RocksDB. Plus a randomized model test: RocksDB must answer like the model.
+#include <filesystem>
+#include <random>
+
+#include "gtest/gtest.h"
+#include "server/core/history.h"
+#include "server/storage/backend.h"
+#include "server/storage/memory/memory_backend.h"
+#include "server/storage/rocksdb/rocksdb_backend.h"
+
+namespace taskhub::storage {
+namespace {
+
+const absl::Time kT0 = absl::FromUnixSeconds(1'700'000'000);
+
+std::string TempDir() {
+  static int n = 0;
+  auto dir = std::filesystem::temp_directory_path() /
+             ("taskhub_conf_" + std::to_string(getpid()) + "_" + std::to_string(++n));
+  std::filesystem::remove_all(dir);
+  return dir.string();
+}
+
+// Opens a backend; Reopen() simulates a restart (RocksDB: close and open again).
+class Harness {
+ public:
+  explicit Harness(bool rocks) : rocks_(rocks), dir_(rocks ? TempDir() : "") { Reopen(); }
+  ~Harness() {
+    backend_.reset();
+    if (rocks_) std::filesystem::remove_all(dir_);
+  }
+  void Reopen() {
+    if (!rocks_) {
+      if (!backend_) backend_ = std::make_unique<MemoryBackend>();
+      return;
+    }
+    backend_.reset();
+    auto b = OpenRocksDbBackend({.path = dir_});
+    ASSERT_TRUE(b.ok()) << b.status();
+    backend_ = std::move(*b);
+  }
+  Backend* operator->() { return backend_.get(); }
+  Backend* get() { return backend_.get(); }
+
+ private:
+  bool rocks_;
+  std::string dir_;
+  std::unique_ptr<Backend> backend_;
+};
+
+store::InstanceRecord Rec(const std::string& id, OrchestrationStatus s, int created_s) {
+  store::InstanceRecord r;
+  r.set_instance_id(id);
+  r.set_name("orch");
+  r.set_status(s);
+  r.set_execution_id("x-" + id);
+  *r.mutable_created_time() = core::ToProto(kT0 + absl::Seconds(created_s));
+  *r.mutable_last_updated_time() = r.created_time();
+  if (core::IsTerminal(s)) {
+    *r.mutable_completed_time() = core::ToProto(kT0 + absl::Seconds(created_s + 10));
+  }
+  return r;
+}
+
+HistoryEvent Raised(const std::string& name, const std::string& data) {
+  HistoryEvent e = core::NewEvent(kT0);
+  e.mutable_eventraised()->set_name(name);
+  e.mutable_eventraised()->mutable_input()->set_value(data);
+  return e;
+}
+
+class BackendConformance : public ::testing::TestWithParam<bool> {
+ protected:
+  BackendConformance() : h_(GetParam()) {}
+  void Put(const store::InstanceRecord& r, std::optional<IndexedFields> prev = std::nullopt) {
+    WriteSet ws;
+    ws.ops.push_back(PutInstance{r, prev});
+    ASSERT_TRUE(h_->Commit(ws).ok());
+  }
+  std::vector<std::string> AllIds(InstanceFilter f) {
+    std::vector<std::string> ids;
+    for (int pages = 0; pages < 1000; ++pages) {
+      auto page = h_->QueryInstances(f);
+      EXPECT_TRUE(page.ok()) << page.status();
+      if (!page.ok()) break;
+      EXPECT_LE(page->records.size(), static_cast<size_t>(f.page_size));
+      for (auto& r : page->records) ids.push_back(r.instance_id());
+      if (page->continuation.empty()) break;
+      f.continuation = page->continuation;
+    }
+    return ids;
+  }
+  Harness h_;
+};
+
+TEST_P(BackendConformance, InstanceAndHistoryRoundTripByteForByte) {
+  store::InstanceRecord r = Rec("a", ORCHESTRATION_STATUS_RUNNING, 1);
+  const std::string payload = std::string("{\"k\": \"\xc3\xa9\\u0000\"}  ") + std::string(1 << 20, 'z');
+  r.mutable_input()->set_value(payload);
+  WriteSet ws;
+  ws.ops.push_back(PutInstance{r, std::nullopt});
+  for (int i = 0; i < 300; ++i) {
+    ws.ops.push_back(AppendHistory{"a", static_cast<uint64_t>(i), Raised("e" + std::to_string(i), "1")});
+  }
+  ws.max_seq = 7;
+  ASSERT_TRUE(h_->Commit(ws).ok());
+  h_.Reopen();
+  auto got = h_->GetInstance("a");
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ((*got)->input().value(), payload);
+  auto hist = h_->GetHistory("a");
+  ASSERT_TRUE(hist.ok());
+  ASSERT_EQ(hist->size(), 300u);
+  for (int i = 0; i < 300; ++i) EXPECT_EQ((*hist)[i].eventraised().name(), "e" + std::to_string(i));
+  EXPECT_FALSE(h_->GetInstance("b")->has_value());
+  EXPECT_TRUE(h_->GetHistory("b")->empty());
+  auto rec = h_->LoadRecoveryState();
+  ASSERT_TRUE(rec.ok());
+  EXPECT_EQ(rec->max_seq, 7u);
+}
+
+TEST_P(BackendConformance, RecoveryStateHoldsLiveWorkOnly) {
+  WriteSet ws;
+  ws.ops.push_back(PutInstance{Rec("live", ORCHESTRATION_STATUS_RUNNING, 1), std::nullopt});
+  ws.ops.push_back(PutInstance{Rec("pend", ORCHESTRATION_STATUS_PENDING, 2), std::nullopt});
+  ws.ops.push_back(PutInstance{Rec("done", ORCHESTRATION_STATUS_COMPLETED, 3), std::nullopt});
+  ws.ops.push_back(PutInbox{"live", 5, Raised("x", "1")});
+  ws.ops.push_back(PutInbox{"live", 3, Raised("y", "2")});
+  ws.ops.push_back(PutInbox{"pend", 9, Raised("z", "3")});
+  store::ActivityTask t;
+  t.set_instance_id("live");
+  t.mutable_request()->set_name("act");
+  ws.ops.push_back(PutActivity{11, t});
+  ws.ops.push_back(PutActivity{12, t});
+  store::TimerRecord tr;
+  tr.set_instance_id("live");
+  ws.ops.push_back(PutTimer{core::ToMicros(kT0 + absl::Seconds(5)), 13, tr});
+  ws.ops.push_back(PutTimer{core::ToMicros(kT0 - absl::Seconds(5)), 14, tr});
+  ws.max_seq = 14;
+  ASSERT_TRUE(h_->Commit(ws).ok());
+  WriteSet del;
+  del.ops.push_back(DeleteActivity{12});
+  del.ops.push_back(DeleteInbox{"pend", 9});
+  del.max_seq = 14;
+  ASSERT_TRUE(h_->Commit(del).ok());
+  h_.Reopen();
+  auto s = h_->LoadRecoveryState();
+  ASSERT_TRUE(s.ok()) << s.status();
+  std::set<std::string> live;
+  for (auto& r : s->live_instances) live.insert(r.instance_id());
+  EXPECT_EQ(live, (std::set<std::string>{"live", "pend"}));
+  ASSERT_EQ(s->inbox.size(), 2u);
+  EXPECT_EQ(s->inbox[0].seq, 3u);  // ordered by seq within an instance
+  EXPECT_EQ(s->inbox[0].event.eventraised().name(), "y");
+  ASSERT_EQ(s->activities.size(), 1u);
+  EXPECT_EQ(s->activities[0].seq, 11u);
+  ASSERT_EQ(s->timers.size(), 2u);
+  EXPECT_EQ(s->timers[0].seq, 14u);  // ordered by fire time (negative offsets too)
+  EXPECT_EQ(s->max_seq, 14u);
+}
+
+TEST_P(BackendConformance, DeleteInstanceRemovesEverythingOfIt) {
+  store::InstanceRecord r = Rec("gone", ORCHESTRATION_STATUS_COMPLETED, 1);
+  WriteSet ws;
+  ws.ops.push_back(PutInstance{r, std::nullopt});
+  ws.ops.push_back(AppendHistory{"gone", 0, Raised("a", "1")});
+  ws.ops.push_back(PutInbox{"gone", 1, Raised("b", "1")});
+  ws.ops.push_back(PutInstance{Rec("gone2", ORCHESTRATION_STATUS_COMPLETED, 1), std::nullopt});
+  ws.ops.push_back(AppendHistory{"gone2", 0, Raised("a", "1")});
+  ASSERT_TRUE(h_->Commit(ws).ok());
+  WriteSet del;
+  del.ops.push_back(DeleteInstance{"gone", IndexedFields::Of(r)});
+  ASSERT_TRUE(h_->Commit(del).ok());
+  EXPECT_FALSE(h_->GetInstance("gone")->has_value());
+  EXPECT_TRUE(h_->GetHistory("gone")->empty());
+  EXPECT_EQ(h_->GetHistory("gone2")->size(), 1u);  // a longer id sharing the prefix survives
+  EXPECT_TRUE(h_->LoadRecoveryState()->inbox.empty());
+  EXPECT_EQ(AllIds({}), std::vector<std::string>{"gone2"});
+}
+
+TEST_P(BackendConformance, ClearHistoryAndDeleteEverything) {
+  WriteSet ws;
+  ws.ops.push_back(PutInstance{Rec("a", ORCHESTRATION_STATUS_RUNNING, 1), std::nullopt});
+  ws.ops.push_back(AppendHistory{"a", 0, Raised("a", "1")});
+  ws.ops.push_back(AppendHistory{"a", 1, Raised("b", "1")});
+  ASSERT_TRUE(h_->Commit(ws).ok());
+  WriteSet clr;
+  clr.ops.push_back(ClearHistory{"a"});
+  clr.ops.push_back(AppendHistory{"a", 0, Raised("new", "1")});
+  ASSERT_TRUE(h_->Commit(clr).ok());
+  auto hist = h_->GetHistory("a");
+  ASSERT_EQ(hist->size(), 1u);
+  EXPECT_EQ((*hist)[0].eventraised().name(), "new");
+  WriteSet all;
+  all.ops.push_back(DeleteEverything{});
+  ASSERT_TRUE(h_->Commit(all).ok());
+  h_.Reopen();
+  EXPECT_FALSE(h_->GetInstance("a")->has_value());
+  EXPECT_TRUE(AllIds({}).empty());
+}
+
+TEST_P(BackendConformance, StatusChangesMoveIndexes) {
+  store::InstanceRecord r = Rec("a", ORCHESTRATION_STATUS_PENDING, 1);
+  Put(r);
+  IndexedFields prev = IndexedFields::Of(r);
+  r.set_status(ORCHESTRATION_STATUS_RUNNING);
+  Put(r, prev);
+  prev = IndexedFields::Of(r);
+  r.set_status(ORCHESTRATION_STATUS_COMPLETED);
+  *r.mutable_completed_time() = core::ToProto(kT0 + absl::Seconds(50));
+  Put(r, prev);
+  InstanceFilter running;
+  running.statuses = {ORCHESTRATION_STATUS_RUNNING, ORCHESTRATION_STATUS_PENDING};
+  EXPECT_TRUE(AllIds(running).empty());
+  InstanceFilter done;
+  done.statuses = {ORCHESTRATION_STATUS_COMPLETED};
+  EXPECT_EQ(AllIds(done), std::vector<std::string>{"a"});
+  EXPECT_TRUE(h_->LoadRecoveryState()->live_instances.empty());
+}
+
+TEST_P(BackendConformance, QueriesFilterAndPageWithoutDuplicates) {
+  const OrchestrationStatus statuses[] = {ORCHESTRATION_STATUS_RUNNING,
+                                          ORCHESTRATION_STATUS_COMPLETED,
+                                          ORCHESTRATION_STATUS_FAILED};
+  WriteSet ws;
+  for (int i = 0; i < 60; ++i) {
+    char id[16];
+    std::snprintf(id, sizeof(id), "%s-%03d", i % 2 ? "odd" : "even", i);
+    // Several instances share a created time: ties order by id.
+    ws.ops.push_back(PutInstance{Rec(id, statuses[i % 3], i / 4), std::nullopt});
+  }
+  ASSERT_TRUE(h_->Commit(ws).ok());
+  InstanceFilter f;
+  f.page_size = 7;
+  std::vector<std::string> all = AllIds(f);
+  ASSERT_EQ(all.size(), 60u);
+  EXPECT_EQ(std::set<std::string>(all.begin(), all.end()).size(), 60u);
+
+  f.statuses = {ORCHESTRATION_STATUS_COMPLETED, ORCHESTRATION_STATUS_FAILED};
+  std::vector<std::string> terminal = AllIds(f);
+  EXPECT_EQ(terminal.size(), 40u);
+  std::vector<std::string> expected;
+  for (const auto& id : all) {
+    const int i = std::stoi(id.substr(id.size() - 3));
+    if (i % 3 != 0) expected.push_back(id);
+  }
+  EXPECT_EQ(terminal, expected);  // merged in (created, id) order
+
+  InstanceFilter range;
+  range.created_from = kT0 + absl::Seconds(2);
+  range.created_to = kT0 + absl::Seconds(4);
+  range.page_size = 5;
+  EXPECT_EQ(AllIds(range).size(), 12u);
+
+  InstanceFilter prefix;
+  prefix.id_prefix = "odd-";
+  prefix.page_size = 4;
+  std::vector<std::string> odd = AllIds(prefix);
+  ASSERT_EQ(odd.size(), 30u);
+  EXPECT_TRUE(std::is_sorted(odd.begin(), odd.end()));
+  prefix.statuses = {ORCHESTRATION_STATUS_RUNNING};
+  EXPECT_EQ(AllIds(prefix).size(), 10u);
+
+  InstanceFilter completed;
+  completed.statuses = {ORCHESTRATION_STATUS_COMPLETED};
+  completed.completed_from = kT0 + absl::Seconds(10);
+  completed.completed_to = kT0 + absl::Seconds(11);
+  EXPECT_EQ(AllIds(completed).size(), 3u);
+
+  InstanceFilter bad;
+  bad.continuation = "garbage";
+  EXPECT_EQ(h_->QueryInstances(bad).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, BackendConformance, ::testing::Values(false, true),
+                         [](const auto& info) { return info.param ? "RocksDb" : "Memory"; });
+
+// Random operations applied to both backends must leave them answering alike.
+TEST(BackendModelTest, RocksDbMatchesTheModel) {
+  const unsigned seed = std::random_device{}();
+  std::printf("BackendModelTest seed=%u\n", seed);
+  SCOPED_TRACE("seed=" + std::to_string(seed));
+  std::mt19937 rng(seed);
+  Harness model(false), rocks(true);
+  std::map<std::string, store::InstanceRecord> current;
+  const OrchestrationStatus statuses[] = {
+      ORCHESTRATION_STATUS_PENDING, ORCHESTRATION_STATUS_RUNNING, ORCHESTRATION_STATUS_SUSPENDED,
+      ORCHESTRATION_STATUS_COMPLETED, ORCHESTRATION_STATUS_FAILED, ORCHESTRATION_STATUS_TERMINATED};
+  uint64_t seq = 0;
+  for (int round = 0; round < 300; ++round) {
+    WriteSet ws;
+    const int n = 1 + rng() % 5;
+    for (int k = 0; k < n; ++k) {
+      const std::string id = "i" + std::to_string(rng() % 40);
+      switch (rng() % 4) {
+        case 0:
+        case 1: {
+          store::InstanceRecord r = Rec(id, statuses[rng() % 6], rng() % 20);
+          std::optional<IndexedFields> prev;
+          if (current.count(id)) prev = IndexedFields::Of(current[id]);
+          ws.ops.push_back(PutInstance{r, prev});
+          current[id] = r;
+          break;
+        }
+        case 2:
+          if (current.count(id)) {
+            ws.ops.push_back(DeleteInstance{id, IndexedFields::Of(current[id])});
+            current.erase(id);
+          }
+          break;
+        case 3:
+          if (current.count(id)) ws.ops.push_back(PutInbox{id, ++seq, Raised("e", "1")});
+          break;
+      }
+    }
+    ws.max_seq = seq;
+    ASSERT_TRUE(model->Commit(ws).ok());
+    ASSERT_TRUE(rocks->Commit(ws).ok());
+  }
+  rocks.Reopen();
+  for (int q = 0; q < 50; ++q) {
+    InstanceFilter f;
+    if (rng() % 2) f.statuses = {statuses[rng() % 6], statuses[rng() % 6]};
+    if (rng() % 3 == 0) f.created_from = kT0 + absl::Seconds(rng() % 10);
+    if (rng() % 3 == 0) f.created_to = kT0 + absl::Seconds(5 + rng() % 15);
+    if (rng() % 4 == 0) f.id_prefix = "i" + std::to_string(1 + rng() % 3);
+    f.page_size = 1 + rng() % 9;
+    while (true) {
+      auto a = model->QueryInstances(f);
+      auto b = rocks->QueryInstances(f);
+      ASSERT_TRUE(a.ok() && b.ok());
+      ASSERT_EQ(a->records.size(), b->records.size());
+      for (size_t i = 0; i < a->records.size(); ++i) {
+        EXPECT_EQ(a->records[i].SerializeAsString(), b->records[i].SerializeAsString());
+      }
+      ASSERT_EQ(a->continuation, b->continuation);
+      if (a->continuation.empty()) break;
+      f.continuation = a->continuation;
+    }
+  }
+  auto ma = model->LoadRecoveryState();
+  auto mb = rocks->LoadRecoveryState();
+  ASSERT_TRUE(ma.ok() && mb.ok());
+  EXPECT_EQ(ma->live_instances.size(), mb->live_instances.size());
+  EXPECT_EQ(ma->inbox.size(), mb->inbox.size());
+}
+
+}  // namespace
+}  // namespace taskhub::storage
