@@ -1,0 +1,264 @@
+// Engine tests without gRPC: the in-memory backend, a recording WorkItemSink, and
+// the protocol flow a worker drives (dispatch, complete, abandon, disconnect,
+// recovery, commit failure).
+#include "server/engine/engine.h"
+
+#include <future>
+
+#include "gtest/gtest.h"
+#include "server/core/history.h"
+#include "server/storage/memory/memory_backend.h"
+
+namespace taskhub::engine {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Records work items; tests wait for them.
+class RecordingSink : public WorkItemSink {
+ public:
+  void Send(const WorkItem& item) override {
+    if (item.has_healthping()) return;
+    absl::MutexLock l(&mu_);
+    items_.push_back(item);
+  }
+  void Close() override {
+    absl::MutexLock l(&mu_);
+    closed_ = true;
+  }
+  // Waits up to 5 s for the next work item.
+  std::optional<WorkItem> Next(absl::Duration timeout = absl::Seconds(5)) {
+    absl::MutexLock l(&mu_);
+    auto ready = [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS { return items_.size() > taken_; };
+    if (!mu_.AwaitWithTimeout(absl::Condition(&ready), timeout)) return std::nullopt;
+    return items_[taken_++];
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::vector<WorkItem> items_ ABSL_GUARDED_BY(mu_);
+  size_t taken_ ABSL_GUARDED_BY(mu_) = 0;
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+template <typename T>
+T Await(std::function<void(DoneWith<T>)> call) {
+  std::promise<absl::StatusOr<T>> p;
+  call([&](absl::StatusOr<T> r) { p.set_value(std::move(r)); });
+  auto r = p.get_future().get();
+  EXPECT_TRUE(r.ok()) << r.status();
+  return r.ok() ? *r : T();
+}
+
+absl::Status AwaitStatus(std::function<void(Done)> call) {
+  std::promise<absl::Status> p;
+  call([&](absl::Status s) { p.set_value(s); });
+  return p.get_future().get();
+}
+
+class EngineTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Open(); }
+  void TearDown() override {
+    if (engine_) engine_->Stop();
+  }
+  void Open(EngineOptions opts = {}) {
+    opts.abandon_delay = absl::Milliseconds(50);
+    auto e = Engine::Create(&backend_, Clock::Real(), IdGenerator::Random(), opts);
+    ASSERT_TRUE(e.ok()) << e.status();
+    engine_ = std::move(*e);
+  }
+  std::string Start(const std::string& id, const std::string& name = "orch") {
+    CreateInstanceRequest req;
+    req.set_instanceid(id);
+    req.set_name(name);
+    req.mutable_input()->set_value("\"in\"");
+    return Await<std::string>([&](auto d) { engine_->StartInstance(req, std::move(d)); });
+  }
+  absl::Status Complete(const WorkItem& wi, std::vector<OrchestratorAction> actions) {
+    OrchestratorResponse resp;
+    resp.set_instanceid(wi.orchestratorrequest().instanceid());
+    resp.set_completiontoken(wi.completiontoken());
+    for (auto& a : actions) *resp.add_actions() = a;
+    return AwaitStatus([&](Done d) { engine_->CompleteOrchestration(resp, std::move(d)); });
+  }
+  GetInstanceResponse Get(const std::string& id) {
+    return Await<GetInstanceResponse>(
+        [&](auto d) { engine_->GetInstance(id, true, std::move(d)); });
+  }
+
+  storage::MemoryBackend backend_;
+  std::unique_ptr<Engine> engine_;
+};
+
+OrchestratorAction ScheduleTask(int id, const std::string& name) {
+  OrchestratorAction a;
+  a.set_id(id);
+  a.mutable_scheduletask()->set_name(name);
+  return a;
+}
+
+OrchestratorAction CompleteAction(int id, const std::string& result) {
+  OrchestratorAction a;
+  a.set_id(id);
+  a.mutable_completeorchestration()->set_orchestrationstatus(ORCHESTRATION_STATUS_COMPLETED);
+  a.mutable_completeorchestration()->mutable_result()->set_value(result);
+  return a;
+}
+
+TEST_F(EngineTest, ActivityRoundTripCompletesAndWakesWaiter) {
+  RecordingSink sink;
+  const uint64_t stream = engine_->AddStream(&sink, GetWorkItemsRequest());
+  Start("i1");
+  std::promise<absl::StatusOr<GetInstanceResponse>> waited;
+  engine_->WaitForInstance("i1", true, true, [&](auto r) { waited.set_value(std::move(r)); });
+
+  auto wi = sink.Next();
+  ASSERT_TRUE(wi && wi->has_orchestratorrequest());
+  const auto& req = wi->orchestratorrequest();
+  EXPECT_EQ(req.pastevents_size(), 0);
+  ASSERT_EQ(req.newevents_size(), 2);
+  EXPECT_TRUE(req.newevents(0).has_orchestratorstarted());
+  EXPECT_EQ(req.newevents(1).executionstarted().input().value(), "\"in\"");
+  ASSERT_TRUE(Complete(*wi, {ScheduleTask(1, "act")}).ok());
+
+  auto act = sink.Next();
+  ASSERT_TRUE(act && act->has_activityrequest());
+  EXPECT_EQ(act->activityrequest().taskid(), 1);
+  ActivityResponse ar;
+  ar.set_instanceid("i1");
+  ar.set_taskid(1);
+  ar.mutable_result()->set_value("42");
+  ar.set_completiontoken(act->completiontoken());
+  ASSERT_TRUE(AwaitStatus([&](Done d) { engine_->CompleteActivity(ar, std::move(d)); }).ok());
+
+  auto wi2 = sink.Next();
+  ASSERT_TRUE(wi2 && wi2->has_orchestratorrequest());
+  EXPECT_EQ(wi2->orchestratorrequest().pastevents_size(), 4);  // OS ES TS OC
+  EXPECT_EQ(wi2->orchestratorrequest().pastevents(2).eventid(), 1);
+  ASSERT_EQ(wi2->orchestratorrequest().newevents_size(), 2);
+  EXPECT_EQ(wi2->orchestratorrequest().newevents(1).taskcompleted().result().value(), "42");
+  ASSERT_TRUE(Complete(*wi2, {CompleteAction(2, "\"done\"")}).ok());
+
+  auto r = waited.get_future().get();
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->orchestrationstate().orchestrationstatus(), ORCHESTRATION_STATUS_COMPLETED);
+  EXPECT_EQ(r->orchestrationstate().output().value(), "\"done\"");
+  // A second completion with the same (now stale) token is ignored.
+  EXPECT_TRUE(Complete(*wi2, {CompleteAction(2, "\"again\"")}).ok());
+  EXPECT_EQ(Get("i1").orchestrationstate().output().value(), "\"done\"");
+  engine_->RemoveStream(stream);
+}
+
+TEST_F(EngineTest, DisconnectAndAbandonRedeliver) {
+  RecordingSink a;
+  const uint64_t sa = engine_->AddStream(&a, GetWorkItemsRequest());
+  Start("i2");
+  auto first = a.Next();
+  ASSERT_TRUE(first);
+  RecordingSink b;
+  const uint64_t sb = engine_->AddStream(&b, GetWorkItemsRequest());
+  EXPECT_FALSE(b.Next(absl::Milliseconds(100)));  // never two episodes in flight
+  engine_->RemoveStream(sa);
+  auto again = b.Next();
+  ASSERT_TRUE(again);
+  EXPECT_NE(again->completiontoken(), first->completiontoken());
+  // The late completion of the first delivery is ignored.
+  EXPECT_TRUE(Complete(*first, {CompleteAction(1, "\"late\"")}).ok());
+  EXPECT_EQ(Get("i2").orchestrationstate().orchestrationstatus(), ORCHESTRATION_STATUS_PENDING);
+  ASSERT_TRUE(AwaitStatus([&](Done d) {
+                engine_->AbandonOrchestration(again->completiontoken(), std::move(d));
+              }).ok());
+  const absl::Time t = absl::Now();
+  auto third = b.Next();
+  ASSERT_TRUE(third);
+  EXPECT_GE(absl::Now() - t, absl::Milliseconds(40));  // abandon back-off applied
+  ASSERT_TRUE(Complete(*third, {CompleteAction(1, "\"ok\"")}).ok());
+  EXPECT_EQ(Get("i2").orchestrationstate().output().value(), "\"ok\"");
+  engine_->RemoveStream(sb);
+}
+
+TEST_F(EngineTest, WorkItemFiltersRouteByName) {
+  RecordingSink only_b;
+  GetWorkItemsRequest req;
+  req.mutable_workitemfilters()->add_orchestrations()->set_name("B");
+  const uint64_t s = engine_->AddStream(&only_b, req);
+  Start("fa", "A");
+  Start("fb", "B");
+  auto wi = only_b.Next();
+  ASSERT_TRUE(wi);
+  EXPECT_EQ(wi->orchestratorrequest().instanceid(), "fb");
+  EXPECT_FALSE(only_b.Next(absl::Milliseconds(100)));
+  engine_->RemoveStream(s);
+}
+
+TEST_F(EngineTest, RecoversPendingWorkAfterRestart) {
+  Start("r1");
+  RaiseEventRequest ev;
+  ev.set_instanceid("r1");
+  ev.set_name("go");
+  ASSERT_TRUE(AwaitStatus([&](Done d) { engine_->RaiseEvent(ev, std::move(d)); }).ok());
+  engine_->Stop();
+  engine_.reset();
+  Open();
+  RecordingSink sink;
+  const uint64_t s = engine_->AddStream(&sink, GetWorkItemsRequest());
+  auto wi = sink.Next();
+  ASSERT_TRUE(wi);
+  ASSERT_EQ(wi->orchestratorrequest().newevents_size(), 3);
+  EXPECT_TRUE(wi->orchestratorrequest().newevents(1).has_executionstarted());
+  EXPECT_EQ(wi->orchestratorrequest().newevents(2).eventraised().name(), "go");
+  engine_->RemoveStream(s);
+}
+
+TEST_F(EngineTest, BadInputGetsClearErrors) {
+  CreateInstanceRequest req;
+  req.set_instanceid("x");
+  absl::Status st = AwaitStatus([&](Done d) {
+    engine_->StartInstance(req, [d = std::move(d)](auto r) mutable { d(r.status()); });
+  });
+  EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(st.message().find("name"), std::string::npos);
+  Start("dup");
+  req.set_name("orch");
+  req.set_instanceid("dup");
+  st = AwaitStatus([&](Done d) {
+    engine_->StartInstance(req, [d = std::move(d)](auto r) mutable { d(r.status()); });
+  });
+  EXPECT_EQ(st.code(), absl::StatusCode::kAlreadyExists);
+  RaiseEventRequest ev;
+  ev.set_instanceid("nobody");
+  ev.set_name("e");
+  EXPECT_EQ(AwaitStatus([&](Done d) { engine_->RaiseEvent(ev, std::move(d)); }).code(),
+            absl::StatusCode::kNotFound);
+  OrchestratorResponse resp;
+  resp.set_instanceid("nobody");
+  resp.set_completiontoken("o-bogus");
+  EXPECT_EQ(AwaitStatus([&](Done d) { engine_->CompleteOrchestration(resp, std::move(d)); }).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_FALSE(Get("nobody").exists());
+}
+
+TEST_F(EngineTest, FailedCommitIsStickyAndLosesNothingStored) {
+  Start("kept");
+  backend_.FailNextCommits(1);
+  CreateInstanceRequest req;
+  req.set_instanceid("lost");
+  req.set_name("orch");
+  absl::Status st = AwaitStatus([&](Done d) {
+    engine_->StartInstance(req, [d = std::move(d)](auto r) mutable { d(r.status()); });
+  });
+  EXPECT_EQ(st.code(), absl::StatusCode::kUnavailable);
+  // Later writes keep failing rather than pretending success.
+  req.set_instanceid("later");
+  st = AwaitStatus([&](Done d) {
+    engine_->StartInstance(req, [d = std::move(d)](auto r) mutable { d(r.status()); });
+  });
+  EXPECT_FALSE(st.ok());
+  auto kept = backend_.GetInstance("kept");
+  ASSERT_TRUE(kept.ok() && kept->has_value());
+  EXPECT_FALSE(backend_.GetInstance("lost")->has_value());
+}
+
+}  // namespace
+}  // namespace taskhub::engine

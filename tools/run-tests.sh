@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Runs every test: unit and conformance tests (ctest), the Python and JavaScript
+# interop suites against a real taskhubd, and the crash and worker-disconnect tests.
+# Installs what it needs first (Debian packages, a Python venv, npm packages).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root="$PWD"
+tools/install-deps.sh --test
+tools/build.sh build
+
+echo "== unit and conformance tests"
+(cd build && ctest --output-on-failure -j 2)
+
+echo "== Python test environment"
+venv="$root/build/test-venv"
+[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+"$venv/bin/pip" install -q -r tests/interop/python/requirements.txt -r tests/crash/requirements.txt
+
+export TASKHUBD="$root/build/bin/taskhubd"
+echo "== Python interop (durabletask from PyPI)"
+"$venv/bin/python" -m pytest -q tests/interop/python
+echo "== crash and worker-disconnect tests"
+"$venv/bin/python" -m pytest -q tests/crash
+
+echo "== JavaScript interop (@microsoft/durabletask-js from npm)"
+(cd tests/interop/js && npm ci --no-audit --no-fund --loglevel=error && npm test)
+echo "== all tests passed"
