@@ -22,7 +22,10 @@ absl::Status WrongState(const std::string& id, OrchestrationStatus s, absl::stri
   return absl::FailedPreconditionError(absl::StrCat("instance '", id, "' is ",
                                                     core::StatusName(s), "; ", need));
 }
-std::vector<OrchestrationStatus> TerminalOnly(const google::protobuf::RepeatedField<int>& given) {
+// The terminal statuses among `given` (all terminal statuses when `given` is empty);
+// nullopt when `given` names only non-terminal statuses, i.e. nothing can match.
+std::optional<std::vector<OrchestrationStatus>> TerminalOnly(
+    const google::protobuf::RepeatedField<int>& given) {
   std::vector<OrchestrationStatus> out;
   for (int s : given) {
     if (core::IsTerminal(static_cast<OrchestrationStatus>(s))) {
@@ -33,6 +36,7 @@ std::vector<OrchestrationStatus> TerminalOnly(const google::protobuf::RepeatedFi
     out = {ORCHESTRATION_STATUS_COMPLETED, ORCHESTRATION_STATUS_FAILED,
            ORCHESTRATION_STATUS_TERMINATED, ORCHESTRATION_STATUS_CANCELED};
   }
+  if (out.empty()) return std::nullopt;
   return out;
 }
 }  // namespace
@@ -418,7 +422,13 @@ void Engine::PurgeByFilter(const PurgeInstancesRequest& req,
                            DoneWith<PurgeInstancesResponse> done) {
   const auto& f = req.purgeinstancefilter();
   storage::InstanceFilter filter;
-  filter.statuses = TerminalOnly(f.runtimestatus());
+  std::optional<std::vector<OrchestrationStatus>> statuses = TerminalOnly(f.runtimestatus());
+  if (!statuses) {  // only running statuses requested: nothing may be purged
+    PurgeInstancesResponse resp;
+    resp.mutable_iscomplete()->set_value(true);
+    return done(resp);
+  }
+  filter.statuses = *statuses;
   if (f.has_createdtimefrom()) filter.created_from = FromProto(f.createdtimefrom());
   if (f.has_createdtimeto()) filter.created_to = FromProto(f.createdtimeto());
   filter.page_size = 500;
@@ -476,7 +486,9 @@ void Engine::Query(const InstanceQuery& q, DoneWith<QueryInstancesResponse> done
 void Engine::ListInstanceIds(const ListInstanceIdsRequest& req,
                              DoneWith<ListInstanceIdsResponse> done) {
   storage::InstanceFilter f;
-  f.statuses = TerminalOnly(req.runtimestatus());
+  std::optional<std::vector<OrchestrationStatus>> statuses = TerminalOnly(req.runtimestatus());
+  if (!statuses) return done(ListInstanceIdsResponse());  // ids of finished instances only
+  f.statuses = *statuses;
   if (req.has_completedtimefrom()) f.completed_from = FromProto(req.completedtimefrom());
   if (req.has_completedtimeto()) f.completed_to = FromProto(req.completedtimeto());
   f.page_size = req.pagesize() > 0 ? req.pagesize() : 100;
