@@ -150,6 +150,7 @@ class Engine {
   void TerminateNow(Live& live, const HistoryEvent& term) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void SendToInstance(Batch& b, const std::string& id, HistoryEvent ev)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void RewindChildren(Batch& b, Live& parent) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status RewindLocked(Batch& b, store::InstanceRecord rec, const HistoryEvent& ev)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ApplyEpisodeResult(Batch& b, Live& live, size_t consumed, core::EpisodeResult& r)

@@ -1,5 +1,7 @@
 // Engine: worker streams, episode and activity completions, abandons, and the
 // server-side parts of the orchestration lifecycle (terminate, rewind).
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "server/common/logging.h"
 #include "server/common/status_macros.h"
@@ -223,20 +225,7 @@ void Engine::ApplyEpisodeResult(Batch& b, Live& live, size_t consumed, core::Epi
     ev.mutable_executionterminated()->set_recurse(t.recurse);
     SendToInstance(b, t.instance_id, std::move(ev));
   }
-  if (r.rewound) {
-    HistoryEvent reason;
-    for (const auto& e : live.history) {
-      if (e.has_executionrewound()) reason = e;
-    }
-    for (const auto& child : core::OpenChildren(live.history)) {
-      if (FindLive(child) != nullptr) continue;
-      auto stored = FindStored(child);
-      if (stored.ok() && stored->has_value() &&
-          (*stored)->status() == ORCHESTRATION_STATUS_FAILED) {
-        RewindLocked(b, **stored, reason).IgnoreError();
-      }
-    }
-  }
+  if (r.rewound) RewindChildren(b, live);
   PutRecord(b, live);
   if (r.became_terminal) {
     Retire(b, id);
@@ -281,6 +270,56 @@ void Engine::TerminateNow(Live& live, const HistoryEvent& term) {
   PutRecord(b, live);
   Retire(b, id);
   Submit(std::move(b));
+}
+
+// After a rewind: failed sub-orchestrations without a result in the new history are
+// rewound too; purged ones are created again from their creation event.
+void Engine::RewindChildren(Batch& b, Live& parent) {
+  HistoryEvent reason;
+  reason.mutable_executionrewound();
+  for (const auto& e : parent.history) {
+    if (e.has_executionrewound()) reason = e;
+  }
+  const std::vector<std::string> open = core::OpenChildren(parent.history);
+  for (const auto& e : parent.history) {
+    if (!e.has_suborchestrationinstancecreated()) continue;
+    const auto& created = e.suborchestrationinstancecreated();
+    if (std::find(open.begin(), open.end(), created.instanceid()) == open.end()) continue;
+    if (FindLive(created.instanceid()) != nullptr) continue;
+    auto stored = FindStored(created.instanceid());
+    if (!stored.ok()) continue;
+    if (stored->has_value()) {
+      if ((*stored)->status() == ORCHESTRATION_STATUS_FAILED) {
+        // The rewound parent runs under a new execution id: point the child at it.
+        store::InstanceRecord rec = std::move(**stored);
+        rec.mutable_parent()->mutable_orchestrationinstance()->mutable_executionid()->set_value(
+            parent.rec.execution_id());
+        RewindLocked(b, std::move(rec), reason).IgnoreError();
+      }
+      continue;
+    }
+    store::InstanceRecord child;
+    child.set_instance_id(created.instanceid());
+    child.set_name(created.name());
+    if (created.has_version()) *child.mutable_version() = created.version();
+    if (created.has_input()) {
+      *child.mutable_input() = created.input();
+      *child.mutable_original_input() = created.input();
+    }
+    child.set_status(ORCHESTRATION_STATUS_PENDING);
+    child.set_execution_id(ids_->NewId());
+    *child.mutable_created_time() = ToProto(clock_->Now());
+    *child.mutable_last_updated_time() = child.created_time();
+    auto* p = child.mutable_parent();
+    p->set_taskscheduledid(e.eventid());
+    p->mutable_name()->set_value(parent.rec.name());
+    if (parent.rec.has_version()) *p->mutable_version() = parent.rec.version();
+    p->mutable_orchestrationinstance()->set_instanceid(parent.rec.instance_id());
+    p->mutable_orchestrationinstance()->mutable_executionid()->set_value(
+        parent.rec.execution_id());
+    HistoryEvent start = core::ExecutionStartedFor(child, clock_->Now());
+    CreateLive(b, std::move(child), std::move(start));
+  }
 }
 
 absl::Status Engine::RewindLocked(Batch& b, store::InstanceRecord rec, const HistoryEvent& ev) {
