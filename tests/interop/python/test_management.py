@@ -189,6 +189,29 @@ def test_rewind_failed_orchestration(client, start_worker, uid):
     assert _calls[f"{uid}-flaky"] == 2
 
 
+def rewind_parent_orch(ctx: task.OrchestrationContext, key: str):
+    before = yield ctx.call_activity(counting_activity, input=f"{key}-parent")
+    child = yield ctx.call_sub_orchestrator(rewind_orch, input=key, instance_id=f"{key}-child")
+    return {"before": before, "child": child}
+
+
+def test_rewind_recurses_into_failed_sub_orchestration(client, start_worker, uid):
+    start_worker([rewind_parent_orch, rewind_orch], [counting_activity, fails_once])
+    iid = client.schedule_new_orchestration(rewind_parent_orch, input=uid, instance_id=uid)
+    assert complete(client, iid).runtime_status == Status.FAILED
+    assert client.get_orchestration_state(f"{uid}-child").runtime_status == Status.FAILED
+
+    client.rewind_orchestration(iid, reason="fixed")
+    st = complete(client, iid)
+    assert st.runtime_status == Status.COMPLETED, st.failure_details
+    assert st.get_output() == {"before": 1, "child": [1, "recovered"]}
+    assert client.get_orchestration_state(f"{uid}-child").runtime_status == Status.COMPLETED
+    # Work that had succeeded, in the parent and in the child, did not run again.
+    assert _calls[f"{uid}-parent"] == 1
+    assert _calls[f"{uid}-good"] == 1
+    assert _calls[f"{uid}-flaky"] == 2
+
+
 def test_rewind_errors(client, start_worker, uid):
     with pytest.raises(grpc.RpcError) as ei:
         client.rewind_orchestration(f"{uid}-missing")
