@@ -362,10 +362,9 @@ absl::StatusOr<int> Engine::PurgeOne(const std::string& id, bool recursive) {
   {
     absl::MutexLock l(&mu_);
     RETURN_IF_ERROR(CheckOpen());
-    if (Live* live = FindLive(id)) {
-      return WrongState(id, live->rec.status(),
-                        "only COMPLETED, FAILED or TERMINATED instances can be purged");
-    }
+    // Only finished instances are purged; a running one counts as zero deleted
+    // (what the SDKs document for purge by id).
+    if (FindLive(id) != nullptr) return 0;
     ASSIGN_OR_RETURN(std::optional<store::InstanceRecord> stored, FindStored(id));
     if (!stored) return 0;
     if (recursive) {
