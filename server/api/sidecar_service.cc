@@ -4,10 +4,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
-#include "server/api/grpc_status.h"
+#include "server/common/grpc_status.h"
 #include "server/common/logging.h"
 
-namespace taskhub::api {
+namespace taskhub {
 namespace {
 
 using engine::Engine;
@@ -380,4 +380,4 @@ SidecarService::Unary* SidecarService::SkipGracefulOrchestrationTerminations(
   return r;
 }
 
-}  // namespace taskhub::api
+}  // namespace taskhub

@@ -294,7 +294,10 @@ void Engine::RewindChildren(Batch& b, Live& parent) {
         store::InstanceRecord rec = std::move(**stored);
         rec.mutable_parent()->mutable_orchestrationinstance()->mutable_executionid()->set_value(
             parent.rec.execution_id());
-        RewindLocked(b, std::move(rec), reason).IgnoreError();
+        HistoryEvent child_reason = reason;
+        child_reason.mutable_executionrewound()->mutable_parentexecutionid()->set_value(
+            parent.rec.execution_id());
+        RewindLocked(b, std::move(rec), child_reason).IgnoreError();
       }
       continue;
     }

@@ -1,15 +1,15 @@
 // The one place absl::Status and grpc::Status are converted.
-#ifndef TASKHUB_SERVER_API_GRPC_STATUS_H_
-#define TASKHUB_SERVER_API_GRPC_STATUS_H_
+#ifndef TASKHUB_SERVER_COMMON_GRPC_STATUS_H_
+#define TASKHUB_SERVER_COMMON_GRPC_STATUS_H_
 
 #include "absl/status/status.h"
 #include "grpcpp/support/status.h"
 
-namespace taskhub::api {
+namespace taskhub {
 
 grpc::Status ToGrpc(const absl::Status& s);
 absl::Status FromGrpc(const grpc::Status& s);
 
-}  // namespace taskhub::api
+}  // namespace taskhub
 
-#endif  // TASKHUB_SERVER_API_GRPC_STATUS_H_
+#endif  // TASKHUB_SERVER_COMMON_GRPC_STATUS_H_

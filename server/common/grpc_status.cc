@@ -1,6 +1,6 @@
-#include "server/api/grpc_status.h"
+#include "server/common/grpc_status.h"
 
-namespace taskhub::api {
+namespace taskhub {
 
 grpc::Status ToGrpc(const absl::Status& s) {
   if (s.ok()) return grpc::Status::OK;
@@ -13,4 +13,4 @@ absl::Status FromGrpc(const grpc::Status& s) {
   return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
 }
 
-}  // namespace taskhub::api
+}  // namespace taskhub

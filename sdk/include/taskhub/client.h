@@ -1,0 +1,134 @@
+// taskhub::Client: a synchronous client of the Durable Task sidecar protocol
+// (TaskHubSidecarService), for taskhubd or any server of the protocol.
+// Payloads are JSON text (so any SDK can read what this one writes).
+// Thread-safe: one Client may be used from many threads.
+//
+// Example:
+//   auto client = taskhub::Client::Connect({.address = "localhost:4001"});
+//   auto id = (*client)->ScheduleNewOrchestration("hello_cities", "\"Tokyo\"");
+//   auto state = (*client)->WaitForInstanceCompletion(*id, absl::Seconds(30));
+#ifndef TASKHUB_SDK_CLIENT_H_
+#define TASKHUB_SDK_CLIENT_H_
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "orchestrator_service.pb.h"
+
+
+namespace taskhub {
+
+struct ClientOptions {
+  std::string address = "localhost:4001";
+  absl::Duration rpc_timeout = absl::Seconds(30);  // per unary call (not waits)
+};
+
+// What a failed activity or orchestration reported.
+struct FailureDetails {
+  std::string error_type;
+  std::string message;
+  std::optional<std::string> stack_trace;
+  std::shared_ptr<FailureDetails> inner;
+  static FailureDetails FromProto(const TaskFailureDetails& f);
+};
+
+// The state of one orchestration instance.
+struct OrchestrationMetadata {
+  std::string instance_id;
+  std::string name;
+  std::string version;
+  OrchestrationStatus status = ORCHESTRATION_STATUS_PENDING;
+  absl::Time created_at, last_updated_at;
+  std::optional<absl::Time> completed_at, scheduled_start_at;
+  std::optional<std::string> input, output, custom_status;  // JSON text
+  std::optional<FailureDetails> failure;
+  std::string execution_id;
+  std::string parent_instance_id;
+  std::map<std::string, std::string> tags;
+  static OrchestrationMetadata FromProto(const OrchestrationState& s);
+};
+
+struct StartOptions {
+  std::string instance_id;  // empty: the server generates one
+  std::optional<absl::Time> start_at;
+  std::map<std::string, std::string> tags;
+  std::string version;
+  // When set, an existing instance in one of these statuses is replaced; otherwise
+  // starting an existing id fails with ALREADY_EXISTS (a finished one is replaced
+  // by taskhubd when no policy is given).
+  std::optional<std::vector<OrchestrationStatus>> replaceable_statuses;
+};
+
+struct InstanceQuery {
+  std::vector<OrchestrationStatus> statuses;
+  std::optional<absl::Time> created_from, created_to;
+  std::string instance_id_prefix;
+  int page_size = 100;
+  std::string continuation_token;
+  bool fetch_payloads = false;
+};
+
+struct InstancePage {
+  std::vector<OrchestrationMetadata> instances;
+  std::string continuation_token;  // empty on the last page
+};
+
+struct PurgeFilter {
+  std::optional<absl::Time> created_from, created_to;
+  std::vector<OrchestrationStatus> statuses;  // empty: every finished status
+};
+
+class Client {
+ public:
+  static absl::StatusOr<std::unique_ptr<Client>> Connect(const ClientOptions& options);
+  ~Client();
+
+  // Returns the instance id. `input_json` absent = no input.
+  absl::StatusOr<std::string> ScheduleNewOrchestration(
+      const std::string& name, const std::optional<std::string>& input_json = std::nullopt,
+      const StartOptions& options = {});
+  // std::nullopt when the instance does not exist.
+  absl::StatusOr<std::optional<OrchestrationMetadata>> GetInstance(const std::string& id,
+                                                                   bool fetch_payloads = true);
+  // DEADLINE_EXCEEDED when `timeout` passes first.
+  absl::StatusOr<std::optional<OrchestrationMetadata>> WaitForInstanceStart(
+      const std::string& id, absl::Duration timeout, bool fetch_payloads = true);
+  absl::StatusOr<std::optional<OrchestrationMetadata>> WaitForInstanceCompletion(
+      const std::string& id, absl::Duration timeout, bool fetch_payloads = true);
+  absl::Status RaiseEvent(const std::string& id, const std::string& event_name,
+                          const std::optional<std::string>& data_json = std::nullopt);
+  absl::Status Terminate(const std::string& id,
+                         const std::optional<std::string>& output_json = std::nullopt,
+                         bool recursive = true);
+  absl::Status Suspend(const std::string& id, const std::string& reason = "");
+  absl::Status Resume(const std::string& id, const std::string& reason = "");
+  absl::Status Rewind(const std::string& id, const std::string& reason = "");
+  // Returns the id of the restarted instance.
+  absl::StatusOr<std::string> Restart(const std::string& id, bool new_instance_id = false);
+  absl::StatusOr<InstancePage> QueryInstances(const InstanceQuery& query);
+  // Follows continuation tokens until every matching instance is returned.
+  absl::StatusOr<std::vector<OrchestrationMetadata>> QueryAllInstances(InstanceQuery query);
+  // Returns the number of deleted instances.
+  absl::StatusOr<int> Purge(const std::string& id, bool recursive = true);
+  // Repeats the server-side purge until it reports completion.
+  absl::StatusOr<int> PurgeBy(const PurgeFilter& filter);
+  absl::StatusOr<std::vector<HistoryEvent>> GetHistory(const std::string& id);
+  absl::Status CreateTaskHub(bool recreate_if_exists);
+  absl::Status DeleteTaskHub();
+  // OK when the server answers Hello.
+  absl::Status Ping();
+
+ private:
+  struct Impl;
+  explicit Client(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace taskhub
+
+#endif  // TASKHUB_SDK_CLIENT_H_

@@ -1,0 +1,316 @@
+// The replay engine: drives an orchestrator coroutine through its history.
+#include "taskhub/replay.h"
+
+#include <set>
+
+#include "sdk/src/replay_state.h"
+#include "sdk/src/sdk_util.h"
+
+namespace taskhub {
+namespace {
+
+using internal::ReplayState;
+
+class Executor {
+ public:
+  Executor(const Registry& registry, const OrchestratorRequest& req)
+      : registry_(registry), req_(req), ctx_(&st_) {
+    st_.instance_id = req.instanceid();
+    st_.execution_id = req.executionid().value();
+  }
+
+  OrchestratorResponse Run(const std::string& token) {
+    OrchestratorResponse resp;
+    resp.set_instanceid(req_.instanceid());
+    resp.set_completiontoken(token);
+    if (IsRewind()) {
+      BuildRewind(&resp);
+      return resp;
+    }
+    try {
+      st_.replaying = true;
+      for (const auto& e : req_.pastevents()) Process(e);
+      st_.replaying = false;
+      for (const auto& e : req_.newevents()) Process(e);
+    } catch (const NonDeterminismError&) {
+      st_.fatal = std::current_exception();
+    }
+    Finish(&resp);
+    return resp;
+  }
+
+ private:
+  bool IsRewind() const {
+    if (req_.newevents_size() != 2 || !req_.newevents(1).has_executionrewound()) return false;
+    for (const auto& e : req_.pastevents()) {
+      if (e.has_executionrewound() && e.timestamp().SerializeAsString() ==
+                                          req_.newevents(1).timestamp().SerializeAsString()) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  // The history without failed results, so the replay re-runs what failed.
+  void BuildRewind(OrchestratorResponse* resp) {
+    std::set<int> failed;
+    auto all = [&](auto fn) {
+      for (const auto& e : req_.pastevents()) fn(e);
+      for (const auto& e : req_.newevents()) fn(e);
+    };
+    all([&](const HistoryEvent& e) {
+      if (e.has_taskfailed()) failed.insert(e.taskfailed().taskscheduledid());
+    });
+    const auto& rewound = req_.newevents(1).executionrewound();
+    const std::string new_execution = internal::DeterministicUuid(
+        st_.instance_id + "|rewind|" + req_.newevents(1).timestamp().SerializeAsString());
+    auto* action = resp->add_actions();
+    action->set_id(-1);
+    auto* history = action->mutable_rewindorchestration()->mutable_newhistory();
+    all([&](const HistoryEvent& e) {
+      if (e.has_taskfailed() || e.has_suborchestrationinstancefailed() ||
+          e.has_executioncompleted() ||
+          (e.has_taskscheduled() && failed.count(e.eventid()) > 0)) {
+        return;
+      }
+      HistoryEvent copy = e;
+      if (copy.has_executionstarted()) {
+        auto* es = copy.mutable_executionstarted();
+        es->mutable_orchestrationinstance()->mutable_executionid()->set_value(new_execution);
+        if (rewound.has_parentexecutionid() && !rewound.parentexecutionid().value().empty() &&
+            es->has_parentinstance()) {
+          *es->mutable_parentinstance()->mutable_orchestrationinstance()->mutable_executionid() =
+              rewound.parentexecutionid();
+        }
+      }
+      *history->Add() = std::move(copy);
+    });
+  }
+
+  static bool Suspendable(const HistoryEvent& e) {
+    return e.has_taskcompleted() || e.has_taskfailed() || e.has_timerfired() ||
+           e.has_suborchestrationinstancecompleted() || e.has_suborchestrationinstancefailed() ||
+           e.has_eventraised();
+  }
+
+  void Process(const HistoryEvent& e) {
+    if (st_.terminated) return;
+    if (st_.suspended && Suspendable(e)) {
+      st_.suspended_events.push_back(e);
+      return;
+    }
+    switch (e.eventType_case()) {
+      case HistoryEvent::kOrchestratorStarted:
+        st_.now = internal::FromTimestamp(e.timestamp());
+        break;
+      case HistoryEvent::kExecutionStarted:
+        Start(e.executionstarted());
+        break;
+      case HistoryEvent::kTaskScheduled:
+        Confirm(e.eventid(), "activity", e.taskscheduled().name());
+        break;
+      case HistoryEvent::kTimerCreated:
+        Confirm(e.eventid(), "timer", "");
+        break;
+      case HistoryEvent::kSubOrchestrationInstanceCreated:
+        Confirm(e.eventid(), "sub-orchestration", e.suborchestrationinstancecreated().name());
+        break;
+      case HistoryEvent::kEventSent:
+        Confirm(e.eventid(), "event", e.eventsent().name());
+        break;
+      case HistoryEvent::kTaskCompleted:
+        Resolve(e.taskcompleted().taskscheduledid(), e.taskcompleted().result());
+        break;
+      case HistoryEvent::kTaskFailed:
+        Reject(e.taskfailed().taskscheduledid(), e.taskfailed().failuredetails());
+        break;
+      case HistoryEvent::kTimerFired:
+        Resolve(e.timerfired().timerid(), google::protobuf::StringValue());
+        break;
+      case HistoryEvent::kSubOrchestrationInstanceCompleted:
+        Resolve(e.suborchestrationinstancecompleted().taskscheduledid(),
+                e.suborchestrationinstancecompleted().result());
+        break;
+      case HistoryEvent::kSubOrchestrationInstanceFailed:
+        Reject(e.suborchestrationinstancefailed().taskscheduledid(),
+               e.suborchestrationinstancefailed().failuredetails());
+        break;
+      case HistoryEvent::kEventRaised:
+        Deliver(e);
+        break;
+      case HistoryEvent::kExecutionSuspended:
+        st_.suspended = true;
+        break;
+      case HistoryEvent::kExecutionResumed: {
+        st_.suspended = false;
+        auto buffered = std::move(st_.suspended_events);
+        st_.suspended_events.clear();
+        for (const auto& b : buffered) Process(b);
+        break;
+      }
+      case HistoryEvent::kExecutionTerminated:
+        st_.terminated = true;
+        if (e.executionterminated().has_input()) {
+          st_.terminate_output = e.executionterminated().input().value();
+        }
+        break;
+      default:
+        break;  // orchestratorCompleted, executionCompleted, genericEvent, ...
+    }
+  }
+
+  void Start(const ExecutionStartedEvent& es) {
+    st_.name = es.name();
+    if (es.has_input()) st_.input = es.input().value();
+    if (es.orchestrationinstance().has_executionid()) {
+      st_.execution_id = es.orchestrationinstance().executionid().value();
+    }
+    const OrchestratorFn* fn = registry_.FindOrchestrator(es.name());
+    if (fn == nullptr) {
+      missing_ = true;
+      return;
+    }
+    orchestrator_ = (*fn)(ctx_);
+    started_ = true;
+    orchestrator_.Start();
+  }
+
+  void Confirm(int id, const std::string& kind, const std::string& name) {
+    auto it = st_.pending.find(id);
+    const std::string seen = kind + (name.empty() ? "" : " '" + name + "'");
+    if (it == st_.pending.end()) {
+      throw NonDeterminismError("the history has " + seen + " with id " + std::to_string(id) +
+                                ", but the orchestrator code scheduled nothing with that id: " +
+                                "the code changed since this orchestration started");
+    }
+    if (it->second.kind != kind || it->second.name != name) {
+      throw NonDeterminismError(
+          "the history has " + seen + " with id " + std::to_string(id) +
+          ", but the orchestrator code now schedules " + it->second.kind +
+          (it->second.name.empty() ? "" : " '" + it->second.name + "'") +
+          " there: the code changed since this orchestration started");
+    }
+    st_.pending.erase(it);
+  }
+
+  void Resolve(int id, const google::protobuf::StringValue& result) {
+    auto it = st_.open.find(id);
+    if (it == st_.open.end()) return;  // nobody waits (e.g. a timer that lost a race)
+    auto state = it->second.state;
+    const std::string name = it->second.name;
+    st_.open.erase(it);
+    nlohmann::json value;
+    try {
+      value = internal::ParseJson(result);
+    } catch (const std::exception& e) {
+      state->Fail(std::make_exception_ptr(
+          TaskFailedError(name, TaskFailure{"InvalidJson", e.what(), {}, {}, true})));
+      return;
+    }
+    state->Complete(std::move(value));
+  }
+
+  void Reject(int id, const TaskFailureDetails& details) {
+    auto it = st_.open.find(id);
+    if (it == st_.open.end()) return;
+    auto state = it->second.state;
+    const std::string name = it->second.name;
+    st_.open.erase(it);
+    state->Fail(std::make_exception_ptr(TaskFailedError(name, internal::FailureFromProto(details))));
+  }
+
+  void Deliver(const HistoryEvent& e) {
+    const std::string key = internal::Lower(e.eventraised().name());
+    auto it = st_.waiters.find(key);
+    if (it != st_.waiters.end() && !it->second.empty()) {
+      auto waiter = it->second.front();
+      it->second.pop_front();
+      nlohmann::json value;
+      try {
+        value = internal::ParseJson(e.eventraised().input());
+      } catch (const std::exception& ex) {
+        waiter->Fail(std::make_exception_ptr(std::runtime_error(
+            "event '" + e.eventraised().name() + "' carries invalid JSON: " + ex.what())));
+        return;
+      }
+      waiter->Complete(std::move(value));
+      return;
+    }
+    st_.buffered_events.push_back(e);
+  }
+
+  void Finish(OrchestratorResponse* resp) {
+    if (st_.custom_status && *st_.custom_status) {
+      resp->mutable_customstatus()->set_value(**st_.custom_status);
+    }
+    auto complete = [&](OrchestrationStatus status) {
+      auto* a = resp->add_actions();
+      a->set_id(st_.NextId());
+      auto* c = a->mutable_completeorchestration();
+      c->set_orchestrationstatus(status);
+      return c;
+    };
+    auto fail = [&](const TaskFailure& f) {
+      resp->clear_actions();
+      internal::FailureToProto(f, complete(ORCHESTRATION_STATUS_FAILED)->mutable_failuredetails());
+    };
+    if (st_.fatal) {
+      try {
+        std::rethrow_exception(st_.fatal);
+      } catch (const NonDeterminismError& e) {
+        fail(TaskFailure{"NonDeterminismError", e.what(), {}, {}, true});
+      }
+      return;
+    }
+    if (missing_) {
+      fail(TaskFailure{"OrchestratorNotFound",
+                       "no orchestrator named '" + st_.name + "' is registered on this worker",
+                       {}, {}, true});
+      return;
+    }
+    if (st_.terminated) {
+      resp->clear_actions();
+      auto* c = complete(ORCHESTRATION_STATUS_TERMINATED);
+      if (st_.terminate_output) c->mutable_result()->set_value(*st_.terminate_output);
+      return;
+    }
+    for (auto& [id, p] : st_.pending) *resp->add_actions() = p.action;
+    if (!started_ || !orchestrator_.done()) return;
+    nlohmann::json result;
+    try {
+      result = orchestrator_.Result();
+    } catch (...) {
+      fail(internal::CurrentExceptionFailure());
+      return;
+    }
+    if (st_.continue_as_new) {
+      auto* c = complete(ORCHESTRATION_STATUS_CONTINUED_AS_NEW);
+      if (st_.continue_as_new_input) c->mutable_result()->set_value(*st_.continue_as_new_input);
+      if (st_.keep_events) {
+        for (const auto& e : st_.buffered_events) *c->add_carryoverevents() = e;
+      }
+      return;
+    }
+    auto* c = complete(ORCHESTRATION_STATUS_COMPLETED);
+    if (!result.is_null()) c->mutable_result()->set_value(result.dump());
+  }
+
+  const Registry& registry_;
+  const OrchestratorRequest& req_;
+  ReplayState st_;
+  OrchestrationContext ctx_;
+  Task<nlohmann::json> orchestrator_;
+  bool started_ = false;
+  bool missing_ = false;
+};
+
+}  // namespace
+
+OrchestratorResponse ExecuteOrchestrator(const Registry& registry,
+                                         const OrchestratorRequest& request,
+                                         const std::string& completion_token) {
+  Executor executor(registry, request);
+  return executor.Run(completion_token);
+}
+
+}  // namespace taskhub

@@ -1,0 +1,57 @@
+// Internal state of one orchestrator execution (replay engine). Not public API.
+#ifndef TASKHUB_SDK_SRC_REPLAY_STATE_H_
+#define TASKHUB_SDK_SRC_REPLAY_STATE_H_
+
+#include <deque>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "orchestrator_service.pb.h"
+#include "taskhub/orchestration_context.h"
+#include "taskhub/task.h"
+
+namespace taskhub::internal {
+
+class ReplayState {
+ public:
+  struct Pending {
+    OrchestratorAction action;
+    std::string kind;  // "activity", "timer", "sub-orchestration", "event"
+    std::string name;
+  };
+  struct Open {
+    std::shared_ptr<CompletionState> state;
+    std::string name;
+  };
+
+  std::string instance_id, execution_id, name;
+  std::optional<std::string> input;
+  absl::Time now = absl::UnixEpoch();
+  bool replaying = true;
+  int seq = 0;
+  int guid_counter = 0;
+  std::map<int, Pending> pending;  // scheduled, not yet confirmed by history
+  std::map<int, Open> open;        // awaiting a result
+  std::map<std::string, std::deque<std::shared_ptr<CompletionState>>> waiters;
+  std::vector<HistoryEvent> buffered_events;  // eventRaised not consumed yet
+  bool suspended = false;
+  std::vector<HistoryEvent> suspended_events;
+  std::optional<std::optional<std::string>> custom_status;
+  bool continue_as_new = false;
+  std::optional<std::string> continue_as_new_input;
+  bool keep_events = true;
+  bool terminated = false;
+  std::optional<std::string> terminate_output;
+  std::exception_ptr fatal;  // non-determinism or a missing orchestrator
+  std::vector<Task<void>> detached;  // retry loops
+
+  int NextId() { return ++seq; }
+  std::shared_ptr<CompletionState> Schedule(OrchestratorAction action, std::string kind,
+                                            std::string name);
+};
+
+}  // namespace taskhub::internal
+
+#endif  // TASKHUB_SDK_SRC_REPLAY_STATE_H_

@@ -1,0 +1,33 @@
+// Small helpers shared by the SDK's sources. Not public API.
+#ifndef TASKHUB_SDK_SRC_SDK_UTIL_H_
+#define TASKHUB_SDK_SRC_SDK_UTIL_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/time/time.h"
+#include "google/protobuf/timestamp.pb.h"
+#include "google/protobuf/wrappers.pb.h"
+#include "nlohmann/json.hpp"
+#include "orchestrator_service.pb.h"
+#include "spdlog/spdlog.h"
+#include "taskhub/task.h"
+
+namespace taskhub::internal {
+
+google::protobuf::Timestamp ToTimestamp(absl::Time t);
+absl::Time FromTimestamp(const google::protobuf::Timestamp& ts);
+std::string Lower(std::string s);
+// Parses a JSON payload; absent or empty = null. Throws nlohmann::json::parse_error.
+nlohmann::json ParseJson(const google::protobuf::StringValue& v);
+// A UUID-formatted string derived only from `seed`.
+std::string DeterministicUuid(const std::string& seed);
+std::shared_ptr<spdlog::logger> SdkLog();
+TaskFailure FailureFromProto(const TaskFailureDetails& f);
+void FailureToProto(const TaskFailure& f, TaskFailureDetails* out);
+// Failure details of the exception being handled (call inside a catch block).
+TaskFailure CurrentExceptionFailure();
+
+}  // namespace taskhub::internal
+
+#endif  // TASKHUB_SDK_SRC_SDK_UTIL_H_
