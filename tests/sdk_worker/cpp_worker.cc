@@ -1,0 +1,75 @@
+// A C++ SDK worker for the cross-language and resilience tests (tests/sdk):
+// orchestrators cpp_greeter, cpp_calls_python (calls the Python activity py_upper)
+// and cpp_timer_chain; activities cpp_greet and cpp_increment. It sends work-item
+// filters, prints "ready" once connected, and stops gracefully on SIGTERM.
+// Usage: taskhub-test-cpp-worker --address HOST:PORT
+#include <signal.h>
+
+#include <iostream>
+#include <thread>
+
+#include "taskhub/taskhub.h"
+
+using taskhub::ActivityContext;
+using taskhub::OrchestrationContext;
+using taskhub::Task;
+
+Task<std::string> Greeter(OrchestrationContext& ctx) {
+  co_return co_await ctx.CallActivity<std::string>("cpp_greet", ctx.GetInput<std::string>());
+}
+
+Task<nlohmann::json> CallsPython(OrchestrationContext& ctx) {
+  std::string upper = co_await ctx.CallActivity<std::string>("py_upper", ctx.GetInput<std::string>());
+  std::string greeting = co_await ctx.CallActivity<std::string>("cpp_greet", upper);
+  co_return nlohmann::json{{"python", upper}, {"cpp", greeting}};
+}
+
+Task<int> TimerChain(OrchestrationContext& ctx) {
+  const int n = ctx.GetInput<int>();
+  int value = 0;
+  for (int i = 0; i < n; ++i) {
+    co_await ctx.CreateTimer(absl::Seconds(1));
+    value = co_await ctx.CallActivity<int>("cpp_increment", value);
+  }
+  co_return value;
+}
+
+int main(int argc, char** argv) {
+  std::string address = "localhost:4001";
+  for (int i = 1; i + 1 < argc; ++i) {
+    if (std::string(argv[i]) == "--address") address = argv[i + 1];
+  }
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  taskhub::Registry registry;
+  registry.AddOrchestrator("cpp_greeter", Greeter);
+  registry.AddOrchestrator("cpp_calls_python", CallsPython);
+  registry.AddOrchestrator("cpp_timer_chain", TimerChain);
+  registry.AddActivity("cpp_greet", [](ActivityContext&, std::string name) {
+    return "Hello " + name + " from C++";
+  });
+  registry.AddActivity("cpp_increment", [](ActivityContext&, int v) { return v + 1; });
+  taskhub::WorkerOptions options;
+  options.address = address;
+  options.max_backoff = absl::Seconds(2);
+  taskhub::Worker worker(std::move(registry), options);
+  if (auto st = worker.Start(); !st.ok()) {
+    std::cerr << st << "\n";
+    return 1;
+  }
+  std::thread announce([&worker] {
+    for (int i = 0; i < 600 && !worker.connected(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    std::cout << (worker.connected() ? "ready" : "not connected") << std::endl;
+  });
+  int sig = 0;
+  sigwait(&signals, &sig);
+  announce.join();
+  worker.Stop();
+  return 0;
+}
