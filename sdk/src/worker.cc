@@ -128,7 +128,7 @@ void Worker::Impl::Reader() {
         if (!item.has_orchestratorrequest() && !item.has_activityrequest()) continue;
         std::lock_guard<std::mutex> l(mu);
         queue.push_back(Job{std::move(item), stub});
-        cv.notify_all();
+        cv.notify_one();
       }
       connected = false;
       st = stream->Finish();
@@ -164,7 +164,6 @@ void Worker::Impl::PoolLoop() {
     Execute(std::move(job));
     std::lock_guard<std::mutex> l(mu);
     --running;
-    cv.notify_all();
   }
 }
 

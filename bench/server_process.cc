@@ -1,0 +1,94 @@
+#include "bench/server_process.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+
+namespace taskhub::bench {
+
+absl::StatusOr<ServerProcess> ServerProcess::Start(const std::string& binary,
+                                                   const std::vector<std::string>& extra_args) {
+  ServerProcess p;
+  char tmpl[] = "/tmp/taskhub-bench-XXXXXX";
+  if (mkdtemp(tmpl) == nullptr) return absl::InternalError("mkdtemp failed");
+  p.dir_ = tmpl;
+  const std::string port_file = p.dir_ + "/port";
+  std::vector<std::string> args = {binary, "--listen", "127.0.0.1:0", "--data-dir",
+                                   p.dir_ + "/data", "--port-file", port_file,
+                                   "--log-level", "warn"};
+  args.insert(args.end(), extra_args.begin(), extra_args.end());
+  p.pid_ = fork();
+  if (p.pid_ < 0) return absl::InternalError("fork failed");
+  if (p.pid_ == 0) {
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(binary.c_str(), argv.data());
+    _exit(127);
+  }
+  for (int i = 0; i < 400; ++i) {
+    std::ifstream in(port_file);
+    if (in >> p.port_ && p.port_ > 0) return p;
+    int status = 0;
+    if (waitpid(p.pid_, &status, WNOHANG) == p.pid_) {
+      p.pid_ = 0;
+      return absl::UnavailableError(absl::StrCat("taskhubd (", binary, ") exited at start"));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return absl::DeadlineExceededError("taskhubd did not start serving within 20 s");
+}
+
+ServerProcess::ServerProcess(ServerProcess&& o) noexcept
+    : pid_(std::exchange(o.pid_, 0)), port_(o.port_), dir_(std::exchange(o.dir_, "")) {}
+
+ServerProcess::~ServerProcess() {
+  if (pid_ > 0) {
+    kill(pid_, SIGTERM);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+  }
+  if (!dir_.empty()) {
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+}
+
+absl::Duration ServerProcess::CpuTime() const {
+  std::ifstream in("/proc/" + std::to_string(pid_) + "/stat");
+  std::string line;
+  std::getline(in, line);
+  // Fields after the command (which is in parentheses): utime is field 14, stime 15.
+  std::istringstream rest(line.substr(line.rfind(')') + 2));
+  std::string field;
+  long long utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && rest >> field; ++i) {
+    if (i == 14) utime = std::stoll(field);
+    if (i == 15) stime = std::stoll(field);
+  }
+  return absl::Seconds(static_cast<double>(utime + stime) / sysconf(_SC_CLK_TCK));
+}
+
+int64_t ServerProcess::RssBytes() const {
+  std::ifstream in("/proc/" + std::to_string(pid_) + "/status");
+  std::string key;
+  while (in >> key) {
+    if (key == "VmRSS:") {
+      int64_t kb = 0;
+      in >> kb;
+      return kb * 1024;
+    }
+    std::string skip;
+    std::getline(in, skip);
+  }
+  return 0;
+}
+
+}  // namespace taskhub::bench
