@@ -7,7 +7,7 @@
 #include "server/common/grpc_status.h"
 #include "server/common/logging.h"
 
-namespace taskhub {
+namespace taskhub::api {
 namespace {
 
 using engine::Engine;
@@ -380,4 +380,4 @@ SidecarService::Unary* SidecarService::SkipGracefulOrchestrationTerminations(
   return r;
 }
 
-}  // namespace taskhub
+}  // namespace taskhub::api

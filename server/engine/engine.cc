@@ -320,6 +320,13 @@ void Engine::WakeAt(Live& live, absl::Time when) {
 void Engine::Pump() {
   if (shutting_down_) return;
   const absl::Time now = clock_->Now();
+  // Skip a whole kind when no stream has room for it (keeps Pump O(streams) while
+  // work waits for capacity).
+  bool orch_room = false, act_room = false;
+  for (const auto& [sid, s] : streams_) {
+    orch_room = orch_room || s->orch < s->max_orch;
+    act_room = act_room || s->act < s->max_act;
+  }
   for (size_t n = ready_orch_.size(); n > 0; --n) {
     std::string id = std::move(ready_orch_.front());
     ready_orch_.pop_front();
@@ -343,7 +350,7 @@ void Engine::Pump() {
       WakeAt(*live, live->not_before);
       continue;
     }
-    if (streams_.empty() || !TryDispatchOrchestration(*live)) {
+    if (!orch_room || !TryDispatchOrchestration(*live)) {
       live->queued = true;
       ready_orch_.push_back(std::move(id));
     }
@@ -369,7 +376,7 @@ void Engine::Pump() {
       });
       continue;
     }
-    if (streams_.empty() || !TryDispatchActivity(act)) {
+    if (!act_room || !TryDispatchActivity(act)) {
       act.queued = true;
       ready_act_.push_back(seq);
     }

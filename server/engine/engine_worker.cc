@@ -155,8 +155,10 @@ void Engine::ApplyEpisodeResult(Batch& b, Live& live, size_t consumed, core::Epi
     live.history.clear();
     index = 0;
   }
+  if (!r.history_append.empty()) {
+    b.ws.ops.push_back(storage::AppendHistory{id, index, r.history_append});
+  }
   for (auto& ev : r.history_append) {
-    b.ws.ops.push_back(storage::AppendHistory{id, index++, ev});
     live.history.push_back(std::move(ev));
     ++cached_events_;
   }
@@ -253,9 +255,8 @@ void Engine::TerminateNow(Live& live, const HistoryEvent& term) {
     }
   }
   Batch b;
-  uint64_t index = live.rec.history_size();
+  b.ws.ops.push_back(storage::AppendHistory{id, live.rec.history_size(), r.history_append});
   for (auto& ev : r.history_append) {
-    b.ws.ops.push_back(storage::AppendHistory{id, index++, ev});
     live.history.push_back(std::move(ev));
     ++cached_events_;
   }

@@ -39,6 +39,9 @@ struct IndexedFields {
   int64_t created_us = 0;
   int64_t completed_us = 0;
   static IndexedFields Of(const store::InstanceRecord& rec);
+  bool operator==(const IndexedFields& o) const {
+    return status == o.status && created_us == o.created_us && completed_us == o.completed_us;
+  }
 };
 
 // --- Write operations ------------------------------------------------------------
@@ -51,10 +54,12 @@ struct DeleteInstance {
   std::string instance_id;
   IndexedFields previous;
 };
-struct AppendHistory {  // history[index] = event
+// history[first_index + i] = events[i]. Backends may store the events of one
+// append together (RocksDB: one key per append), so appends are episode-sized.
+struct AppendHistory {
   std::string instance_id;
-  uint64_t index;
-  HistoryEvent event;
+  uint64_t first_index;
+  std::vector<HistoryEvent> events;
 };
 struct ClearHistory {
   std::string instance_id;

@@ -100,8 +100,13 @@ TEST_P(BackendConformance, InstanceAndHistoryRoundTripByteForByte) {
   r.mutable_input()->set_value(payload);
   WriteSet ws;
   ws.ops.push_back(PutInstance{r, std::nullopt});
-  for (int i = 0; i < 300; ++i) {
-    ws.ops.push_back(AppendHistory{"a", static_cast<uint64_t>(i), Raised("e" + std::to_string(i), "1")});
+  // Appends of different sizes: index order must hold across them.
+  for (int i = 0; i < 300;) {
+    AppendHistory append{"a", static_cast<uint64_t>(i), {}};
+    for (int n = 1 + i % 7; n > 0 && i < 300; --n, ++i) {
+      append.events.push_back(Raised("e" + std::to_string(i), "1"));
+    }
+    ws.ops.push_back(std::move(append));
   }
   ws.max_seq = 7;
   ASSERT_TRUE(h_->Commit(ws).ok());
@@ -164,10 +169,10 @@ TEST_P(BackendConformance, DeleteInstanceRemovesEverythingOfIt) {
   store::InstanceRecord r = Rec("gone", ORCHESTRATION_STATUS_COMPLETED, 1);
   WriteSet ws;
   ws.ops.push_back(PutInstance{r, std::nullopt});
-  ws.ops.push_back(AppendHistory{"gone", 0, Raised("a", "1")});
+  ws.ops.push_back(AppendHistory{"gone", 0, {Raised("a", "1")}});
   ws.ops.push_back(PutInbox{"gone", 1, Raised("b", "1")});
   ws.ops.push_back(PutInstance{Rec("gone2", ORCHESTRATION_STATUS_COMPLETED, 1), std::nullopt});
-  ws.ops.push_back(AppendHistory{"gone2", 0, Raised("a", "1")});
+  ws.ops.push_back(AppendHistory{"gone2", 0, {Raised("a", "1")}});
   ASSERT_TRUE(h_->Commit(ws).ok());
   WriteSet del;
   del.ops.push_back(DeleteInstance{"gone", IndexedFields::Of(r)});
@@ -182,12 +187,12 @@ TEST_P(BackendConformance, DeleteInstanceRemovesEverythingOfIt) {
 TEST_P(BackendConformance, ClearHistoryAndDeleteEverything) {
   WriteSet ws;
   ws.ops.push_back(PutInstance{Rec("a", ORCHESTRATION_STATUS_RUNNING, 1), std::nullopt});
-  ws.ops.push_back(AppendHistory{"a", 0, Raised("a", "1")});
-  ws.ops.push_back(AppendHistory{"a", 1, Raised("b", "1")});
+  ws.ops.push_back(AppendHistory{"a", 0, {Raised("a", "1")}});
+  ws.ops.push_back(AppendHistory{"a", 1, {Raised("b", "1")}});
   ASSERT_TRUE(h_->Commit(ws).ok());
   WriteSet clr;
   clr.ops.push_back(ClearHistory{"a"});
-  clr.ops.push_back(AppendHistory{"a", 0, Raised("new", "1")});
+  clr.ops.push_back(AppendHistory{"a", 0, {Raised("new", "1")}});
   ASSERT_TRUE(h_->Commit(clr).ok());
   auto hist = h_->GetHistory("a");
   ASSERT_EQ(hist->size(), 1u);

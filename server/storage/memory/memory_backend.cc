@@ -20,7 +20,8 @@ void MemoryBackend::Apply(const WriteOp& op) {
     history_.erase(d->instance_id);
     inbox_.erase(d->instance_id);
   } else if (auto* a = std::get_if<AppendHistory>(&op)) {
-    history_[a->instance_id][a->index] = a->event;
+    auto& h = history_[a->instance_id];
+    for (size_t i = 0; i < a->events.size(); ++i) h[a->first_index + i] = a->events[i];
   } else if (auto* c = std::get_if<ClearHistory>(&op)) {
     history_.erase(c->instance_id);
   } else if (auto* pi = std::get_if<PutInbox>(&op)) {

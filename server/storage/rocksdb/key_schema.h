@@ -5,7 +5,8 @@
 //   0x00 "format"                                   -> "1"  (format version)
 //   0x00 "max_seq"                                  -> decimal highest sequence number
 //   0x01 <id>                                       -> store.InstanceRecord
-//   0x02 <id> 0x00 <u64 index>                      -> HistoryEvent (current execution)
+//   0x02 <id> 0x00 <u64 first index>                -> HistoryChunk: events first..first+n-1
+//                                                      of the current execution (one per append)
 //   0x03 <id> 0x00 <u64 seq>                        -> HistoryEvent (inbox)
 //   0x04 <u64 seq>                                  -> store.ActivityTask
 //   0x05 <i64 fire_us> <u64 seq>                    -> store.TimerRecord

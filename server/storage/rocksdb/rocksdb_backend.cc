@@ -73,8 +73,10 @@ class RocksDbBackend : public Backend {
     std::vector<HistoryEvent> out;
     const std::string prefix = keys::HistoryPrefix(id);
     RETURN_IF_ERROR(Scan(prefix, [&](const rocksdb::Slice&, const rocksdb::Slice& v) {
-      out.emplace_back();
-      return Parse(v, &out.back(), "history");
+      HistoryChunk chunk;
+      RETURN_IF_ERROR(Parse(v, &chunk, "history"));
+      for (auto& e : *chunk.mutable_events()) out.push_back(std::move(e));
+      return absl::OkStatus();
     }));
     return out;
   }
@@ -162,8 +164,11 @@ absl::Status RocksDbBackend::AddToBatch(const WriteOp& op, rocksdb::WriteBatch* 
   buf->clear();
   if (auto* p = std::get_if<PutInstance>(&op)) {
     const std::string& id = p->record.instance_id();
-    if (p->previous) DeleteIndexes(b, id, *p->previous);
-    PutIndexes(b, id, IndexedFields::Of(p->record));
+    const IndexedFields now = IndexedFields::Of(p->record);
+    if (!p->previous || !(*p->previous == now)) {
+      if (p->previous) DeleteIndexes(b, id, *p->previous);
+      PutIndexes(b, id, now);
+    }
     p->record.SerializeToString(buf);
     b->Put(keys::Instance(id), *buf);
   } else if (auto* d = std::get_if<DeleteInstance>(&op)) {
@@ -174,8 +179,10 @@ absl::Status RocksDbBackend::AddToBatch(const WriteOp& op, rocksdb::WriteBatch* 
     const std::string q = keys::InboxPrefix(d->instance_id);
     b->DeleteRange(q, keys::PrefixEnd(q));
   } else if (auto* a = std::get_if<AppendHistory>(&op)) {
-    a->event.SerializeToString(buf);
-    b->Put(keys::History(a->instance_id, a->index), *buf);
+    HistoryChunk chunk;
+    for (const auto& e : a->events) *chunk.add_events() = e;
+    chunk.SerializeToString(buf);
+    b->Put(keys::History(a->instance_id, a->first_index), *buf);
   } else if (auto* c = std::get_if<ClearHistory>(&op)) {
     const std::string h = keys::HistoryPrefix(c->instance_id);
     b->DeleteRange(h, keys::PrefixEnd(h));
