@@ -317,16 +317,19 @@ void Engine::WakeAt(Live& live, absl::Time when) {
   });
 }
 
+bool Engine::HasRoom(bool orchestrations) const {
+  for (const auto& [sid, s] : streams_) {
+    if (orchestrations ? s->orch < s->max_orch : s->act < s->max_act) return true;
+  }
+  return false;
+}
+
 void Engine::Pump() {
   if (shutting_down_) return;
   const absl::Time now = clock_->Now();
   // Skip a whole kind when no stream has room for it (keeps Pump O(streams) while
   // work waits for capacity).
-  bool orch_room = false, act_room = false;
-  for (const auto& [sid, s] : streams_) {
-    orch_room = orch_room || s->orch < s->max_orch;
-    act_room = act_room || s->act < s->max_act;
-  }
+  bool orch_room = HasRoom(true), act_room = HasRoom(false);
   for (size_t n = ready_orch_.size(); n > 0; --n) {
     std::string id = std::move(ready_orch_.front());
     ready_orch_.pop_front();
@@ -353,6 +356,8 @@ void Engine::Pump() {
     if (!orch_room || !TryDispatchOrchestration(*live)) {
       live->queued = true;
       ready_orch_.push_back(std::move(id));
+      orch_room = HasRoom(true);
+      if (!orch_room) break;  // the rest keeps its place at the front of the queue
     }
   }
   for (size_t n = ready_act_.size(); n > 0; --n) {
@@ -379,6 +384,8 @@ void Engine::Pump() {
     if (!act_room || !TryDispatchActivity(act)) {
       act.queued = true;
       ready_act_.push_back(seq);
+      act_room = HasRoom(false);
+      if (!act_room) break;
     }
   }
 }

@@ -163,6 +163,8 @@ class Engine {
   // --- dispatch (require mu_) ---
   void MarkReady(const std::string& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Pump() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // True when some stream can take one more orchestration (or activity) work item.
+  bool HasRoom(bool orchestrations) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool TryDispatchOrchestration(Live& live) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool TryDispatchActivity(Activity& act) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ReleaseOrchestration(Live& live, absl::Duration delay) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
