@@ -15,17 +15,20 @@ echo "== Python test environment"
 venv="$root/build/test-venv"
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
 "$venv/bin/pip" install -q -r tests/interop/python/requirements.txt -r tests/crash/requirements.txt \
-  -r tests/cli/requirements.txt
+  -r tests/cli/requirements.txt -r tests/sdk/requirements.txt
 
 echo "== JavaScript test environment"
 (cd tests/interop/js && npm ci --no-audit --no-fund --loglevel=error)
 
 export TASKHUBD="$root/build/bin/taskhubd"
+export TASKHUB_BIN_DIR="$root/build/bin"
 export TASKHUB_CLI="$root/build/bin/taskhub"
 echo "== Python interop (durabletask from PyPI; includes a Python + JS shared task hub)"
 "$venv/bin/python" -m pytest -q tests/interop/python
 echo "== crash and worker-disconnect tests"
 "$venv/bin/python" -m pytest -q tests/crash
+echo "== C++ SDK samples, cross-language and resilience tests"
+"$venv/bin/python" -m pytest -q tests/sdk
 echo "== taskhub CLI tests"
 "$venv/bin/python" -m pytest -q tests/cli
 
