@@ -163,13 +163,6 @@ void Engine::AfterCommit(Batch& b, absl::Status st) {
       if (Live* live = FindLive(id)) --live->unflushed;
     }
     for (auto& t : b.timers) RegisterTimer(t.fire_us, t.seq, t.timer);
-    for (uint64_t seq : b.activities) {
-      auto it = activities_.find(seq);
-      if (it != activities_.end() && !it->second->queued && !it->second->in_flight()) {
-        it->second->queued = true;
-        ready_act_.push_back(seq);
-      }
-    }
     for (const auto& id : b.ready) MarkReady(id);
     Pump();
     EvictHistories();

@@ -3,10 +3,13 @@
 // concurrent commits into one WAL sync), and pushes work items to worker streams.
 //
 // Consistency model: a request mutates the in-memory (logical) state under `mu_`
-// and queues its WriteSet in the same order. Nothing leaves the server before it is
-// durable: replies, waiter wake-ups and new work items are all produced by the
-// post-commit step of the write that made them true. Reads run after everything
-// queued before them is durable.
+// and queues its WriteSet in the same order (the commit queue is FIFO). Nothing a
+// client can observe leaves the server before it is durable: replies and waiter
+// wake-ups are produced by the post-commit step of the write that made them true,
+// and reads run after everything queued before them is durable. Work items may be
+// dispatched before the write that created them is durable: any completion of
+// theirs is queued after that write, and if a crash loses the write, the work is
+// redone (activities are at-least-once) and the old completion token is stale.
 //
 // Thread-safety: every public method may be called from any thread; callbacks
 // (`Done`) run on engine threads and must not block.

@@ -84,7 +84,6 @@ struct Engine::Batch {
   storage::WriteSet ws;
   std::vector<std::string> ready;  // instances to consider for dispatch
   std::vector<store::InstanceRecord> changed;  // for waiters
-  std::vector<uint64_t> activities;  // new activity tasks
   std::vector<storage::TimerItem> timers;  // new durable timers
   std::vector<std::pair<std::string, uint64_t>> pending_clear;  // (id, gen)
   std::vector<std::string> flushed;  // instances whose `unflushed` to decrement

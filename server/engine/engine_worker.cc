@@ -183,8 +183,12 @@ void Engine::ApplyEpisodeResult(Batch& b, Live& live, size_t consumed, core::Epi
     act->task.set_orchestration_name(live.rec.name());
     *act->task.mutable_request() = std::move(req);
     b.ws.ops.push_back(storage::PutActivity{seq, act->task});
+    // Dispatched at once, overlapping the WAL sync: if this write is lost in a crash,
+    // the episode is redelivered and schedules the activity again (activities are
+    // at-least-once), and this delivery's completion is ignored as stale.
+    act->queued = true;
+    ready_act_.push_back(seq);
     activities_[seq] = std::move(act);
-    b.activities.push_back(seq);
   }
   for (auto& t : r.timers) {
     const uint64_t seq = NextSeq();
