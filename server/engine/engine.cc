@@ -136,6 +136,9 @@ void Engine::AddInbox(Batch& b, Live& live, HistoryEvent ev) {
   const uint64_t seq = NextSeq();
   b.ws.ops.push_back(storage::PutInbox{live.rec.instance_id(), seq, ev});
   live.inbox.emplace_back(seq, std::move(ev));
+  // Ready at once: an episode that consumes this event completes (and commits)
+  // after this write, because the commit queue is FIFO.
+  MarkReady(live.rec.instance_id());
   b.ready.push_back(live.rec.instance_id());
 }
 
@@ -531,6 +534,7 @@ void Engine::FireTimer(int64_t fire_us, uint64_t seq, store::TimerRecord t) {
     AddInbox(b, *live, std::move(ev));
   }
   Submit(std::move(b));
+  Pump();
 }
 
 // --- waiters --------------------------------------------------------------------

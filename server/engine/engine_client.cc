@@ -118,6 +118,7 @@ void Engine::StartInstance(const CreateInstanceRequest& req, DoneWith<std::strin
     }
   });
   Submit(std::move(b));
+  Pump();
 }
 
 void Engine::GetInstance(const std::string& id, bool payloads,
@@ -232,6 +233,7 @@ void Engine::RaiseEvent(const RaiseEventRequest& req, Done done) {
   AddInbox(b, *live, std::move(ev));
   b.done.push_back(std::move(done));
   Submit(std::move(b));
+  Pump();
 }
 
 void Engine::Terminate(const TerminateRequest& req, Done done) {
@@ -256,6 +258,7 @@ void Engine::Terminate(const TerminateRequest& req, Done done) {
   if (live->in_flight()) ReleaseOrchestration(*live, absl::ZeroDuration());
   b.done.push_back(std::move(done));
   Submit(std::move(b));
+  Pump();
 }
 
 namespace {
@@ -283,6 +286,7 @@ void Engine::Suspend(const SuspendRequest& req, Done done) {
   AddInbox(b, **live, std::move(ev));
   b.done.push_back(std::move(done));
   Submit(std::move(b));
+  Pump();
 }
 
 void Engine::Resume(const ResumeRequest& req, Done done) {
@@ -300,6 +304,7 @@ void Engine::Resume(const ResumeRequest& req, Done done) {
   AddInbox(b, **live, std::move(ev));
   b.done.push_back(std::move(done));
   Submit(std::move(b));
+  Pump();
 }
 
 void Engine::Rewind(const RewindInstanceRequest& req, Done done) {
@@ -323,6 +328,7 @@ void Engine::Rewind(const RewindInstanceRequest& req, Done done) {
   if (absl::Status st = RewindLocked(b, **stored, ev); !st.ok()) return done(st);
   b.done.push_back(std::move(done));
   Submit(std::move(b));
+  Pump();
 }
 
 void Engine::Restart(const RestartInstanceRequest& req, DoneWith<std::string> done) {
@@ -353,6 +359,7 @@ void Engine::Restart(const RestartInstanceRequest& req, DoneWith<std::string> do
     }
   });
   Submit(std::move(b));
+  Pump();
 }
 
 absl::StatusOr<int> Engine::PurgeOne(const std::string& id, bool recursive) {
