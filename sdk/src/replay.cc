@@ -14,37 +14,62 @@ using internal::ReplayState;
 class Executor {
  public:
   Executor(const Registry& registry, const OrchestratorRequest& req)
-      : registry_(registry), req_(req), ctx_(&st_) {
+      : registry_(registry), req_(&req), ctx_(&st_) {
     st_.instance_id = req.instanceid();
     st_.execution_id = req.executionid().value();
   }
 
-  OrchestratorResponse Run(const std::string& token) {
+  // Whether `req` extends the history this executor has processed (so only the
+  // rest needs processing): same execution, longer past, same event at the seam.
+  bool Extends(const OrchestratorRequest& req) const {
+    return reusable_ && processed_ > 0 && req.executionid().value() == st_.execution_id &&
+           static_cast<size_t>(req.pastevents_size()) >= processed_ &&
+           req.pastevents(static_cast<int>(processed_) - 1).SerializeAsString() == last_event_;
+  }
+  bool reusable() const { return reusable_; }
+  size_t processed() const { return processed_; }
+
+  // Processes `req` (skipping the first `skip` past events, already processed).
+  OrchestratorResponse Run(const OrchestratorRequest& req, const std::string& token,
+                           size_t skip = 0) {
+    req_ = &req;
     OrchestratorResponse resp;
-    resp.set_instanceid(req_.instanceid());
+    resp.set_instanceid(req.instanceid());
     resp.set_completiontoken(token);
     if (IsRewind()) {
+      reusable_ = false;
       BuildRewind(&resp);
       return resp;
     }
     try {
       st_.replaying = true;
-      for (const auto& e : req_.pastevents()) Process(e);
+      for (int i = static_cast<int>(skip); i < req.pastevents_size(); ++i) {
+        Process(req.pastevents(i));
+      }
       st_.replaying = false;
-      for (const auto& e : req_.newevents()) Process(e);
+      for (const auto& e : req.newevents()) Process(e);
     } catch (const NonDeterminismError&) {
       st_.fatal = std::current_exception();
     }
+    processed_ = req.pastevents_size() + req.newevents_size();
+    if (processed_ > 0) {
+      last_event_ = (req.newevents_size() > 0 ? req.newevents(req.newevents_size() - 1)
+                                              : req.pastevents(req.pastevents_size() - 1))
+                        .SerializeAsString();
+    }
     Finish(&resp);
+    // Only an orchestration still waiting can continue in this executor.
+    reusable_ = !st_.fatal && !missing_ && !st_.terminated && started_ && !orchestrator_.done();
+    req_ = nullptr;
     return resp;
   }
 
  private:
   bool IsRewind() const {
-    if (req_.newevents_size() != 2 || !req_.newevents(1).has_executionrewound()) return false;
-    for (const auto& e : req_.pastevents()) {
+    if (req_->newevents_size() != 2 || !req_->newevents(1).has_executionrewound()) return false;
+    for (const auto& e : req_->pastevents()) {
       if (e.has_executionrewound() && e.timestamp().SerializeAsString() ==
-                                          req_.newevents(1).timestamp().SerializeAsString()) {
+                                          req_->newevents(1).timestamp().SerializeAsString()) {
         return false;
       }
     }
@@ -55,15 +80,15 @@ class Executor {
   void BuildRewind(OrchestratorResponse* resp) {
     std::set<int> failed;
     auto all = [&](auto fn) {
-      for (const auto& e : req_.pastevents()) fn(e);
-      for (const auto& e : req_.newevents()) fn(e);
+      for (const auto& e : req_->pastevents()) fn(e);
+      for (const auto& e : req_->newevents()) fn(e);
     };
     all([&](const HistoryEvent& e) {
       if (e.has_taskfailed()) failed.insert(e.taskfailed().taskscheduledid());
     });
-    const auto& rewound = req_.newevents(1).executionrewound();
+    const auto& rewound = req_->newevents(1).executionrewound();
     const std::string new_execution = internal::DeterministicUuid(
-        st_.instance_id + "|rewind|" + req_.newevents(1).timestamp().SerializeAsString());
+        st_.instance_id + "|rewind|" + req_->newevents(1).timestamp().SerializeAsString());
     auto* action = resp->add_actions();
     action->set_id(-1);
     auto* history = action->mutable_rewindorchestration()->mutable_newhistory();
@@ -296,7 +321,10 @@ class Executor {
   }
 
   const Registry& registry_;
-  const OrchestratorRequest& req_;
+  const OrchestratorRequest* req_;
+  size_t processed_ = 0;     // events processed so far (past + new)
+  std::string last_event_;   // the last of them, serialized
+  bool reusable_ = true;
   ReplayState st_;
   OrchestrationContext ctx_;
   Task<nlohmann::json> orchestrator_;
@@ -310,7 +338,30 @@ OrchestratorResponse ExecuteOrchestrator(const Registry& registry,
                                          const OrchestratorRequest& request,
                                          const std::string& completion_token) {
   Executor executor(registry, request);
-  return executor.Run(completion_token);
+  return executor.Run(request, completion_token);
+}
+
+struct OrchestrationSession::State {
+  std::unique_ptr<Executor> executor;
+};
+
+OrchestrationSession::OrchestrationSession(const Registry& registry)
+    : registry_(registry), state_(std::make_unique<State>()) {}
+OrchestrationSession::~OrchestrationSession() = default;
+
+OrchestratorResponse OrchestrationSession::Execute(const OrchestratorRequest& request,
+                                                   const std::string& completion_token) {
+  size_t skip = 0;
+  if (state_->executor && state_->executor->Extends(request)) {
+    skip = state_->executor->processed();
+  } else {
+    state_->executor = std::make_unique<Executor>(registry_, request);
+  }
+  return state_->executor->Run(request, completion_token, skip);
+}
+
+bool OrchestrationSession::reusable() const {
+  return state_->executor && state_->executor->reusable();
 }
 
 }  // namespace taskhub

@@ -337,5 +337,36 @@ TEST(ReplayTest, ClockAndGuidsAreDeterministic) {
   EXPECT_EQ(ids[2], absl::FormatTime(kT0 + absl::Seconds(1)));
 }
 
+TEST(OrchestrationSessionTest, ContinuesInMemoryAndMatchesAFullReplay) {
+  const Registry r = CitiesRegistry();
+  OrchestrationSession session(r);
+  OrchestratorRequest first;
+  first.set_instanceid("inst");
+  History h1;
+  h1.Started().Execution("cities", "null");
+  for (const auto& e : h1.events) *first.add_newevents() = e;
+  auto a = session.Execute(first, "t1");
+  ASSERT_EQ(a.actions_size(), 1);
+  ASSERT_TRUE(session.reusable());
+  // The server's next request: old events + confirmation as past, result as new.
+  History past;
+  past.Started().Execution("cities", "null").Scheduled(1, "hello").Done();
+  History fresh;
+  fresh.Started().Completed(1, "\"Hi Tokyo\"");
+  OrchestratorRequest second;
+  second.set_instanceid("inst");
+  for (const auto& e : past.events) *second.add_pastevents() = e;
+  for (const auto& e : fresh.events) *second.add_newevents() = e;
+  auto b = session.Execute(second, "t2");
+  auto full = ExecuteOrchestrator(r, second, "t2");
+  EXPECT_EQ(b.SerializeAsString(), full.SerializeAsString());
+  ASSERT_EQ(b.actions_size(), 1);
+  EXPECT_EQ(b.actions(0).id(), 2);
+  // A redelivery of the same episode does not extend what the session saw: full replay.
+  auto again = session.Execute(second, "t3");
+  EXPECT_EQ(again.actions(0).scheduletask().input().value(), "\"Seattle\"");
+  EXPECT_EQ(again.actions(0).id(), 2);
+}
+
 }  // namespace
 }  // namespace taskhub

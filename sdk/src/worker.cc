@@ -3,6 +3,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <map>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -67,6 +68,14 @@ struct Worker::Impl {
   };
   std::deque<Job> queue;
   int running = 0;
+  // Orchestrations kept in memory between episodes (bounded, least recently used
+  // dropped first). A session is taken out while an episode runs.
+  std::mutex sessions_mu;
+  std::map<std::string, std::pair<std::unique_ptr<OrchestrationSession>, uint64_t>> sessions;
+  uint64_t session_clock = 0;
+  static constexpr size_t kMaxSessions = 1024;
+  std::unique_ptr<OrchestrationSession> TakeSession(const std::string& id);
+  void ReturnSession(const std::string& id, std::unique_ptr<OrchestrationSession> s);
   std::thread reader;
   std::vector<std::thread> pool;
 
@@ -173,8 +182,11 @@ void Worker::Impl::Execute(Job job) {
   CompleteTaskResponse done;
   grpc::Status st;
   if (job.item.has_orchestratorrequest()) {
+    const std::string& id = job.item.orchestratorrequest().instanceid();
+    std::unique_ptr<OrchestrationSession> session = TakeSession(id);
     OrchestratorResponse resp =
-        ExecuteOrchestrator(registry, job.item.orchestratorrequest(), job.item.completiontoken());
+        session->Execute(job.item.orchestratorrequest(), job.item.completiontoken());
+    ReturnSession(id, std::move(session));
     st = job.stub->CompleteOrchestratorTask(&ctx, resp, &done);
   } else {
     ActivityResponse resp = RunActivity(registry, job.item);
@@ -184,6 +196,29 @@ void Worker::Impl::Execute(Job job) {
     internal::SdkLog()->warn("completing a work item failed: {} (the server will redeliver it)",
                              st.error_message());
   }
+}
+
+std::unique_ptr<OrchestrationSession> Worker::Impl::TakeSession(const std::string& id) {
+  std::lock_guard<std::mutex> l(sessions_mu);
+  auto it = sessions.find(id);
+  if (it == sessions.end()) return std::make_unique<OrchestrationSession>(registry);
+  auto s = std::move(it->second.first);
+  sessions.erase(it);
+  return s;
+}
+
+void Worker::Impl::ReturnSession(const std::string& id,
+                                 std::unique_ptr<OrchestrationSession> s) {
+  if (!s->reusable()) return;
+  std::lock_guard<std::mutex> l(sessions_mu);
+  if (sessions.size() >= kMaxSessions) {
+    auto oldest = sessions.begin();
+    for (auto it = sessions.begin(); it != sessions.end(); ++it) {
+      if (it->second.second < oldest->second.second) oldest = it;
+    }
+    sessions.erase(oldest);
+  }
+  sessions[id] = {std::move(s), ++session_clock};
 }
 
 Worker::Worker(Registry registry, WorkerOptions options) : impl_(std::make_unique<Impl>()) {

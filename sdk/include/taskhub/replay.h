@@ -4,6 +4,9 @@
 #ifndef TASKHUB_SDK_REPLAY_H_
 #define TASKHUB_SDK_REPLAY_H_
 
+#include <memory>
+#include <string>
+
 #include "orchestrator_service.pb.h"
 #include "taskhub/registry.h"
 
@@ -18,6 +21,26 @@ namespace taskhub {
 OrchestratorResponse ExecuteOrchestrator(const Registry& registry,
                                          const OrchestratorRequest& request,
                                          const std::string& completion_token = "");
+
+// An orchestration kept in memory between its episodes (an "extended session"):
+// when the next request's history extends the one already processed (same
+// execution, same event at the seam), only the new events are processed instead of
+// replaying everything; otherwise it replays from scratch. The result is the same
+// as ExecuteOrchestrator's. Not thread-safe: one episode at a time.
+class OrchestrationSession {
+ public:
+  explicit OrchestrationSession(const Registry& registry);
+  ~OrchestrationSession();
+  OrchestratorResponse Execute(const OrchestratorRequest& request,
+                               const std::string& completion_token = "");
+  // False once the orchestration finished (or failed): drop the session then.
+  bool reusable() const;
+
+ private:
+  struct State;
+  const Registry& registry_;
+  std::unique_ptr<State> state_;
+};
 
 }  // namespace taskhub
 
