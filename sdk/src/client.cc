@@ -3,23 +3,10 @@
 #include "absl/strings/str_cat.h"
 #include "grpcpp/grpcpp.h"
 #include "orchestrator_service.grpc.pb.h"
+#include "proto/timestamp_util.h"
 #include "server/common/grpc_status.h"
 
 namespace taskhub {
-namespace {
-
-google::protobuf::Timestamp Ts(absl::Time t) {
-  google::protobuf::Timestamp ts;
-  const int64_t us = absl::ToUnixMicros(t);
-  ts.set_seconds(us / 1000000);
-  ts.set_nanos(static_cast<int32_t>((us % 1000000) * 1000));
-  return ts;
-}
-absl::Time FromTs(const google::protobuf::Timestamp& ts) {
-  return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
-}
-
-}  // namespace
 
 FailureDetails FailureDetails::FromProto(const TaskFailureDetails& f) {
   FailureDetails d;
@@ -36,10 +23,10 @@ OrchestrationMetadata OrchestrationMetadata::FromProto(const OrchestrationState&
   m.name = s.name();
   m.version = s.version().value();
   m.status = s.orchestrationstatus();
-  m.created_at = FromTs(s.createdtimestamp());
-  m.last_updated_at = FromTs(s.lastupdatedtimestamp());
-  if (s.has_completedtimestamp()) m.completed_at = FromTs(s.completedtimestamp());
-  if (s.has_scheduledstarttimestamp()) m.scheduled_start_at = FromTs(s.scheduledstarttimestamp());
+  m.created_at = FromTimestamp(s.createdtimestamp());
+  m.last_updated_at = FromTimestamp(s.lastupdatedtimestamp());
+  if (s.has_completedtimestamp()) m.completed_at = FromTimestamp(s.completedtimestamp());
+  if (s.has_scheduledstarttimestamp()) m.scheduled_start_at = FromTimestamp(s.scheduledstarttimestamp());
   if (s.has_input()) m.input = s.input().value();
   if (s.has_output()) m.output = s.output().value();
   if (s.has_customstatus()) m.custom_status = s.customstatus().value();
@@ -90,7 +77,7 @@ absl::StatusOr<std::string> Client::ScheduleNewOrchestration(
   req.set_name(name);
   if (input_json) req.mutable_input()->set_value(*input_json);
   if (!options.version.empty()) req.mutable_version()->set_value(options.version);
-  if (options.start_at) *req.mutable_scheduledstarttimestamp() = Ts(*options.start_at);
+  if (options.start_at) *req.mutable_scheduledstarttimestamp() = ToTimestamp(*options.start_at);
   for (const auto& [k, v] : options.tags) (*req.mutable_tags())[k] = v;
   if (options.replaceable_statuses) {
     auto* p = req.mutable_orchestrationidreusepolicy();
@@ -202,8 +189,8 @@ absl::StatusOr<InstancePage> Client::QueryInstances(const InstanceQuery& q) {
   QueryInstancesRequest req;
   auto* query = req.mutable_query();
   for (auto s : q.statuses) query->add_runtimestatus(s);
-  if (q.created_from) *query->mutable_createdtimefrom() = Ts(*q.created_from);
-  if (q.created_to) *query->mutable_createdtimeto() = Ts(*q.created_to);
+  if (q.created_from) *query->mutable_createdtimefrom() = ToTimestamp(*q.created_from);
+  if (q.created_to) *query->mutable_createdtimeto() = ToTimestamp(*q.created_to);
   if (!q.instance_id_prefix.empty()) query->mutable_instanceidprefix()->set_value(q.instance_id_prefix);
   query->set_maxinstancecount(q.page_size);
   if (!q.continuation_token.empty()) {
@@ -249,8 +236,8 @@ absl::StatusOr<int> Client::Purge(const std::string& id, bool recursive) {
 absl::StatusOr<int> Client::PurgeBy(const PurgeFilter& filter) {
   PurgeInstancesRequest req;
   auto* f = req.mutable_purgeinstancefilter();
-  if (filter.created_from) *f->mutable_createdtimefrom() = Ts(*filter.created_from);
-  if (filter.created_to) *f->mutable_createdtimeto() = Ts(*filter.created_to);
+  if (filter.created_from) *f->mutable_createdtimefrom() = ToTimestamp(*filter.created_from);
+  if (filter.created_to) *f->mutable_createdtimeto() = ToTimestamp(*filter.created_to);
   for (auto s : filter.statuses) f->add_runtimestatus(s);
   int total = 0;
   while (true) {

@@ -9,23 +9,6 @@
 
 namespace taskhub::internal {
 
-google::protobuf::Timestamp ToTimestamp(absl::Time t) {
-  google::protobuf::Timestamp ts;
-  const int64_t us = absl::ToUnixMicros(t);
-  int64_t secs = us / 1000000, rem = us % 1000000;
-  if (rem < 0) {
-    rem += 1000000;
-    --secs;
-  }
-  ts.set_seconds(secs);
-  ts.set_nanos(static_cast<int32_t>(rem * 1000));
-  return ts;
-}
-
-absl::Time FromTimestamp(const google::protobuf::Timestamp& ts) {
-  return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
-}
-
 std::string Lower(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;

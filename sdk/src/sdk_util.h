@@ -10,13 +10,14 @@
 #include "google/protobuf/wrappers.pb.h"
 #include "nlohmann/json.hpp"
 #include "orchestrator_service.pb.h"
+#include "proto/timestamp_util.h"
 #include "spdlog/spdlog.h"
 #include "taskhub/task.h"
 
 namespace taskhub::internal {
 
-google::protobuf::Timestamp ToTimestamp(absl::Time t);
-absl::Time FromTimestamp(const google::protobuf::Timestamp& ts);
+using ::taskhub::FromTimestamp;
+using ::taskhub::ToTimestamp;
 std::string Lower(std::string s);
 // Parses a JSON payload; absent or empty = null. Throws nlohmann::json::parse_error.
 nlohmann::json ParseJson(const google::protobuf::StringValue& v);

@@ -4,24 +4,6 @@
 
 namespace taskhub::core {
 
-google::protobuf::Timestamp ToProto(absl::Time t) {
-  google::protobuf::Timestamp ts;
-  const int64_t us = absl::ToUnixMicros(t);
-  int64_t secs = us / 1000000;
-  int64_t rem = us % 1000000;
-  if (rem < 0) {
-    rem += 1000000;
-    --secs;
-  }
-  ts.set_seconds(secs);
-  ts.set_nanos(static_cast<int32_t>(rem * 1000));
-  return ts;
-}
-
-absl::Time FromProto(const google::protobuf::Timestamp& ts) {
-  return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
-}
-
 int64_t ToMicros(absl::Time t) { return absl::ToUnixMicros(t); }
 
 bool IsTerminal(OrchestrationStatus s) {

@@ -8,12 +8,13 @@
 
 #include "absl/time/time.h"
 #include "orchestrator_service.pb.h"
+#include "proto/timestamp_util.h"
 #include "taskhub_store.pb.h"
 
 namespace taskhub::core {
 
-google::protobuf::Timestamp ToProto(absl::Time t);
-absl::Time FromProto(const google::protobuf::Timestamp& ts);
+inline google::protobuf::Timestamp ToProto(absl::Time t) { return ToTimestamp(t); }
+inline absl::Time FromProto(const google::protobuf::Timestamp& ts) { return FromTimestamp(ts); }
 int64_t ToMicros(absl::Time t);
 
 // COMPLETED, FAILED, TERMINATED or CANCELED.

@@ -5,6 +5,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "proto/timestamp_util.h"
 #include "taskhub/client.h"
 #include "tools/taskhub/instance_view.h"
 #include "tools/taskhub/payload.h"
@@ -16,9 +17,6 @@ namespace {
 
 using google::protobuf::StringValue;
 
-absl::Time FromTs(const google::protobuf::Timestamp& ts) {
-  return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
-}
 
 // "executionStarted" -> "ExecutionStarted", from the oneof field's name.
 std::string TypeName(const HistoryEvent& ev) {
@@ -72,7 +70,7 @@ bool DescribeExecution(const HistoryEvent& ev, TimelineEntry& e) {
       e.fields["parent_instance_id"] = s.parentinstance().orchestrationinstance().instanceid();
       e.fields["scheduled_start_at"] =
           s.has_scheduledstarttimestamp()
-              ? nlohmann::json(IsoTime(FromTs(s.scheduledstarttimestamp())))
+              ? nlohmann::json(IsoTime(FromTimestamp(s.scheduledstarttimestamp())))
               : nlohmann::json(nullptr);
       Tags(e, s.tags());
       Payload(e, "input", s.has_input(), s.input());
@@ -160,14 +158,14 @@ bool DescribeTask(const HistoryEvent& ev, TimelineEntry& e) {
 bool DescribeTimersAndEvents(const HistoryEvent& ev, TimelineEntry& e) {
   switch (ev.eventType_case()) {
     case HistoryEvent::kTimerCreated: {
-      const std::string at = IsoTime(FromTs(ev.timercreated().fireat()));
+      const std::string at = IsoTime(FromTimestamp(ev.timercreated().fireat()));
       e.task_id = ev.eventid();
       e.fields["fire_at"] = at;
       e.detail = absl::StrCat("fires at ", at);
       return true;
     }
     case HistoryEvent::kTimerFired: {
-      const std::string at = IsoTime(FromTs(ev.timerfired().fireat()));
+      const std::string at = IsoTime(FromTimestamp(ev.timerfired().fireat()));
       e.task_id = ev.timerfired().timerid();
       e.fields["fire_at"] = at;
       return true;
@@ -265,7 +263,7 @@ std::vector<TimelineEntry> BuildTimeline(const std::vector<HistoryEvent>& events
   for (const HistoryEvent& ev : events) {
     TimelineEntry e;
     e.event_id = ev.eventid();
-    e.timestamp = FromTs(ev.timestamp());
+    e.timestamp = FromTimestamp(ev.timestamp());
     e.type = TypeName(ev);
     if (!DescribeExecution(ev, e) && !DescribeTask(ev, e) && !DescribeTimersAndEvents(ev, e)) {
       DescribeEntity(ev, e);
