@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Runs every test: unit and conformance tests (ctest), the Python and JavaScript
-# interop suites against a real taskhubd, and the crash and worker-disconnect tests.
+# Runs every test: unit, conformance and engine tests and the benchmark smoke run
+# (ctest); the Python and JavaScript interop suites against a real taskhubd; the crash
+# and worker-disconnect tests; the C++ SDK samples, cross-language and resilience
+# tests; and the taskhub CLI tests.
 # Installs what it needs first (Debian packages, a Python venv, npm packages).
 set -euo pipefail
 cd "$(dirname "$0")/.."
