@@ -62,6 +62,7 @@ absl::Status Engine::Recover() {
     act->task = std::move(item.task);
     act->queued = true;
     ready_act_.push_back(item.seq);
+    activities_of_[act->task.instance_id()].insert(item.seq);
     activities_[item.seq] = std::move(act);
   }
   for (auto& t : st.timers) {
@@ -276,9 +277,32 @@ void Engine::Retire(Batch& b, const std::string& id) {
   timers_.Cancel(live->wake_timer);
   if (live->in_lru) history_lru_.erase(live->lru);
   if (live->history_loaded) cached_events_ -= live->history.size();
+  DropActivities(b, id);
   pending_[id] = Pending{live->rec, ++pending_gen_};
   b.pending_clear.emplace_back(id, pending_gen_);
   live_.erase(id);
+}
+
+void Engine::DropActivities(Batch& b, const std::string& id) {
+  auto it = activities_of_.find(id);
+  if (it == activities_of_.end()) return;
+  std::set<uint64_t> held;
+  for (uint64_t seq : it->second) {
+    auto a = activities_.find(seq);
+    if (a == activities_.end()) continue;
+    if (a->second->in_flight()) {
+      held.insert(seq);
+      continue;
+    }
+    timers_.Cancel(a->second->wake_timer);
+    b.ws.ops.push_back(storage::DeleteActivity{seq});
+    activities_.erase(a);  // a queued entry in ready_act_ is skipped when missing
+  }
+  if (held.empty()) {
+    activities_of_.erase(it);
+  } else {
+    it->second = std::move(held);
+  }
 }
 
 // --- dispatch ---------------------------------------------------------------------

@@ -151,6 +151,9 @@ class Engine {
   // Makes `live` terminal in `b`: drops its inbox, notifies its parent, forgets it.
   void Retire(Batch& b, const std::string& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void TerminateNow(Live& live, const HistoryEvent& term) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Deletes the activity tasks of `id` that no worker holds (in `b`); held ones are
+  // dropped when their completion arrives.
+  void DropActivities(Batch& b, const std::string& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void SendToInstance(Batch& b, const std::string& id, HistoryEvent ev)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RewindChildren(Batch& b, Live& parent) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -206,6 +209,8 @@ class Engine {
   uint64_t pending_gen_ ABSL_GUARDED_BY(mu_) = 0;
   std::deque<std::string> ready_orch_ ABSL_GUARDED_BY(mu_);
   std::map<uint64_t, std::unique_ptr<Activity>> activities_ ABSL_GUARDED_BY(mu_);
+  // Activity tasks of each instance (keys of activities_), to drop them when it ends.
+  absl::flat_hash_map<std::string, std::set<uint64_t>> activities_of_ ABSL_GUARDED_BY(mu_);
   std::deque<uint64_t> ready_act_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, std::string> orch_tokens_ ABSL_GUARDED_BY(mu_);  // -> id
   absl::flat_hash_map<std::string, uint64_t> act_tokens_ ABSL_GUARDED_BY(mu_);  // -> seq

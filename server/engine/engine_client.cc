@@ -65,6 +65,7 @@ absl::StatusOr<std::string> Engine::StartLocked(Batch& b, const CreateInstanceRe
     if (live->stored) {
       b.ws.ops.push_back(storage::DeleteInstance{id, *live->stored});
     }
+    DropActivities(b, id);
     live_.erase(id);
   } else {
     ASSIGN_OR_RETURN(std::optional<store::InstanceRecord> stored, FindStored(id));
@@ -538,6 +539,7 @@ void Engine::DeleteTaskHub(Done done) {
   }
   live_.clear();
   activities_.clear();
+  activities_of_.clear();
   ready_orch_.clear();
   ready_act_.clear();
   orch_tokens_.clear();

@@ -188,6 +188,7 @@ void Engine::ApplyEpisodeResult(Batch& b, Live& live, size_t consumed, core::Epi
     // at-least-once), and this delivery's completion is ignored as stale.
     act->queued = true;
     ready_act_.push_back(seq);
+    activities_of_[id].insert(seq);
     activities_[seq] = std::move(act);
   }
   for (auto& t : r.timers) {
@@ -385,6 +386,10 @@ void Engine::CompleteActivity(const ActivityResponse& resp, Done done) {
   const store::ActivityTask task = act->task;
   ReleaseActivity(*act, absl::ZeroDuration());
   activities_.erase(seq);
+  if (auto of = activities_of_.find(task.instance_id()); of != activities_of_.end()) {
+    of->second.erase(seq);
+    if (of->second.empty()) activities_of_.erase(of);
+  }
   Batch b;
   b.ws.ops.push_back(storage::DeleteActivity{seq});
   Live* live = FindLive(task.instance_id());

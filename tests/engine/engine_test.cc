@@ -211,6 +211,39 @@ TEST_F(EngineTest, RecoversPendingWorkAfterRestart) {
   engine_->RemoveStream(s);
 }
 
+TEST_F(EngineTest, TerminateDropsActivitiesNoWorkerHolds) {
+  RecordingSink sink;
+  GetWorkItemsRequest req;
+  req.set_maxconcurrentactivityworkitems(1);
+  const uint64_t s = engine_->AddStream(&sink, req);
+  Start("t1");
+  auto wi = sink.Next();
+  ASSERT_TRUE(wi && wi->has_orchestratorrequest());
+  ASSERT_TRUE(Complete(*wi, {ScheduleTask(1, "a"), ScheduleTask(2, "a"), ScheduleTask(3, "a")}).ok());
+  auto held = sink.Next();
+  ASSERT_TRUE(held && held->has_activityrequest());
+  std::promise<absl::StatusOr<GetInstanceResponse>> done;
+  engine_->WaitForInstance("t1", true, false, [&](auto r) { done.set_value(std::move(r)); });
+  TerminateRequest term;
+  term.set_instanceid("t1");
+  ASSERT_TRUE(AwaitStatus([&](Done d) { engine_->Terminate(term, std::move(d)); }).ok());
+  auto r = done.get_future().get();
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->orchestrationstate().orchestrationstatus(), ORCHESTRATION_STATUS_TERMINATED);
+  // The held activity's completion is accepted and dropped; the other two never run.
+  ActivityResponse ar;
+  ar.set_instanceid("t1");
+  ar.set_taskid(held->activityrequest().taskid());
+  ar.set_completiontoken(held->completiontoken());
+  EXPECT_TRUE(AwaitStatus([&](Done d) { engine_->CompleteActivity(ar, std::move(d)); }).ok());
+  EXPECT_FALSE(sink.Next(absl::Milliseconds(200)));
+  Get("t1");  // everything before is durable now
+  auto stored = backend_.LoadRecoveryState();
+  ASSERT_TRUE(stored.ok());
+  EXPECT_TRUE(stored->activities.empty());
+  engine_->RemoveStream(s);
+}
+
 TEST_F(EngineTest, BadInputGetsClearErrors) {
   CreateInstanceRequest req;
   req.set_instanceid("x");
