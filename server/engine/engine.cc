@@ -138,9 +138,9 @@ void Engine::AddInbox(Batch& b, Live& live, HistoryEvent ev) {
   b.ws.ops.push_back(storage::PutInbox{live.rec.instance_id(), seq, ev});
   live.inbox.emplace_back(seq, std::move(ev));
   // Ready at once: an episode that consumes this event completes (and commits)
-  // after this write, because the commit queue is FIFO.
+  // after this write, because the commit queue is FIFO. (AfterCommit pumps again,
+  // so instances marked while a Pump runs are not left waiting.)
   MarkReady(live.rec.instance_id());
-  b.ready.push_back(live.rec.instance_id());
 }
 
 void Engine::SendToInstance(Batch& b, const std::string& id, HistoryEvent ev) {
