@@ -1,6 +1,8 @@
 #include "bench/scenarios.h"
 
 #include <atomic>
+#include <functional>
+#include <mutex>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -46,32 +48,41 @@ Task<int> OneActivityOrch(OrchestrationContext& ctx) {
   co_return co_await ctx.CallActivity<int>("bench_inc", 0);
 }
 
-// Starts `n` instances of `name` from `threads` client threads; returns their ids.
-absl::StatusOr<std::vector<std::string>> StartMany(Client& client, const std::string& name,
-                                                   const std::string& input, int n,
-                                                   int threads) {
-  std::vector<std::string> ids(n);
-  std::atomic<int> next{0};
+// Runs fn(0..n-1) on `threads` threads; stops early and returns the first error.
+absl::Status ParallelFor(size_t n, int threads, const std::function<absl::Status(size_t)>& fn) {
+  std::atomic<size_t> next{0};
   std::atomic<bool> failed{false};
   absl::Status first_error;
   std::mutex mu;
   std::vector<std::thread> pool;
   for (int t = 0; t < std::max(1, threads); ++t) {
     pool.emplace_back([&] {
-      for (int i = next++; i < n && !failed; i = next++) {
-        auto id = client.ScheduleNewOrchestration(name, input);
-        if (!id.ok()) {
+      for (size_t i = next++; i < n && !failed; i = next++) {
+        if (absl::Status st = fn(i); !st.ok()) {
           std::lock_guard<std::mutex> l(mu);
+          if (!failed) first_error = st;
           failed = true;
-          first_error = id.status();
           return;
         }
-        ids[i] = *id;
       }
     });
   }
   for (auto& t : pool) t.join();
-  if (failed) return first_error;
+  return first_error;
+}
+
+// Starts `n` instances of `name` from `threads` client threads; returns their ids.
+absl::StatusOr<std::vector<std::string>> StartMany(Client& client, const std::string& name,
+                                                   const std::string& input, int n,
+                                                   int threads) {
+  std::vector<std::string> ids(n);
+  absl::Status st = ParallelFor(n, threads, [&](size_t i) {
+    auto id = client.ScheduleNewOrchestration(name, input);
+    if (!id.ok()) return id.status();
+    ids[i] = *id;
+    return absl::OkStatus();
+  });
+  if (!st.ok()) return st;
   return ids;
 }
 
@@ -80,31 +91,16 @@ absl::StatusOr<std::vector<OrchestrationMetadata>> WaitAll(Client& client,
                                                            const std::vector<std::string>& ids,
                                                            int threads, absl::Duration timeout) {
   std::vector<OrchestrationMetadata> states(ids.size());
-  std::atomic<size_t> next{0};
-  std::atomic<bool> failed{false};
-  absl::Status first_error;
-  std::mutex mu;
-  std::vector<std::thread> pool;
-  for (int t = 0; t < std::max(1, threads); ++t) {
-    pool.emplace_back([&] {
-      for (size_t i = next++; i < ids.size() && !failed; i = next++) {
-        auto s = client.WaitForInstanceCompletion(ids[i], timeout, /*fetch_payloads=*/true);
-        absl::Status err = s.ok() ? absl::OkStatus() : s.status();
-        if (err.ok() && (!s->has_value() || (*s)->status != ORCHESTRATION_STATUS_COMPLETED)) {
-          err = absl::InternalError(absl::StrCat("instance ", ids[i], " did not complete"));
-        }
-        if (!err.ok()) {
-          std::lock_guard<std::mutex> l(mu);
-          failed = true;
-          first_error = err;
-          return;
-        }
-        states[i] = **s;
-      }
-    });
-  }
-  for (auto& t : pool) t.join();
-  if (failed) return first_error;
+  absl::Status st = ParallelFor(ids.size(), threads, [&](size_t i) {
+    auto s = client.WaitForInstanceCompletion(ids[i], timeout, /*fetch_payloads=*/true);
+    if (!s.ok()) return s.status();
+    if (!s->has_value() || (*s)->status != ORCHESTRATION_STATUS_COMPLETED) {
+      return absl::InternalError(absl::StrCat("instance ", ids[i], " did not complete"));
+    }
+    states[i] = **s;
+    return absl::OkStatus();
+  });
+  if (!st.ok()) return st;
   return states;
 }
 
