@@ -9,7 +9,7 @@ PKGS=(build-essential cmake ninja-build pkg-config ccache
       librocksdb-dev libabsl-dev libspdlog-dev libcli11-dev nlohmann-json3-dev
       libgtest-dev libgmock-dev libjemalloc-dev)
 if [ "${1:-}" = "--test" ]; then
-  PKGS+=(python3 python3-venv python3-pip nodejs npm)
+  PKGS+=(python3 python3-venv python3-pip nodejs npm openjdk-17-jdk-headless maven)
 fi
 missing=()
 for p in "${PKGS[@]}"; do
@@ -18,6 +18,8 @@ done
 # Tools that may come from elsewhere on a developer machine (pyenv, nvm).
 if [ "${1:-}" = "--test" ]; then
   command -v node >/dev/null && missing=("${missing[@]/nodejs}") && missing=("${missing[@]/npm}")
+  command -v javac >/dev/null && missing=("${missing[@]/openjdk-17-jdk-headless}")
+  command -v mvn >/dev/null && missing=("${missing[@]/maven}")
   command -v python3 >/dev/null && python3 -m venv --help >/dev/null 2>&1 &&
     missing=("${missing[@]/python3-venv}") && missing=("${missing[@]/python3-pip}") &&
     missing=("${missing[@]/python3}")

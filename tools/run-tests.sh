@@ -2,8 +2,8 @@
 # Runs every test: unit, conformance and engine tests and the benchmark smoke run
 # (ctest); the Python and JavaScript interop suites against a real taskhubd; the crash
 # and worker-disconnect tests; the C++ SDK samples, cross-language and resilience
-# tests; and the taskhub CLI tests.
-# Installs what it needs first (Debian packages, a Python venv, npm packages).
+# tests; the taskhub CLI tests; and the Java interop suite (Maven).
+# Installs what it needs first (Debian packages, a Python venv, npm and Maven packages).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$PWD"
@@ -36,4 +36,6 @@ echo "== taskhub CLI tests"
 
 echo "== JavaScript interop (@microsoft/durabletask-js from npm)"
 (cd tests/interop/js && npm test)
+echo "== Java interop (com.microsoft:durabletask-client from Maven Central)"
+(cd tests/interop/java && mvn -B -q test)
 echo "== all tests passed"

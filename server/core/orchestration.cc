@@ -1,10 +1,12 @@
 #include "server/core/orchestration.h"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
 #include "server/common/status_macros.h"
 #include "server/core/history.h"
+#include "server/core/rewind.h"
 #include "server/core/validation.h"
 
 namespace taskhub::core {
@@ -197,6 +199,23 @@ OrchestrationStatus StatusAfterEvents(OrchestrationStatus current,
 }
 
 absl::StatusOr<EpisodeResult> ApplyEpisode(const EpisodeInput& in) {
+  if (in.history != nullptr && IsRewindEpisode(*in.history, *in.new_events) &&
+      std::none_of(in.response->actions().begin(), in.response->actions().end(),
+                   [](const OrchestratorAction& a) { return a.has_rewindorchestration(); })) {
+    // Answer the rewind for the worker, as a rewind-aware SDK would have.
+    OrchestratorResponse answer;
+    answer.set_instanceid(in.record->instance_id());
+    if (in.record->has_custom_status()) *answer.mutable_customstatus() = in.record->custom_status();
+    auto* action = answer.add_actions();
+    action->set_id(-1);
+    for (auto& e : RewoundHistory(*in.history, *in.new_events, in.new_execution_id)) {
+      *action->mutable_rewindorchestration()->add_newhistory() = std::move(e);
+    }
+    EpisodeInput server = in;
+    server.history = nullptr;
+    server.response = &answer;
+    return ApplyEpisode(server);
+  }
   const auto& resp = *in.response;
   for (const auto& a : resp.actions()) RETURN_IF_ERROR(ValidateAction(a, in.max_payload_bytes));
   RETURN_IF_ERROR(ValidatePayload("customStatus", resp.customstatus(), in.max_payload_bytes));

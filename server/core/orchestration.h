@@ -69,6 +69,11 @@ struct EpisodeInput {
   // Events sent to the worker in this episode: OrchestratorStarted + inbox events.
   const std::vector<HistoryEvent>* new_events = nullptr;
   const OrchestratorResponse* response = nullptr;
+  // The committed history before the episode. When set and the episode is a rewind the
+  // worker did not answer with a rewindOrchestration action (an SDK that predates
+  // rewind), the server rewinds the history itself and ignores the response's actions
+  // (see server/core/rewind.h).
+  const std::vector<HistoryEvent>* history = nullptr;
   absl::Time now;
   // Used when the episode starts a new execution (continue-as-new).
   std::string new_execution_id;

@@ -107,6 +107,7 @@ void Engine::CompleteOrchestration(const OrchestratorResponse& resp, Done done) 
   in.record = &live->rec;
   in.new_events = &live->new_events;
   in.response = &resp;
+  in.history = &live->history;
   in.now = clock_->Now();
   in.new_execution_id = ids_->NewId();
   in.max_payload_bytes = options_.max_payload_bytes;
@@ -126,6 +127,7 @@ void Engine::CompleteOrchestration(const OrchestratorResponse& resp, Done done) 
     c->mutable_failuredetails()->set_errormessage(std::string(reply.message()));
     c->mutable_failuredetails()->set_isnonretriable(true);
     in.response = &failed;
+    in.history = nullptr;
     in.max_payload_bytes = 0;
     res = core::ApplyEpisode(in);
     if (!res.ok()) return done(res.status());
