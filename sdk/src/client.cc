@@ -4,7 +4,7 @@
 #include "grpcpp/grpcpp.h"
 #include "orchestrator_service.grpc.pb.h"
 #include "proto/timestamp_util.h"
-#include "server/common/grpc_status.h"
+#include "proto/grpc_status.h"
 
 namespace taskhub {
 

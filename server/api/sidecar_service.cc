@@ -4,7 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
-#include "server/common/grpc_status.h"
+#include "proto/grpc_status.h"
 #include "server/common/logging.h"
 
 namespace taskhub::api {

@@ -1,6 +1,6 @@
 // The one place absl::Status and grpc::Status are converted.
-#ifndef TASKHUB_SERVER_COMMON_GRPC_STATUS_H_
-#define TASKHUB_SERVER_COMMON_GRPC_STATUS_H_
+#ifndef TASKHUB_PROTO_GRPC_STATUS_H_
+#define TASKHUB_PROTO_GRPC_STATUS_H_
 
 #include "absl/status/status.h"
 #include "grpcpp/support/status.h"
@@ -12,4 +12,4 @@ absl::Status FromGrpc(const grpc::Status& s);
 
 }  // namespace taskhub
 
-#endif  // TASKHUB_SERVER_COMMON_GRPC_STATUS_H_
+#endif  // TASKHUB_PROTO_GRPC_STATUS_H_

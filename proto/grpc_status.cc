@@ -1,4 +1,4 @@
-#include "server/common/grpc_status.h"
+#include "proto/grpc_status.h"
 
 namespace taskhub {
 
