@@ -155,8 +155,9 @@ absl::Status ValidateWorkerEvent(absl::string_view field, const HistoryEvent& e,
       RETURN_IF_ERROR(
           ValidateInstanceId(where + ".parentInstance.orchestrationInstance.instanceId",
                              p.instanceid()));
-      RETURN_IF_ERROR(ValidateShortField(where + ".parentInstance.orchestrationInstance.executionId",
-                                         p.executionid().value(), kMaxInstanceIdLength));
+      RETURN_IF_ERROR(
+          ValidateShortField(where + ".parentInstance.orchestrationInstance.executionId",
+                             p.executionid().value(), kMaxInstanceIdLength));
     }
     return ValidateTags(where + ".tags", s.tags(), max_payload);
   }
@@ -220,7 +221,8 @@ absl::Status ValidateAction(const OrchestratorAction& a, size_t max_payload) {
       RETURN_IF_ERROR(ValidateInstanceId(where + ".sendEvent.instance.instanceId",
                                          a.sendevent().instance().instanceid()));
       RETURN_IF_ERROR(ValidateName(where + ".sendEvent.name", a.sendevent().name()));
-      RETURN_IF_ERROR(ValidatePayload(where + ".sendEvent.data", a.sendevent().data(), max_payload));
+      RETURN_IF_ERROR(
+          ValidatePayload(where + ".sendEvent.data", a.sendevent().data(), max_payload));
       return ValidateMessageSize(where, a, max_payload);
     case OrchestratorAction::kCompleteOrchestration: {
       const auto& c = a.completeorchestration();

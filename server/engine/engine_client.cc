@@ -14,6 +14,9 @@ using core::FromProto;
 using core::ToProto;
 
 namespace {
+// One query page is one read on the reader thread: bounded, whatever the client asks
+// (a larger request gets this many and a continuation token).
+constexpr int32_t kMaxPageSize = 1000;
 absl::Status NotFound(const std::string& id) {
   return absl::NotFoundError(absl::StrCat("no orchestration instance with id '", id, "'"));
 }
@@ -366,7 +369,7 @@ void Engine::Query(const InstanceQuery& q, DoneWith<QueryInstancesResponse> done
   if (q.has_createdtimefrom()) f.created_from = FromProto(q.createdtimefrom());
   if (q.has_createdtimeto()) f.created_to = FromProto(q.createdtimeto());
   if (q.has_instanceidprefix()) f.id_prefix = q.instanceidprefix().value();
-  f.page_size = q.maxinstancecount() > 0 ? q.maxinstancecount() : 100;
+  f.page_size = q.maxinstancecount() > 0 ? std::min(q.maxinstancecount(), kMaxPageSize) : 100;
   if (q.has_continuationtoken()) f.continuation = q.continuationtoken().value();
   const bool payloads = q.fetchinputsandoutputs();
   AfterDurable([this, f, payloads, done = std::move(done)](absl::Status st) mutable {
@@ -390,7 +393,7 @@ void Engine::ListInstanceIds(const ListInstanceIdsRequest& req,
   f.statuses = *statuses;
   if (req.has_completedtimefrom()) f.completed_from = FromProto(req.completedtimefrom());
   if (req.has_completedtimeto()) f.completed_to = FromProto(req.completedtimeto());
-  f.page_size = req.pagesize() > 0 ? req.pagesize() : 100;
+  f.page_size = req.pagesize() > 0 ? std::min(req.pagesize(), kMaxPageSize) : 100;
   if (req.has_lastinstancekey()) f.continuation = req.lastinstancekey().value();
   AfterDurable([this, f, done = std::move(done)](absl::Status st) mutable {
     if (!st.ok()) return done(st);

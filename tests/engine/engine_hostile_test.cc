@@ -86,7 +86,9 @@ class EngineHostileTest : public ::testing::Test {
     rec.set_status(ORCHESTRATION_STATUS_COMPLETED);
     rec.mutable_created_time()->set_seconds(created_s);
     rec.mutable_completed_time()->set_seconds(created_s + 1);
-    if (!parent.empty()) rec.mutable_parent()->mutable_orchestrationinstance()->set_instanceid(parent);
+    if (!parent.empty()) {
+      rec.mutable_parent()->mutable_orchestrationinstance()->set_instanceid(parent);
+    }
     std::vector<HistoryEvent> history;
     for (size_t i = 0; i < children.size(); ++i) {
       HistoryEvent e = core::NewEvent(absl::FromUnixSeconds(created_s), static_cast<int>(i));
@@ -145,8 +147,8 @@ TEST_F(EngineHostileTest, CraftedContinuationTokensGetInvalidArgument) {
     EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument) << token;
     ListInstanceIdsRequest l;
     l.mutable_lastinstancekey()->set_value(token);
-    auto ids =
-        AwaitOr<ListInstanceIdsResponse>([&](auto d) { engine_->ListInstanceIds(l, std::move(d)); });
+    auto ids = AwaitOr<ListInstanceIdsResponse>(
+        [&](auto d) { engine_->ListInstanceIds(l, std::move(d)); });
     EXPECT_EQ(ids.status().code(), absl::StatusCode::kInvalidArgument) << token;
   }
   EXPECT_TRUE(Get("t1").exists());  // still serving
@@ -260,7 +262,9 @@ TEST_F(EngineHostileTest, EverySizeCarryingClientFieldCountsAgainstTheCaps) {
   (*tags.mutable_tags())["k"] = big;
   EXPECT_EQ(code_of(tags), absl::StatusCode::kResourceExhausted);
   CreateInstanceRequest many_tags;
-  for (int i = 0; i < 100; ++i) (*many_tags.mutable_tags())[absl::StrCat("key", i)] = "0123456789012345";
+  for (int i = 0; i < 100; ++i) {
+    (*many_tags.mutable_tags())[absl::StrCat("key", i)] = "0123456789012345";
+  }
   EXPECT_EQ(code_of(many_tags), absl::StatusCode::kResourceExhausted);
   CreateInstanceRequest version;
   version.mutable_version()->set_value(big);
@@ -463,8 +467,9 @@ TEST_F(EngineHostileTest, RecursivePurgeOfADeepTreeIsIterative) {
   constexpr int kDepth = 50'000;
   auto name = [](int i) { return absl::StrCat("n", i); };
   for (int i = 0; i < kDepth; ++i) {
-    PutTerminal(name(i), i == 0 ? "" : name(i - 1),
-                i + 1 < kDepth ? std::vector<std::string>{name(i + 1)} : std::vector<std::string>{});
+    std::vector<std::string> children;
+    if (i + 1 < kDepth) children.push_back(name(i + 1));
+    PutTerminal(name(i), i == 0 ? "" : name(i - 1), children);
   }
   // A foreign instance named as a child but whose parent is someone else: kept.
   PutTerminal("stranger", "someone-else", {});
@@ -512,6 +517,27 @@ TEST_F(EngineHostileTest, ReadsInterleaveWithALongFilterPurge) {
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->deletedinstancecount(), kInstances);
   EXPECT_TRUE(r->iscomplete().value());
+}
+
+// Before: maxInstanceCount/pageSize were taken as given: one call could make the
+// reader thread read and return the whole store.
+TEST_F(EngineHostileTest, QueryPagesAreBounded) {
+  for (int i = 0; i < 1500; ++i) PutTerminal(absl::StrCat("q", i), "", {}, 1000 + i);
+  FlushPut();
+  Open();
+  InstanceQuery q;
+  q.set_maxinstancecount(1 << 30);
+  auto r = AwaitOr<QueryInstancesResponse>([&](auto d) { engine_->Query(q, std::move(d)); });
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->orchestrationstate_size(), 1000);
+  EXPECT_TRUE(r->has_continuationtoken());
+  ListInstanceIdsRequest l;
+  l.set_pagesize(1 << 30);
+  auto ids =
+      AwaitOr<ListInstanceIdsResponse>([&](auto d) { engine_->ListInstanceIds(l, std::move(d)); });
+  ASSERT_TRUE(ids.ok()) << ids.status();
+  EXPECT_EQ(ids->instanceids_size(), 1000);
+  EXPECT_TRUE(ids->has_lastinstancekey());
 }
 
 }  // namespace
