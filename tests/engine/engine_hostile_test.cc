@@ -545,5 +545,30 @@ TEST_F(EngineHostileTest, QueryPagesAreBounded) {
   EXPECT_TRUE(ids->has_lastinstancekey());
 }
 
+// The client chooses a purge's time budget, but the server caps it: with a zero cap
+// every call purges one page and says isComplete=false until nothing is left.
+TEST_F(EngineHostileTest, FilterPurgeTimeIsCappedByTheServer) {
+  for (int i = 0; i < 450; ++i) PutTerminal(absl::StrCat("c", i), "", {}, 1000 + i);
+  FlushPut();
+  EngineOptions o;
+  o.max_purge_time = absl::ZeroDuration();
+  Open(o);
+  PurgeInstancesRequest req;
+  req.mutable_purgeinstancefilter()->mutable_timeout()->set_seconds(3600);
+  int64_t total = 0;
+  int calls = 0;
+  while (true) {
+    auto r = AwaitOr<PurgeInstancesResponse>([&](auto d) { engine_->Purge(req, std::move(d)); });
+    ASSERT_TRUE(r.ok()) << r.status();
+    ++calls;
+    total += r->deletedinstancecount();
+    if (r->iscomplete().value()) break;
+    EXPECT_GT(r->deletedinstancecount(), 0);  // every call makes progress
+    ASSERT_LT(calls, 100);
+  }
+  EXPECT_EQ(total, 450);
+  EXPECT_GE(calls, 4);
+}
+
 }  // namespace
 }  // namespace taskhub::engine
