@@ -1,8 +1,6 @@
 #include "server/core/orchestration.h"
 
 #include <cstdio>
-#include <set>
-#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "server/common/status_macros.h"
@@ -198,47 +196,6 @@ OrchestrationStatus StatusAfterEvents(OrchestrationStatus current,
   return s;
 }
 
-namespace {
-
-// The history event kind that confirms action `a`, or EVENTTYPE_NOT_SET when the action
-// has none.
-HistoryEvent::EventTypeCase ConfirmationOf(const OrchestratorAction& a) {
-  switch (a.orchestratorActionType_case()) {
-    case OrchestratorAction::kScheduleTask:
-      return HistoryEvent::kTaskScheduled;
-    case OrchestratorAction::kCreateTimer:
-      return HistoryEvent::kTimerCreated;
-    case OrchestratorAction::kCreateSubOrchestration:
-      return HistoryEvent::kSubOrchestrationInstanceCreated;
-    case OrchestratorAction::kSendEvent:
-      return HistoryEvent::kEventSent;
-    default:
-      return HistoryEvent::EVENTTYPE_NOT_SET;
-  }
-}
-
-// (action id, confirmation kind) of every confirmation event in `history`.
-std::set<std::pair<int32_t, int>> ConfirmedActions(
-    const std::vector<HistoryEvent>* history) {
-  std::set<std::pair<int32_t, int>> out;
-  if (history == nullptr) return out;
-  for (const auto& e : *history) {
-    switch (e.eventType_case()) {
-      case HistoryEvent::kTaskScheduled:
-      case HistoryEvent::kTimerCreated:
-      case HistoryEvent::kSubOrchestrationInstanceCreated:
-      case HistoryEvent::kEventSent:
-        out.emplace(e.eventid(), static_cast<int>(e.eventType_case()));
-        break;
-      default:
-        break;
-    }
-  }
-  return out;
-}
-
-}  // namespace
-
 absl::StatusOr<EpisodeResult> ApplyEpisode(const EpisodeInput& in) {
   const auto& resp = *in.response;
   for (const auto& a : resp.actions()) RETURN_IF_ERROR(ValidateAction(a, in.max_payload_bytes));
@@ -253,7 +210,6 @@ absl::StatusOr<EpisodeResult> ApplyEpisode(const EpisodeInput& in) {
 
   const CompleteOrchestrationAction* completion = nullptr;
   const RewindOrchestrationAction* rewind = nullptr;
-  const auto confirmed = ConfirmedActions(resp.actions().empty() ? nullptr : in.history);
   for (const auto& a : resp.actions()) {
     if (a.has_completeorchestration()) {
       if (completion != nullptr) {
@@ -262,7 +218,7 @@ absl::StatusOr<EpisodeResult> ApplyEpisode(const EpisodeInput& in) {
       completion = &a.completeorchestration();
     } else if (a.has_rewindorchestration()) {
       rewind = &a.rewindorchestration();
-    } else if (confirmed.count({a.id(), static_cast<int>(ConfirmationOf(a))}) == 0) {
+    } else {
       RETURN_IF_ERROR(ApplyAction(a, rec, in.now, &out));
     }
   }

@@ -74,12 +74,6 @@ struct EpisodeInput {
   std::string new_execution_id;
   // Ids for children whose action has no instance id.
   size_t max_payload_bytes = 0;
-  // The current execution's history before this episode (optional). An action whose
-  // id already has its confirmation event there (TaskScheduled, TimerCreated,
-  // SubOrchestrationInstanceCreated, EventSent) repeats an earlier one and is ignored:
-  // the Python SDK re-sends such actions while it replays a suspended instance, and
-  // applying them again would loop (a re-created timer that fires at once, forever).
-  const std::vector<HistoryEvent>* history = nullptr;
 };
 
 // Applies a worker's response to an episode. Errors: INVALID_ARGUMENT for a malformed

@@ -110,7 +110,6 @@ void Engine::CompleteOrchestration(const OrchestratorResponse& resp, Done done) 
   in.now = clock_->Now();
   in.new_execution_id = ids_->NewId();
   in.max_payload_bytes = options_.max_payload_bytes;
-  in.history = &live->history;
   absl::StatusOr<core::EpisodeResult> res = core::ApplyEpisode(in);
   absl::Status reply = absl::OkStatus();
   if (!res.ok()) {

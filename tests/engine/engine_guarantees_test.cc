@@ -392,38 +392,6 @@ TEST_F(EngineGuaranteesTest, ConcurrentSubmissionsShareOneCommit) {
   }
 }
 
-// Found by the crash loop: the Python SDK re-sends the actions of an instance that was
-// suspended before its first episode, every episode; applying them again re-created a
-// timer that fired at once, forever. Broken on purpose: EpisodeInput::history not set
-// by the engine -> the repeated ScheduleTask is applied again.
-TEST_F(EngineGuaranteesTest, RepeatedActionIdIsNotAppliedTwice) {
-  Open();
-  RecordingSink& sink = Connect();
-  Start("repeat");
-  auto wi = sink.Next();
-  ASSERT_TRUE(wi && wi->has_orchestratorrequest());
-  ASSERT_TRUE(Complete(*wi, {ScheduleTask(1, "act")}).ok());
-  auto act = sink.Next();
-  ASSERT_TRUE(act && act->has_activityrequest());
-  ASSERT_TRUE(CompleteActivity(*act, "\"r\"").ok());
-  auto ep = sink.Next();
-  ASSERT_TRUE(ep && ep->has_orchestratorrequest());
-  // The same action id again (and a new one): only the new one is applied.
-  ASSERT_TRUE(Complete(*ep, {ScheduleTask(1, "act"), ScheduleTask(2, "act")}).ok());
-  // Activities are dispatched synchronously with the commit: no wait needed.
-  auto next = sink.Next(absl::ZeroDuration());
-  ASSERT_TRUE(next && next->has_activityrequest());
-  EXPECT_EQ(next->activityrequest().taskid(), 2);
-  EXPECT_FALSE(sink.Next(absl::ZeroDuration())) << "the repeated action ran again";
-  std::promise<absl::StatusOr<std::vector<HistoryEvent>>> h;
-  engine_->GetHistory("repeat", [&](auto r) { h.set_value(std::move(r)); });
-  auto history = h.get_future().get();
-  ASSERT_TRUE(history.ok());
-  int scheduled = 0;
-  for (const auto& e : *history) scheduled += e.has_taskscheduled();
-  EXPECT_EQ(scheduled, 2);
-}
-
 // Broken on purpose: core::ValidatePayload() returning OK for any size -> every
 // oversized result is accepted.
 class PayloadCapTest : public EngineGuaranteesTest {
