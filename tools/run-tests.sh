@@ -11,7 +11,7 @@ tools/install-deps.sh --test
 tools/build.sh build
 
 echo "== unit and conformance tests"
-(cd build && ctest --output-on-failure -j 2)
+(cd build && ctest --output-on-failure --no-tests=error -j 2)
 
 echo "== Python test environment"
 venv="$root/build/test-venv"

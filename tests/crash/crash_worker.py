@@ -8,6 +8,10 @@ can `kill -9` the worker itself). It registers:
   the activities crash_step and crash_square. The tests compute the expected outputs with their own
   copy of the arithmetic, so a mismatch shows a real difference, not a shared bug.
 
+  crash loop (test_crash_loop.py): crash_wait_event (waits for the event "go", then one
+  crash_step activity on its value), crash_long (one timer, then "long-done"; the target of
+  terminate and suspend) and crash_echo (returns its input; the target of purge).
+
   slow_orch -> slow_marker (test_worker_disconnect.py): slow_marker creates one new file in
   input["marker_dir"] each time it starts executing, then sleeps --slow-seconds and returns
   "done-by-<worker name>".
@@ -75,6 +79,24 @@ def crash_mixed(ctx: task.OrchestrationContext, inp: dict):
     return [first, second]
 
 
+def crash_wait_event(ctx: task.OrchestrationContext, inp: dict):
+    """waits for the external event "go", then one activity fed its value."""
+    value = yield ctx.wait_for_external_event("go")
+    result = yield ctx.call_activity(crash_step, input=[value, 5])
+    return {"event": value, "result": result}
+
+
+def crash_long(ctx: task.OrchestrationContext, inp: dict):
+    """one timer, then done: the target of terminate and suspend."""
+    yield ctx.create_timer(timedelta(seconds=inp["timer"]))
+    return "long-done"
+
+
+def crash_echo(ctx: task.OrchestrationContext, inp):
+    """returns its input: completes at once, the target of purge."""
+    return inp
+
+
 # ---- disconnect tests -------------------------------------------------------------------------
 
 def slow_marker(ctx: task.ActivityContext, inp: dict) -> str:
@@ -118,7 +140,8 @@ def main() -> int:
                                                        reconnect_backoff_cap_seconds=2.0),
         emit_trace_spans=False,
     )
-    for orch in (crash_chain, crash_fanout, crash_mixed, slow_orch):
+    for orch in (crash_chain, crash_fanout, crash_mixed, crash_wait_event, crash_long, crash_echo,
+                 slow_orch):
         w.add_orchestrator(orch)
     for act in (crash_step, crash_square, slow_marker):
         w.add_activity(act)
