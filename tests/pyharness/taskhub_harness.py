@@ -115,21 +115,14 @@ LIVE: list["Process"] = []
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
-    """Attach the log tails of all live processes to a failing report; remember each report on
-    the item as item.rep_setup / rep_call / rep_teardown (see call_failed)."""
+    """Attach the log tails of all live processes to a failing report (setup, call or teardown);
+    idempotent, should two suites' conftests register it in one session."""
     outcome = yield
     rep = outcome.get_result()
-    setattr(item, f"rep_{rep.when}", rep)
     if rep.failed:
         present = {title for title, _ in rep.sections}
         for proc in list(LIVE):
             rep.sections.extend(s for s in proc.log_sections() if s[0] not in present)
-
-
-def call_failed(request: pytest.FixtureRequest) -> bool:
-    """In a fixture's teardown: did the test's call phase fail (or never run)?"""
-    rep = getattr(request.node, "rep_call", None)
-    return rep is None or rep.failed
 
 
 class Process:
