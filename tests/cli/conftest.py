@@ -2,24 +2,22 @@
 a runner for the `taskhub` binary as a subprocess.
 
 Binaries: $TASKHUBD (default <repo>/build/bin/taskhubd) and $TASKHUB_CLI (default
-<repo>/build/bin/taskhub). Each server binds an ephemeral port (--listen 127.0.0.1:0),
-reports it through --port-file and must exit 0 on SIGTERM at teardown.
+<repo>/build/bin/taskhub). Servers come from the shared harness (tests/pyharness/taskhub_harness.py):
+each binds an ephemeral port (--listen 127.0.0.1:0), reports it through --port-file and must exit 0
+on SIGTERM at teardown; failing reports carry their log tails.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import logging
 import os
-import pathlib
 import re
-import signal
-import socket
 import subprocess
+import sys
 import time
-import uuid
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,76 +26,19 @@ from durabletask import worker as dtworker
 
 import orchestrations
 
-REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
-TASKHUBD = os.environ.get("TASKHUBD", str(REPO_ROOT / "build" / "bin" / "taskhubd"))
-TASKHUB_CLI = os.environ.get("TASKHUB_CLI", str(REPO_ROOT / "build" / "bin" / "taskhub"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "pyharness"))
+from taskhub_harness import (  # noqa: E402
+    ServerSet, Taskhubd, binary, cli_binary, pick_free_port as free_port,
+    pytest_runtest_makereport, running_server, start_py_worker, unique_id)
 
-PORT_FILE_TIMEOUT_S = 20.0
-SHUTDOWN_TIMEOUT_S = 10.0
+__all__ = ["ISO_UTC", "TASKHUB_CLI", "free_port", "pytest_runtest_makereport", "run_cli",
+           "start_worker", "wait_for_status"]  # imported by the tests; a hook, used by pytest
+
+TASKHUB_CLI = str(cli_binary())
 CLI_TIMEOUT_S = 60.0
 
 # ISO 8601 UTC with milliseconds, the one timestamp format of the CLI.
 ISO_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
-
-
-def _require_executable(path: str, env_name: str) -> None:
-    if not (os.path.isfile(path) and os.access(path, os.X_OK)):
-        pytest.fail(f"{path} not found or not executable (set ${env_name})")
-
-
-class Server:
-    """One taskhubd process on an ephemeral port."""
-
-    def __init__(self, work_dir: pathlib.Path):
-        self.work_dir = work_dir
-        self.log_path = work_dir / "taskhubd.log"
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.port: int | None = None
-
-    @property
-    def address(self) -> str:
-        assert self.port is not None, "server is not running"
-        return f"127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        _require_executable(TASKHUBD, "TASKHUBD")
-        port_file = self.work_dir / "port"
-        cmd = [TASKHUBD, "--listen", "127.0.0.1:0", "--data-dir", str(self.work_dir / "data"),
-               "--port-file", str(port_file), "--log-level", "warn"]
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log,
-                                         stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + PORT_FILE_TIMEOUT_S
-        while True:
-            text = port_file.read_text() if port_file.exists() else ""
-            if text.endswith("\n") and text.strip().isdigit():
-                self.port = int(text.strip())
-                return
-            if self.proc.poll() is not None:
-                pytest.fail(f"taskhubd exited with {self.proc.returncode}:\n{self.log_tail()}")
-            if time.monotonic() > deadline:
-                self.proc.kill()
-                pytest.fail(f"taskhubd wrote no port file:\n{self.log_tail()}")
-            time.sleep(0.05)
-
-    def stop(self) -> int | None:
-        """SIGTERM; returns the exit code (None if it had to be killed)."""
-        if self.proc is None:
-            return 0
-        proc, self.proc = self.proc, None
-        proc.send_signal(signal.SIGTERM)
-        try:
-            return proc.wait(timeout=SHUTDOWN_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-            return None
-
-    def log_tail(self, lines: int = 40) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no log)"
 
 
 @dataclasses.dataclass
@@ -123,7 +64,7 @@ class Result:
 def run_cli(*args: str, address: str | None = None, stdin: str | None = None,
             env: dict[str, str] | None = None, timeout: float = CLI_TIMEOUT_S) -> Result:
     """Runs `taskhub [--address A] ARGS...` with stdin from /dev/null (or `stdin` text)."""
-    _require_executable(TASKHUB_CLI, "TASKHUB_CLI")
+    binary("taskhub")
     full = ([] if address is None else ["--address", address]) + list(args)
     proc_env = {k: v for k, v in os.environ.items() if k not in ("TASKHUB_ADDRESS", "NO_COLOR")}
     proc_env.update(env or {})
@@ -133,63 +74,33 @@ def run_cli(*args: str, address: str | None = None, stdin: str | None = None,
     return Result(full, proc.returncode, proc.stdout, proc.stderr)
 
 
-def free_port() -> int:
-    """A TCP port nothing listens on (bound and released)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _new_server(tmp_path_factory: pytest.TempPathFactory) -> Server:
-    server = Server(tmp_path_factory.mktemp("taskhubd"))
-    server.start()
-    return server
-
-
 @pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Taskhubd]:
     """The shared server (tests use unique instance ids)."""
-    s = _new_server(tmp_path_factory)
-    yield s
-    rc = s.stop()
-    assert rc == 0, f"taskhubd did not exit cleanly on SIGTERM (rc={rc}):\n{s.log_tail()}"
+    yield from running_server(tmp_path_factory.mktemp("taskhubd"))
 
 
 @pytest.fixture
-def server_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[], Server]]:
+def server_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[], Taskhubd]]:
     """Private servers for destructive tests; each must exit 0 on SIGTERM."""
-    servers: list[Server] = []
-
-    def make() -> Server:
-        s = _new_server(tmp_path_factory)
-        servers.append(s)
-        return s
-
-    yield make
-    codes = [s.stop() for s in servers]
-    assert all(rc == 0 for rc in codes), f"unclean taskhubd shutdown: {codes}"
+    servers = ServerSet(lambda: tmp_path_factory.mktemp("taskhubd"))
+    yield servers.make
+    servers.finish(check_exit=True)
 
 
 def start_worker(address: str) -> dtworker.TaskHubGrpcWorker:
-    w = dtworker.TaskHubGrpcWorker(host_address=address,
-                                   logger=logging.getLogger("cli-tests.worker"))
-    for fn in orchestrations.ORCHESTRATORS:
-        w.add_orchestrator(fn)
-    for fn in orchestrations.ACTIVITIES:
-        w.add_activity(fn)
-    w.start()
-    return w
+    return start_py_worker(address, orchestrations.ORCHESTRATORS, orchestrations.ACTIVITIES)
 
 
 @pytest.fixture(scope="session")
-def worker(server: Server) -> Iterator[dtworker.TaskHubGrpcWorker]:
+def worker(server: Taskhubd) -> Iterator[dtworker.TaskHubGrpcWorker]:
     w = start_worker(server.address)
     yield w
     w.stop()
 
 
 @pytest.fixture
-def cli(server: Server, worker: dtworker.TaskHubGrpcWorker) -> Callable[..., Result]:
+def cli(server: Taskhubd, worker: dtworker.TaskHubGrpcWorker) -> Callable[..., Result]:
     """Runs the CLI against the shared server (with the worker running)."""
 
     def run(*args: str, **kwargs: Any) -> Result:
@@ -202,8 +113,7 @@ def cli(server: Server, worker: dtworker.TaskHubGrpcWorker) -> Callable[..., Res
 @pytest.fixture
 def uid(request: pytest.FixtureRequest) -> str:
     """A unique instance-id prefix for this test."""
-    base = re.sub(r"[^A-Za-z0-9]+", "-", request.node.name)[:40].strip("-")
-    return f"cli-{base}-{uuid.uuid4().hex[:8]}"
+    return unique_id(request, "cli")
 
 
 def wait_for_status(cli: Callable[..., Result], instance_id: str, statuses: Sequence[str],

@@ -1,7 +1,9 @@
-"""Fixtures for the taskhubd crash tests (helpers live in crash_support.py).
+"""Fixtures for the taskhubd crash tests (helpers live in crash_support.py and the shared harness,
+tests/pyharness/taskhub_harness.py).
 
 Everything is hermetic: ports are chosen by the kernel (port 0), data lives in pytest's tmp_path,
-and every random choice comes from a seed that is printed (override with CRASH_SEED).
+and every random choice comes from a seed that is printed (override with CRASH_SEED). A failing
+test's report carries the log tails of its servers and workers.
 """
 
 from __future__ import annotations
@@ -15,19 +17,10 @@ from typing import Callable, Iterator
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # also under --import-mode=importlib
-from crash_support import Taskhubd, WorkerProcess, tail, taskhubd_binary  # noqa: E402
+from crash_support import WorkerProcess  # noqa: E402
+from taskhub_harness import ServerSet, Taskhubd, pytest_runtest_makereport  # noqa: E402
 
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item, call):
-    outcome = yield
-    report = outcome.get_result()
-    setattr(item, f"rep_{report.when}", report)
-
-
-def _failed(request) -> bool:
-    rep = getattr(request.node, "rep_call", None)
-    return rep is None or rep.failed
+__all__ = ["pytest_runtest_makereport"]  # a hook, used by pytest
 
 
 @pytest.fixture
@@ -38,31 +31,22 @@ def crash_seed() -> int:
 
 
 @pytest.fixture
-def server_factory(tmp_path, request) -> Iterator[Callable[..., Taskhubd]]:
-    """Returns make(port=0, *extra_args) -> a started Taskhubd on a fresh data dir in tmp_path."""
-    binary = taskhubd_binary()
-    if not (binary.is_file() and os.access(binary, os.X_OK)):
-        pytest.fail(f"taskhubd binary not found at {binary}: build it first "
-                    f"(or set TASKHUBD=/path/to/taskhubd)")
-    servers: list[Taskhubd] = []
+def server_factory(tmp_path) -> Iterator[Callable[..., Taskhubd]]:
+    """Returns make(port=0, *extra_args) -> a started Taskhubd on a fresh data dir in tmp_path.
+
+    After the test every server still running is killed with SIGKILL (tests check stop() == 0
+    themselves where a clean exit is part of what they prove)."""
+    servers = ServerSet(lambda: tmp_path / f"server{len(servers.servers)}")
 
     def make(port: int = 0, *extra_args: str) -> Taskhubd:
-        workdir = tmp_path / f"server{len(servers)}"
-        workdir.mkdir()
-        srv = Taskhubd(binary, workdir / "data", workdir, port=port, extra_args=extra_args)
-        servers.append(srv)
-        srv.start()
-        return srv
+        return servers.make(port=port, extra_args=extra_args)
 
     yield make
-    for srv in servers:
-        if _failed(request):
-            print(f"----- {srv.log_path} (tail) -----\n{tail(srv.log_path)}")
-        srv.cleanup()
+    servers.finish(kill=True)
 
 
 @pytest.fixture
-def worker_factory(tmp_path, request) -> Iterator[Callable[..., WorkerProcess]]:
+def worker_factory(tmp_path) -> Iterator[Callable[..., WorkerProcess]]:
     """Returns spawn(name, address, *extra_args) -> a running crash_worker.py process."""
     workers: list[WorkerProcess] = []
 
@@ -74,5 +58,3 @@ def worker_factory(tmp_path, request) -> Iterator[Callable[..., WorkerProcess]]:
     yield spawn
     for w in workers:
         w.cleanup()
-        if _failed(request):
-            print(f"----- {w.log_path} (tail) -----\n{tail(w.log_path, 40)}")

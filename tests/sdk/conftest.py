@@ -1,4 +1,5 @@
-"""Fixtures for the C++ SDK end-to-end tests (helpers live in sdk_support.py).
+"""Fixtures for the C++ SDK end-to-end tests (helpers live in sdk_support.py and the shared harness,
+tests/pyharness/taskhub_harness.py).
 
 Every server binds a kernel-chosen port and keeps its data in pytest's tmp dirs. On a failing test
 the tails of the server and C++ worker logs that are live at that moment are attached to the report.
@@ -6,53 +7,37 @@ the tails of the server and C++ worker logs that are live at that moment are att
 
 from __future__ import annotations
 
-import re
 import sys
-import uuid
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # needed under --import-mode=importlib
-from sdk_support import LIVE, CppWorker, Taskhubd, make_client, sdk_logger  # noqa: E402
+from sdk_support import CppWorker  # noqa: E402
+from taskhub_harness import (  # noqa: E402
+    ServerSet, Taskhubd, client_factory, pytest_runtest_makereport, running_server,
+    start_py_worker, unique_id)
 
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item, call):
-    outcome = yield
-    rep = outcome.get_result()
-    if rep.failed:
-        for proc in list(LIVE):
-            rep.sections.extend(proc.log_sections())
+__all__ = ["client_factory", "pytest_runtest_makereport"]  # a fixture and a hook, used by pytest
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory) -> Iterator[Taskhubd]:
     """A taskhubd shared by the tests of one module (they use unique instance ids)."""
-    srv = Taskhubd(tmp_path_factory.mktemp("taskhubd"), name="taskhubd-shared")
-    srv.start()
-    yield srv
-    rc = srv.cleanup()
-    assert rc == 0, f"taskhubd did not exit 0 on SIGTERM (rc={rc})"
+    yield from running_server(tmp_path_factory.mktemp("taskhubd"))
 
 
 @pytest.fixture
 def server_factory(tmp_path) -> Iterator[Callable[..., Taskhubd]]:
     """make(port=0) -> a started private taskhubd on a fresh data dir; SIGTERMed after the test."""
-    servers: list[Taskhubd] = []
+    servers = ServerSet(lambda: tmp_path / f"server{len(servers.servers)}")
 
     def make(port: int = 0) -> Taskhubd:
-        workdir = tmp_path / f"server{len(servers)}"
-        workdir.mkdir()
-        srv = Taskhubd(workdir, port=port, name=f"taskhubd-{len(servers)}")
-        servers.append(srv)
-        srv.start()
-        return srv
+        return servers.make(port=port)
 
     yield make
-    for srv in servers:
-        srv.cleanup()
+    servers.finish(check_exit=False)
 
 
 @pytest.fixture
@@ -76,20 +61,11 @@ def cpp_worker_factory(tmp_path) -> Iterator[Callable[[str], CppWorker]]:
 @pytest.fixture
 def py_worker_factory() -> Iterator[Callable[..., object]]:
     """start(address, activities=..., orchestrators=..., filters=True) -> a running Python worker."""
-    from durabletask import worker as dtworker
-
-    workers: list[dtworker.TaskHubGrpcWorker] = []
+    workers = []
 
     def start(address: str, *, activities: Iterable[Callable] = (),
               orchestrators: Iterable[Callable] = (), filters: bool = True):
-        w = dtworker.TaskHubGrpcWorker(host_address=address, logger=sdk_logger("worker"))
-        for fn in orchestrators:
-            w.add_orchestrator(fn)
-        for fn in activities:
-            w.add_activity(fn)
-        if filters:
-            w.use_work_item_filters()
-        w.start()
+        w = start_py_worker(address, orchestrators, activities, filters=filters)
         workers.append(w)
         return w
 
@@ -99,21 +75,6 @@ def py_worker_factory() -> Iterator[Callable[..., object]]:
 
 
 @pytest.fixture
-def client_factory() -> Iterator[Callable[[str], object]]:
-    clients = []
-
-    def make(address: str):
-        c = make_client(address)
-        clients.append(c)
-        return c
-
-    yield make
-    for c in clients:
-        c.close()
-
-
-@pytest.fixture
 def uid(request) -> str:
     """A unique instance-id prefix for this test."""
-    base = re.sub(r"[^A-Za-z0-9]+", "-", request.node.name)[:40].strip("-")
-    return f"sdk-{base}-{uuid.uuid4().hex[:8]}"
+    return unique_id(request, "sdk")
