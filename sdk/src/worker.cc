@@ -147,6 +147,10 @@ void Worker::Impl::Reader() {
         if (stopping) return;
       }
       log->info("work item stream ended ({}); reconnecting", st.error_message());
+    } else if (st.error_code() == grpc::StatusCode::UNAUTHENTICATED ||
+               st.error_code() == grpc::StatusCode::PERMISSION_DENIED) {
+      log->error("{} refused the worker (check WorkerOptions::token): {}", options.address,
+                 st.error_message());
     } else {
       log->warn("cannot reach {}: {}", options.address, st.error_message());
     }
