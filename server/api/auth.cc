@@ -215,10 +215,10 @@ absl::StatusOr<std::unique_ptr<Authorizer>> Authorizer::FromFile(std::string pat
 }
 
 Authorizer::Authorizer(std::string path, TokenTable table)
-    : path_(std::move(path)), table_(std::make_shared<const TokenTable>(std::move(table))) {}
+    : path_(std::move(path)), log_(Logger("auth")), table_(std::make_shared<const TokenTable>(std::move(table))) {}
 
 absl::Status Authorizer::Reload() {
-  auto log = Logger("auth");
+  const auto& log = log_;
   auto text = ReadTokenFile(path_);
   absl::StatusOr<TokenTable> table =
       text.ok() ? TokenTable::Parse(*text) : absl::StatusOr<TokenTable>(text.status());
@@ -239,7 +239,7 @@ absl::Status Authorizer::Reload() {
 absl::Status Authorizer::Check(absl::string_view method_name,
                                const absl::string_view* authorization,
                                absl::string_view peer_name) const {
-  auto log = Logger("auth");
+  const auto& log = log_;
   const std::string method(method_name), peer(peer_name);  // fmt cannot print absl::string_view
   if (authorization == nullptr) {
     log->warn("refused {} from {}: no authorization metadata", method, peer);

@@ -29,6 +29,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "spdlog/logger.h"
 
 namespace taskhub::auth {
 
@@ -99,6 +100,7 @@ class Authorizer {
 
  private:
   const std::string path_;
+  const std::shared_ptr<spdlog::logger> log_;  // looked up once: Check() runs on every call
   mutable absl::Mutex mu_;
   std::shared_ptr<const TokenTable> table_ ABSL_GUARDED_BY(mu_);
 };
