@@ -50,6 +50,12 @@ int main(int argc, char** argv) {
   std::vector<std::string> server_args;
   CLI::App app{"taskhub-bench: load generator for Durable Task sidecar servers"};
   app.add_option("--address", c.address, "Server to measure (default: start a local taskhubd)");
+  std::string token, tls_ca;
+  app.add_option("--token", token,
+                 "Bearer token (roles worker,client) for a server run with --auth-tokens")
+      ->envname("TASKHUB_TOKEN");
+  app.add_option("--tls-ca", tls_ca, "CA certificate (PEM) of a TLS server; implies TLS")
+      ->envname("TASKHUB_TLS_CA");
   app.add_option("--taskhubd", server_binary, "taskhubd binary to start when --address is absent");
   app.add_option("--server-arg", server_args, "Extra argument for the started taskhubd");
   app.add_option("--scenario", scenarios,
@@ -88,8 +94,19 @@ int main(int argc, char** argv) {
     c.address = server->address();
     c.server = &*server;
   }
+  taskhub::TlsOptions tls;
+  if (!tls_ca.empty()) {
+    auto pem = taskhub::ReadFile(tls_ca);
+    if (!pem.ok()) {
+      std::cerr << "error: --tls-ca: " << pem.status().message() << "\n";
+      return 2;
+    }
+    tls.root_certs_pem = *pem;
+  }
   taskhub::WorkerOptions wo;
   wo.address = c.address;
+  wo.token = token;
+  wo.tls = tls;
   wo.max_concurrent_orchestrations = c.concurrency;
   wo.max_concurrent_activities = c.concurrency;
   taskhub::Worker worker(taskhub::bench::BenchRegistry(), wo);
@@ -97,7 +114,8 @@ int main(int argc, char** argv) {
     std::cerr << "error: " << st.message() << "\n";
     return 1;
   }
-  auto client = taskhub::Client::Connect({.address = c.address, .rpc_timeout = absl::Seconds(60)});
+  auto client = taskhub::Client::Connect(
+      {.address = c.address, .rpc_timeout = absl::Seconds(60), .token = token, .tls = tls});
   if (!client.ok()) {
     std::cerr << "error: " << client.status().message() << "\n";
     return 1;

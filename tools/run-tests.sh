@@ -34,6 +34,9 @@ echo "== C++ SDK samples, cross-language and resilience tests"
 echo "== taskhub CLI tests"
 "$venv/bin/python" -m pytest -q tests/cli
 
+echo "== TLS and bearer tokens (Python, JS and C++ SDKs, CLI)"
+"$venv/bin/pip" install -q -r tests/security/requirements.txt && "$venv/bin/python" -m pytest -q tests/security
+
 echo "== JavaScript interop (@microsoft/durabletask-js from npm)"
 (cd tests/interop/js && npm test)
 echo "== Java interop (com.microsoft:durabletask-client from Maven Central)"

@@ -10,6 +10,7 @@
 
 #include "grpcpp/grpcpp.h"
 #include "orchestrator_service.grpc.pb.h"
+#include "sdk/src/channel.h"
 #include "sdk/src/sdk_util.h"
 #include "taskhub/replay.h"
 
@@ -113,8 +114,7 @@ void Worker::Impl::Reader() {
     args.SetMaxReceiveMessageSize(-1);
     args.SetMaxSendMessageSize(-1);
     args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
-    auto channel =
-        grpc::CreateCustomChannel(options.address, grpc::InsecureChannelCredentials(), args);
+    auto channel = internal::NewChannel(options.address, options.tls, options.token, args);
     auto stub = std::shared_ptr<Stub>(TaskHubSidecarService::NewStub(channel));
     grpc::ClientContext hello_ctx;
     hello_ctx.set_deadline(Deadline(absl::Seconds(10)));
@@ -147,6 +147,10 @@ void Worker::Impl::Reader() {
         if (stopping) return;
       }
       log->info("work item stream ended ({}); reconnecting", st.error_message());
+    } else if (st.error_code() == grpc::StatusCode::UNAUTHENTICATED ||
+               st.error_code() == grpc::StatusCode::PERMISSION_DENIED) {
+      log->error("{} refused the worker (check WorkerOptions::token): {}", options.address,
+                 st.error_message());
     } else {
       log->warn("cannot reach {}: {}", options.address, st.error_message());
     }

@@ -10,7 +10,7 @@
 
 namespace taskhub::api {
 
-class SidecarService final : public TaskHubSidecarService::CallbackService {
+class SidecarService : public TaskHubSidecarService::CallbackService {
  public:
   explicit SidecarService(engine::Engine* engine) : engine_(engine) {}
 

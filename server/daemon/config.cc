@@ -28,6 +28,18 @@ absl::StatusOr<Config> ParseConfig(int argc, char** argv, int* exit_code) {
       ->envname("TASKHUB_MAX_PAYLOAD_BYTES");
   app.add_option("--max-message-bytes", c.max_message_bytes, "gRPC receive message size limit")
       ->envname("TASKHUB_MAX_MESSAGE_BYTES");
+  app.add_option("--tls-cert", c.tls_cert,
+                 "PEM certificate (chain) of the server: serve gRPC over TLS (needs --tls-key)")
+      ->envname("TASKHUB_TLS_CERT");
+  app.add_option("--tls-key", c.tls_key, "PEM private key of --tls-cert")
+      ->envname("TASKHUB_TLS_KEY");
+  app.add_option("--tls-client-ca", c.tls_client_ca,
+                 "PEM CA certificate(s): require client certificates signed by them (mutual TLS)")
+      ->envname("TASKHUB_TLS_CLIENT_CA");
+  app.add_option("--auth-tokens", c.auth_tokens,
+                 "File of bearer tokens and roles (`<token> <role>[,<role>]` per line); every "
+                 "call must carry one; re-read on SIGHUP")
+      ->envname("TASKHUB_AUTH_TOKENS");
   double orchestration_lease_s = absl::ToDoubleSeconds(c.engine.orchestration_lease);
   double activity_lease_s = 0, abandon_delay_ms = absl::ToDoubleMilliseconds(c.engine.abandon_delay);
   double ping_s = absl::ToDoubleSeconds(c.engine.health_ping_interval);
@@ -77,6 +89,14 @@ absl::StatusOr<Config> ParseConfig(int argc, char** argv, int* exit_code) {
     *exit_code = 2;
     return absl::InvalidArgumentError(
         "--health-ping-seconds and --orchestration-lease-seconds must be positive\n");
+  }
+  if (c.tls_cert.empty() != c.tls_key.empty()) {
+    *exit_code = 2;
+    return absl::InvalidArgumentError("--tls-cert and --tls-key must be given together\n");
+  }
+  if (!c.tls_client_ca.empty() && c.tls_cert.empty()) {
+    *exit_code = 2;
+    return absl::InvalidArgumentError("--tls-client-ca needs --tls-cert and --tls-key\n");
   }
   return c;
 }

@@ -18,6 +18,11 @@ struct Config {
   std::string store = "rocksdb";  // rocksdb | memory
   std::string port_file;          // written with the bound port once serving
   size_t max_message_bytes = 256 << 20;
+  // Security (README "Authentication and TLS"): empty = off.
+  std::string tls_cert;       // PEM server certificate chain; with tls_key: gRPC over TLS
+  std::string tls_key;        // PEM private key of tls_cert
+  std::string tls_client_ca;  // PEM CA(s): require and verify client certificates (mTLS)
+  std::string auth_tokens;    // token file (server/api/auth.h); reloaded on SIGHUP
   engine::EngineOptions engine;
 };
 

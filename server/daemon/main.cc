@@ -1,5 +1,5 @@
 // taskhubd: parse the configuration, start the Server, wait for SIGTERM/SIGINT,
-// shut down gracefully and exit 0.
+// shut down gracefully and exit 0. SIGHUP re-reads the --auth-tokens file.
 #include <signal.h>
 
 #include <cstdio>
@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
@@ -47,7 +48,9 @@ int main(int argc, char** argv) {
     std::rename(tmp.c_str(), config->port_file.c_str());
   }
   int sig = 0;
-  sigwait(&signals, &sig);
+  while (sigwait(&signals, &sig) == 0 && sig == SIGHUP) {
+    (*server)->ReloadAuthTokens().IgnoreError();  // logs the outcome; old tokens kept on error
+  }
   log->info("received signal {}; shutting down", sig);
   (*server)->Shutdown();
   server->reset();

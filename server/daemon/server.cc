@@ -6,8 +6,10 @@
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/server_builder.h"
+#include "server/api/authorized_service.h"
 #include "server/common/logging.h"
 #include "server/common/status_macros.h"
+#include "server/daemon/security.h"
 #include "server/storage/memory/memory_backend.h"
 #include "server/storage/rocksdb/rocksdb_backend.h"
 
@@ -15,7 +17,12 @@ namespace taskhub::daemon {
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config) {
   auto log = Logger("daemon");
+  // Security first: a bad --tls-*/--auth-tokens file stops start-up before anything opens.
+  ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials,
+                   ServerCredentialsFor(config));
+  ASSIGN_OR_RETURN(std::unique_ptr<auth::Authorizer> authorizer, AuthorizerFor(config));
   std::unique_ptr<Server> s(new Server());
+  s->authorizer_ = std::move(authorizer);
   if (config.store == "memory") {
     s->backend_ = std::make_unique<storage::MemoryBackend>();
   } else {
@@ -31,12 +38,14 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config) {
   }
   ASSIGN_OR_RETURN(s->engine_, engine::Engine::Create(s->backend_.get(), Clock::Real(),
                                                       IdGenerator::Random(), config.engine));
-  s->service_ = std::make_unique<api::SidecarService>(s->engine_.get());
+  s->service_ = s->authorizer_ ? api::NewAuthorizedSidecarService(s->engine_.get(),
+                                                                   s->authorizer_.get())
+                               : std::make_unique<api::SidecarService>(s->engine_.get());
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(config.listen, grpc::InsecureServerCredentials(), &s->port_);
+  builder.AddListeningPort(config.listen, credentials, &s->port_);
   builder.RegisterService(s->service_.get());
   builder.SetMaxReceiveMessageSize(static_cast<int>(
       std::min<size_t>(config.max_message_bytes, std::numeric_limits<int>::max())));
@@ -54,7 +63,16 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config) {
   }
   log->info("taskhubd serving task hub '{}' on port {} (store: {}, data dir: {})",
             config.task_hub, s->port_, config.store, config.data_dir);
+  LogSecurity(config);
   return s;
+}
+
+absl::Status Server::ReloadAuthTokens() {
+  if (authorizer_ == nullptr) {
+    Logger("daemon")->info("SIGHUP: no --auth-tokens file to reload");
+    return absl::OkStatus();
+  }
+  return authorizer_->Reload();
 }
 
 void Server::Shutdown(absl::Duration deadline) {

@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "grpcpp/server.h"
+#include "server/api/auth.h"
 #include "server/api/sidecar_service.h"
 #include "server/daemon/config.h"
 
@@ -21,9 +22,12 @@ class Server {
   int port() const { return port_; }
   engine::Engine* engine() { return engine_.get(); }
   void Shutdown(absl::Duration deadline = absl::Seconds(5));
+  // Re-reads the --auth-tokens file (SIGHUP); on error the old tokens stay in force.
+  absl::Status ReloadAuthTokens();
 
  private:
   Server() = default;
+  std::unique_ptr<auth::Authorizer> authorizer_;  // null without --auth-tokens
   std::unique_ptr<storage::Backend> backend_;
   std::unique_ptr<engine::Engine> engine_;
   std::unique_ptr<api::SidecarService> service_;

@@ -2,7 +2,8 @@
 // orchestrators cpp_greeter, cpp_calls_python (calls the Python activity py_upper)
 // and cpp_timer_chain; activities cpp_greet and cpp_increment. It sends work-item
 // filters, prints "ready" once connected, and stops gracefully on SIGTERM.
-// Usage: taskhub-test-cpp-worker --address HOST:PORT
+// Usage: taskhub-test-cpp-worker --address HOST:PORT [--token T] [--tls-ca PEM]
+//        [--tls-cert PEM --tls-key PEM]   (TLS and tokens: tests/security)
 #include <signal.h>
 
 #include <iostream>
@@ -35,9 +36,26 @@ Task<int> TimerChain(OrchestrationContext& ctx) {
 }
 
 int main(int argc, char** argv) {
-  std::string address = "localhost:4001";
+  taskhub::WorkerOptions options;
+  std::string ca, cert, key;
   for (int i = 1; i + 1 < argc; ++i) {
-    if (std::string(argv[i]) == "--address") address = argv[i + 1];
+    const std::string flag = argv[i];
+    if (flag == "--address") options.address = argv[i + 1];
+    if (flag == "--token") options.token = argv[i + 1];
+    if (flag == "--tls-ca") ca = argv[i + 1];
+    if (flag == "--tls-cert") cert = argv[i + 1];
+    if (flag == "--tls-key") key = argv[i + 1];
+  }
+  for (auto [path, pem] : {std::pair{&ca, &options.tls.root_certs_pem},
+                           {&cert, &options.tls.client_cert_pem},
+                           {&key, &options.tls.client_key_pem}}) {
+    if (path->empty()) continue;
+    auto text = taskhub::ReadFile(*path);
+    if (!text.ok()) {
+      std::cerr << text.status() << "\n";
+      return 2;
+    }
+    *pem = *text;
   }
   sigset_t signals;
   sigemptyset(&signals);
@@ -53,8 +71,6 @@ int main(int argc, char** argv) {
     return "Hello " + name + " from C++";
   });
   registry.AddActivity("cpp_increment", [](ActivityContext&, int v) { return v + 1; });
-  taskhub::WorkerOptions options;
-  options.address = address;
   options.max_backoff = absl::Seconds(2);
   taskhub::Worker worker(std::move(registry), options);
   if (auto st = worker.Start(); !st.ok()) {

@@ -202,8 +202,10 @@ absl::Status RunHealth(Context& ctx) {
   const std::string& address = ctx.options().address;
   nlohmann::json services = nlohmann::json::object();
   absl::Status failure;
+  absl::StatusOr<TlsOptions> tls = ctx.tls();
+  if (!tls.ok()) return tls.status();
   for (const char* service : kHealthServices) {
-    absl::StatusOr<std::string> s = CheckHealth(address, service, absl::Seconds(5));
+    absl::StatusOr<std::string> s = CheckHealth(address, *tls, service, absl::Seconds(5));
     if (!s.ok()) {
       failure = s.status();
       break;

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <iostream>
+#include <tuple>
 #include <utility>
 
 #include "absl/strings/ascii.h"
@@ -12,9 +13,31 @@ namespace taskhub::cli {
 
 Context::Context(GlobalOptions options, Output& out) : options_(std::move(options)), out_(out) {}
 
+absl::StatusOr<TlsOptions> Context::tls() const {
+  TlsOptions tls;
+  tls.enabled = options_.tls;
+  for (auto [flag, path, pem] : {std::tuple{"--tls-ca", &options_.tls_ca, &tls.root_certs_pem},
+                                 {"--tls-cert", &options_.tls_cert, &tls.client_cert_pem},
+                                 {"--tls-key", &options_.tls_key, &tls.client_key_pem}}) {
+    if (path->empty()) continue;
+    absl::StatusOr<std::string> text = ReadFile(*path);
+    if (!text.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(flag, ": ", text.status().message()));
+    }
+    *pem = *std::move(text);
+  }
+  if (tls.client_cert_pem.empty() != tls.client_key_pem.empty()) {
+    return absl::InvalidArgumentError("--tls-cert and --tls-key must be given together");
+  }
+  return tls;
+}
+
 absl::StatusOr<Client*> Context::client() {
   if (client_ == nullptr) {
-    absl::StatusOr<std::unique_ptr<Client>> c = Client::Connect({.address = options_.address});
+    absl::StatusOr<TlsOptions> tls = this->tls();
+    if (!tls.ok()) return tls.status();
+    absl::StatusOr<std::unique_ptr<Client>> c = Client::Connect(
+        {.address = options_.address, .token = options_.token, .tls = *std::move(tls)});
     if (!c.ok()) return c.status();
     client_ = *std::move(c);
   }

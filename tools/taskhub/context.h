@@ -16,6 +16,10 @@ namespace taskhub::cli {
 struct GlobalOptions {
   std::string address = "localhost:4001";  // --address / TASKHUB_ADDRESS
   std::string output = "table";            // -o / --output: table or json
+  std::string token;                       // --token / TASKHUB_TOKEN: bearer token
+  bool tls = false;                        // --tls: TLS with the system's CA roots
+  std::string tls_ca;                      // --tls-ca / TASKHUB_TLS_CA: CA PEM (implies TLS)
+  std::string tls_cert, tls_key;           // --tls-cert/--tls-key: client cert (mutual TLS)
 };
 
 class Context {
@@ -28,6 +32,9 @@ class Context {
 
   // The client for --address; created on first call.
   absl::StatusOr<Client*> client();
+
+  // The TLS settings of the global options, PEM files read (InvalidArgument if unreadable).
+  absl::StatusOr<TlsOptions> tls() const;
 
   // Asks `question` on the terminal (stderr prompt, answer from stdin) unless
   // `assume_yes`. OK when confirmed; CancelledError when declined;

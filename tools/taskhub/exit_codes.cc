@@ -22,6 +22,9 @@ ExitCode ExitCodeFor(const absl::Status& status) {
       return kExitWrongState;
     case absl::StatusCode::kDeadlineExceeded:
       return kExitTimeout;
+    case absl::StatusCode::kUnauthenticated:
+    case absl::StatusCode::kPermissionDenied:
+      return kExitDenied;
     default:
       return kExitServerError;
   }
@@ -34,6 +37,11 @@ namespace {
 std::string UnreachableReason(absl::string_view message) {
   const std::string lower = absl::AsciiStrToLower(message);
   if (absl::StrContains(lower, "connection refused")) return "connection refused";
+  if (absl::StrContains(lower, "ssl") || absl::StrContains(lower, "handshake") ||
+      absl::StrContains(lower, "tls")) {
+    return "TLS handshake failed: check --tls-ca, --tls-cert/--tls-key and whether the "
+           "server uses TLS";
+  }
   if (absl::StrContains(lower, "dns resolution failed") ||
       absl::StrContains(lower, "name or service not known")) {
     return "host name not found";
@@ -69,7 +77,9 @@ std::string ExitCodeHelp() {
          "  3  not found (unknown instance)\n"
          "  4  server unreachable (not running, connection refused)\n"
          "  5  wrong state (e.g. rewind of an instance that did not fail; id already in use)\n"
-         "  6  timed out (e.g. wait --timeout ran out)\n";
+         "  6  timed out (e.g. wait --timeout ran out)\n"
+         "  7  not allowed: token missing or unknown (UNAUTHENTICATED) or its role may not do\n"
+         "     this (PERMISSION_DENIED)\n";
 }
 
 }  // namespace taskhub::cli

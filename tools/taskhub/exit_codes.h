@@ -17,6 +17,7 @@ enum ExitCode : int {
   kExitUnreachable = 4,  // UNAVAILABLE (server not running, connection refused)
   kExitWrongState = 5,   // FAILED_PRECONDITION, ALREADY_EXISTS
   kExitTimeout = 6,      // DEADLINE_EXCEEDED (a wait ran out of time)
+  kExitDenied = 7,       // UNAUTHENTICATED, PERMISSION_DENIED (token missing, unknown, or role)
 };
 
 // The exit code for `status` (kExitOk when it is OK).

@@ -7,9 +7,17 @@
 
 namespace taskhub::cli {
 
-absl::StatusOr<std::string> CheckHealth(const std::string& address, const std::string& service,
-                                        absl::Duration timeout) {
-  auto channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+absl::StatusOr<std::string> CheckHealth(const std::string& address, const TlsOptions& tls,
+                                        const std::string& service, absl::Duration timeout) {
+  std::shared_ptr<grpc::ChannelCredentials> creds = grpc::InsecureChannelCredentials();
+  if (tls.on()) {
+    grpc::SslCredentialsOptions opts;
+    opts.pem_root_certs = tls.root_certs_pem;
+    opts.pem_cert_chain = tls.client_cert_pem;
+    opts.pem_private_key = tls.client_key_pem;
+    creds = grpc::SslCredentials(opts);
+  }
+  auto channel = grpc::CreateChannel(address, creds);
   auto stub = grpc::health::v1::Health::NewStub(channel);
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() +

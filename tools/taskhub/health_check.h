@@ -7,6 +7,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "taskhub/connection.h"
 
 namespace taskhub::cli {
 
@@ -15,8 +16,9 @@ namespace taskhub::cli {
 // answered NOT_FOUND: it does not know the service). A transport failure is
 // returned as its status (UNAVAILABLE when unreachable, DEADLINE_EXCEEDED when
 // no answer came within `timeout`).
-absl::StatusOr<std::string> CheckHealth(const std::string& address, const std::string& service,
-                                        absl::Duration timeout);
+// Uses TLS when `tls.on()`; the health service needs no token.
+absl::StatusOr<std::string> CheckHealth(const std::string& address, const TlsOptions& tls,
+                                        const std::string& service, absl::Duration timeout);
 
 }  // namespace taskhub::cli
 

@@ -44,6 +44,8 @@ constexpr const char* kDescription =
 constexpr const char* kFooter =
     "Environment:\n"
     "  TASKHUB_ADDRESS  default for --address\n"
+    "  TASKHUB_TOKEN    default for --token (bearer token; see taskhubd --auth-tokens)\n"
+    "  TASKHUB_TLS_CA   default for --tls-ca (TASKHUB_TLS=1: --tls)\n"
     "  NO_COLOR         disables colour (colour is used only when stdout is a terminal)\n"
     "\n"
     "Example:\n"
@@ -79,6 +81,16 @@ int Main(int argc, char** argv) {
   app.add_option("--address", options.address, "taskhubd gRPC address (host:port)")
       ->envname("TASKHUB_ADDRESS")
       ->capture_default_str();
+  app.add_option("--token", options.token,
+                 "Bearer token for a taskhubd started with --auth-tokens (prefer $TASKHUB_TOKEN: "
+                 "command lines are visible to other users)")
+      ->envname("TASKHUB_TOKEN");
+  app.add_flag("--tls", options.tls, "Connect with TLS (trusting the system's CA roots)")
+      ->envname("TASKHUB_TLS");
+  app.add_option("--tls-ca", options.tls_ca, "CA certificate (PEM) to trust; implies --tls")
+      ->envname("TASKHUB_TLS_CA");
+  app.add_option("--tls-cert", options.tls_cert, "Client certificate (PEM), for mutual TLS");
+  app.add_option("--tls-key", options.tls_key, "Private key (PEM) of --tls-cert");
   app.add_option("-o,--output", options.output, "Output format: table (for people) or json")
       ->check(CLI::IsMember({"table", "json"}))
       ->capture_default_str();

@@ -19,6 +19,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "orchestrator_service.pb.h"
+#include "taskhub/connection.h"
 
 
 namespace taskhub {
@@ -26,6 +27,8 @@ namespace taskhub {
 struct ClientOptions {
   std::string address = "localhost:4001";
   absl::Duration rpc_timeout = absl::Seconds(30);  // per unary call (not waits)
+  std::string token = {};  // non-empty: sent as `authorization: Bearer <token>` on every call
+  TlsOptions tls = {};     // TLS / mutual TLS (connection.h); default plaintext
 };
 
 // What a failed activity or orchestration reported.

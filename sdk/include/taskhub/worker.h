@@ -15,6 +15,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "taskhub/connection.h"
 #include "taskhub/registry.h"
 
 namespace taskhub {
@@ -26,6 +27,8 @@ struct WorkerOptions {
   bool use_work_item_filters = true;
   absl::Duration initial_backoff = absl::Milliseconds(100);
   absl::Duration max_backoff = absl::Seconds(15);
+  std::string token = {};  // non-empty: sent as `authorization: Bearer <token>` on every call
+  TlsOptions tls = {};     // TLS / mutual TLS (connection.h); default plaintext
 };
 
 class Worker {
