@@ -6,10 +6,13 @@
 #include <set>
 #include <string>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "rocksdb/db.h"
 #include "gtest/gtest.h"
 #include "server/core/history.h"
 #include "server/storage/memory/memory_backend.h"
+#include "server/storage/rocksdb/key_schema.h"
 #include "server/storage/rocksdb/rocksdb_backend.h"
 #include "tests/engine/engine_test_support.h"
 
@@ -568,6 +571,46 @@ TEST_F(EngineHostileTest, FilterPurgeTimeIsCappedByTheServer) {
   }
   EXPECT_EQ(total, 450);
   EXPECT_GE(calls, 4);
+}
+
+// Stored bytes are decoded without exceptions or out-of-bounds reads: a corrupt
+// max_seq (before: std::stoull threw and aborted the daemon at start-up) or a key too
+// short for its layout (before: a size_t underflow) is DATA_LOSS with a message.
+TEST_F(EngineHostileTest, CorruptStoredKeysAndCountersAreDataLoss) {
+  struct Corruption {
+    std::string key, value;
+  };
+  const Corruption cases[] = {
+      {storage::keys::Meta("max_seq"), "99999999999999999999999"},
+      {storage::keys::Meta("max_seq"), "12x"},
+      {std::string(1, storage::keys::kInbox) + "x", "v"},
+      {std::string(1, storage::keys::kActivity) + "abc", "v"},
+      {std::string(1, storage::keys::kTimer) + "abc", "v"},
+      {storage::keys::StatusIndexPrefix(ORCHESTRATION_STATUS_RUNNING) + "abc", ""},
+  };
+  for (const auto& c : cases) {
+    char tmpl[] = "/tmp/engine_hostile_store_XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    const std::string dir = tmpl;
+    {
+      storage::RocksDbOptions ro;
+      ro.path = dir;
+      ASSERT_TRUE(storage::OpenRocksDbBackend(ro).ok());  // creates the store
+      rocksdb::DB* raw = nullptr;
+      ASSERT_TRUE(rocksdb::DB::Open(rocksdb::Options(), dir, &raw).ok());
+      std::unique_ptr<rocksdb::DB> db(raw);
+      ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), c.key, c.value).ok());
+    }
+    storage::RocksDbOptions ro;
+    ro.path = dir;
+    auto backend = storage::OpenRocksDbBackend(ro);
+    ASSERT_TRUE(backend.ok()) << backend.status();
+    auto state = (*backend)->LoadRecoveryState();
+    EXPECT_EQ(state.status().code(), absl::StatusCode::kDataLoss)
+        << absl::CHexEscape(c.key) << ": " << state.status();
+    backend->reset();
+    std::filesystem::remove_all(dir);
+  }
 }
 
 }  // namespace
