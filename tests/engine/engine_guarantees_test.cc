@@ -392,6 +392,45 @@ TEST_F(EngineGuaranteesTest, ConcurrentSubmissionsShareOneCommit) {
   }
 }
 
+// Found by the crash loop: an instance suspended before its first episode got
+// [ExecutionStarted, ExecutionSuspended] in one episode; the Python SDK then re-sent
+// its first actions every episode (a timer re-created at a past time, fired at once,
+// forever). Broken on purpose: the split in TryDispatchOrchestration removed -> the
+// first episode carries the suspension.
+TEST_F(EngineGuaranteesTest, SuspensionIsDeliveredInAnEpisodeOfItsOwn) {
+  Open();
+  Start("susp");
+  RaiseEventRequest ev;
+  ev.set_instanceid("susp");
+  ev.set_name("after");
+  SuspendRequest sr;
+  sr.set_instanceid("susp");
+  ASSERT_TRUE(AwaitStatus([&](Done d) { engine_->Suspend(sr, std::move(d)); }).ok());
+  ASSERT_TRUE(AwaitStatus([&](Done d) { engine_->RaiseEvent(ev, std::move(d)); }).ok());
+  RecordingSink& sink = Connect();
+  auto first = sink.Next();
+  ASSERT_TRUE(first && first->has_orchestratorrequest());
+  const auto& e1 = first->orchestratorrequest().newevents();
+  ASSERT_EQ(e1.size(), 2);  // OrchestratorStarted, ExecutionStarted
+  EXPECT_TRUE(e1[1].has_executionstarted());
+  OrchestratorAction timer;
+  timer.set_id(1);
+  timer.mutable_createtimer()->mutable_fireat()->set_seconds(absl::ToUnixSeconds(absl::Now()) + 3600);
+  ASSERT_TRUE(Complete(*first, {timer}).ok());
+  auto second = sink.Next();
+  ASSERT_TRUE(second && second->has_orchestratorrequest());
+  const auto& e2 = second->orchestratorrequest().newevents();
+  ASSERT_EQ(e2.size(), 3);  // OrchestratorStarted, ExecutionSuspended, EventRaised
+  EXPECT_TRUE(e2[1].has_executionsuspended());
+  EXPECT_TRUE(e2[2].has_eventraised());
+  // The history has the timer confirmed before the suspension.
+  const auto& past = second->orchestratorrequest().pastevents();
+  ASSERT_EQ(past.size(), 4);
+  EXPECT_TRUE(past[2].has_timercreated());
+  ASSERT_TRUE(Complete(*second, {}).ok());
+  EXPECT_EQ(Get("susp").orchestrationstatus(), ORCHESTRATION_STATUS_SUSPENDED);
+}
+
 // Broken on purpose: core::ValidatePayload() returning OK for any size -> every
 // oversized result is accepted.
 class PayloadCapTest : public EngineGuaranteesTest {
