@@ -431,6 +431,62 @@ TEST_F(EngineGuaranteesTest, SuspensionIsDeliveredInAnEpisodeOfItsOwn) {
   EXPECT_EQ(Get("susp").orchestrationstatus(), ORCHESTRATION_STATUS_SUSPENDED);
 }
 
+// raise/suspend/terminate/purge: what a kill -9 right after the acknowledgement would
+// find in the store. (The crash loop in tests/crash kills at random moments, which
+// rarely lands in the one-episode window where only the store holds these.) Broken on
+// purpose: Suspend's inbox write dropped from its batch -> the ExecutionSuspended event
+// is not in the store when the call returns.
+TEST_F(EngineGuaranteesTest, ControlCallsAreInTheStoreWhenAcknowledged) {
+  Open();  // no worker: nothing consumes the inbox
+  for (const char* id : {"c-raise", "c-susp", "c-term", "c-purge"}) Start(id);
+  RaiseEventRequest ev;
+  ev.set_instanceid("c-raise");
+  ev.set_name("go");
+  ASSERT_TRUE(AwaitStatus([&](Done d) { engine_->RaiseEvent(ev, std::move(d)); }).ok());
+  SuspendRequest sr;
+  sr.set_instanceid("c-susp");
+  ASSERT_TRUE(AwaitStatus([&](Done d) { engine_->Suspend(sr, std::move(d)); }).ok());
+  auto stored = backend_.LoadRecoveryState();
+  ASSERT_TRUE(stored.ok());
+  auto inbox_has = [&](const std::string& id, auto pred) {
+    for (const auto& item : stored->inbox) {
+      if (item.instance_id == id && pred(item.event)) return true;
+    }
+    return false;
+  };
+  EXPECT_TRUE(inbox_has("c-raise", [](const HistoryEvent& e) { return e.has_eventraised(); }));
+  EXPECT_TRUE(
+      inbox_has("c-susp", [](const HistoryEvent& e) { return e.has_executionsuspended(); }));
+
+  TerminateRequest tr;
+  tr.set_instanceid("c-term");
+  ASSERT_TRUE(AwaitStatus([&](Done d) { engine_->Terminate(tr, std::move(d)); }).ok());
+  stored = backend_.LoadRecoveryState();
+  ASSERT_TRUE(stored.ok());
+  auto rec = backend_.GetInstance("c-term");
+  ASSERT_TRUE(rec.ok() && rec->has_value());
+  EXPECT_TRUE((*rec)->status() == ORCHESTRATION_STATUS_TERMINATED ||
+              inbox_has("c-term",
+                        [](const HistoryEvent& e) { return e.has_executionterminated(); }));
+
+  tr.set_instanceid("c-purge");
+  ASSERT_TRUE(AwaitStatus([&](Done d) { engine_->Terminate(tr, std::move(d)); }).ok());
+  std::promise<absl::StatusOr<GetInstanceResponse>> ended;
+  engine_->WaitForInstance("c-purge", true, false,
+                           [&](auto r) { ended.set_value(std::move(r)); });
+  ASSERT_TRUE(ended.get_future().get().ok());
+  PurgeInstancesRequest pr;
+  pr.set_instanceid("c-purge");
+  std::promise<absl::StatusOr<PurgeInstancesResponse>> purged;
+  engine_->Purge(pr, [&](auto r) { purged.set_value(std::move(r)); });
+  auto pres = purged.get_future().get();
+  ASSERT_TRUE(pres.ok()) << pres.status();
+  EXPECT_EQ(pres->deletedinstancecount(), 1);
+  auto gone = backend_.GetInstance("c-purge");
+  ASSERT_TRUE(gone.ok());
+  EXPECT_FALSE(gone->has_value()) << "purge acknowledged but the instance is still stored";
+}
+
 // Broken on purpose: core::ValidatePayload() returning OK for any size -> every
 // oversized result is accepted.
 class PayloadCapTest : public EngineGuaranteesTest {
