@@ -452,11 +452,22 @@ bool Engine::TryDispatchOrchestration(Live& live) {
   const std::string id = live.rec.instance_id();
   live.token = NewToken('o');
   live.stream = s->id;
+  // A suspension opens an episode of its own: the events before it go in this one.
+  // Actions decided in an episode that also delivers ExecutionSuspended are confirmed
+  // after it in the history; the Python SDK (1.12) buffers those confirmations while
+  // it replays a suspended instance and re-sends the actions every episode (a timer
+  // re-created at the same past time fired at once, forever).
   live.dispatched = live.inbox.size();
+  for (size_t i = 1; i < live.inbox.size(); ++i) {
+    if (live.inbox[i].second.has_executionsuspended()) {
+      live.dispatched = i;
+      break;
+    }
+  }
   live.new_events.clear();
   live.new_events.push_back(core::NewEvent(now));
   live.new_events.back().mutable_orchestratorstarted();
-  for (const auto& [seq, ev] : live.inbox) live.new_events.push_back(ev);
+  for (size_t i = 0; i < live.dispatched; ++i) live.new_events.push_back(live.inbox[i].second);
   ++s->orch;
   s->tokens.insert(live.token);
   orch_tokens_[live.token] = id;

@@ -211,10 +211,11 @@ def test_idle_cpu_is_measured(server_factory, worker_factory):
 def test_suspended_before_first_episode_does_not_loop(server_factory, worker_factory):
     """Found by the crash loop. An instance suspended before its first episode: the Python SDK
     (1.12.0) buffers every event while suspended, so it never sees its timer confirmed and
-    re-sends the CreateTimer action on every episode; the server used to apply it again each
-    time (a new timer at the same, past, fire time: fired at once, forever, with the history
-    growing ~100 events/s). Broken on purpose: the engine not passing the history to
-    ApplyEpisode -> several TimerCreated by the time the first TimerFired is recorded."""
+    re-sends the CreateTimer action on every episode when the suspension came in the same
+    episode as ExecutionStarted; the server applied it again each time (a new timer at the
+    same, past, fire time: fired at once, forever, the history growing ~100 events/s). The
+    server now delivers a suspension in an episode of its own. Broken on purpose: that split
+    removed -> 15 TimerCreated by the time the first TimerFired was recorded."""
     server = server_factory(0)
     client = make_client(server.address)
     iid = client.schedule_new_orchestration("crash_long", input={"seed": 1, "timer": 1},

@@ -392,6 +392,101 @@ TEST_F(EngineGuaranteesTest, ConcurrentSubmissionsShareOneCommit) {
   }
 }
 
+// Found by the crash loop: an instance suspended before its first episode got
+// [ExecutionStarted, ExecutionSuspended] in one episode; the Python SDK then re-sent
+// its first actions every episode (a timer re-created at a past time, fired at once,
+// forever). Broken on purpose: the split in TryDispatchOrchestration removed -> the
+// first episode carries the suspension.
+TEST_F(EngineGuaranteesTest, SuspensionIsDeliveredInAnEpisodeOfItsOwn) {
+  Open();
+  Start("susp");
+  RaiseEventRequest ev;
+  ev.set_instanceid("susp");
+  ev.set_name("after");
+  SuspendRequest sr;
+  sr.set_instanceid("susp");
+  ASSERT_TRUE(AwaitStatus([&](Done d) { engine_->Suspend(sr, std::move(d)); }).ok());
+  ASSERT_TRUE(AwaitStatus([&](Done d) { engine_->RaiseEvent(ev, std::move(d)); }).ok());
+  RecordingSink& sink = Connect();
+  auto first = sink.Next();
+  ASSERT_TRUE(first && first->has_orchestratorrequest());
+  const auto& e1 = first->orchestratorrequest().newevents();
+  ASSERT_EQ(e1.size(), 2);  // OrchestratorStarted, ExecutionStarted
+  EXPECT_TRUE(e1[1].has_executionstarted());
+  OrchestratorAction timer;
+  timer.set_id(1);
+  timer.mutable_createtimer()->mutable_fireat()->set_seconds(absl::ToUnixSeconds(absl::Now()) + 3600);
+  ASSERT_TRUE(Complete(*first, {timer}).ok());
+  auto second = sink.Next();
+  ASSERT_TRUE(second && second->has_orchestratorrequest());
+  const auto& e2 = second->orchestratorrequest().newevents();
+  ASSERT_EQ(e2.size(), 3);  // OrchestratorStarted, ExecutionSuspended, EventRaised
+  EXPECT_TRUE(e2[1].has_executionsuspended());
+  EXPECT_TRUE(e2[2].has_eventraised());
+  // The history has the timer confirmed before the suspension.
+  const auto& past = second->orchestratorrequest().pastevents();
+  ASSERT_EQ(past.size(), 4);
+  EXPECT_TRUE(past[2].has_timercreated());
+  ASSERT_TRUE(Complete(*second, {}).ok());
+  EXPECT_EQ(Get("susp").orchestrationstatus(), ORCHESTRATION_STATUS_SUSPENDED);
+}
+
+// raise/suspend/terminate/purge: what a kill -9 right after the acknowledgement would
+// find in the store. (The crash loop in tests/crash kills at random moments, which
+// rarely lands in the one-episode window where only the store holds these.) Broken on
+// purpose: Suspend's inbox write dropped from its batch -> the ExecutionSuspended event
+// is not in the store when the call returns.
+TEST_F(EngineGuaranteesTest, ControlCallsAreInTheStoreWhenAcknowledged) {
+  Open();  // no worker: nothing consumes the inbox
+  for (const char* id : {"c-raise", "c-susp", "c-term", "c-purge"}) Start(id);
+  RaiseEventRequest ev;
+  ev.set_instanceid("c-raise");
+  ev.set_name("go");
+  ASSERT_TRUE(AwaitStatus([&](Done d) { engine_->RaiseEvent(ev, std::move(d)); }).ok());
+  SuspendRequest sr;
+  sr.set_instanceid("c-susp");
+  ASSERT_TRUE(AwaitStatus([&](Done d) { engine_->Suspend(sr, std::move(d)); }).ok());
+  auto stored = backend_.LoadRecoveryState();
+  ASSERT_TRUE(stored.ok());
+  auto inbox_has = [&](const std::string& id, auto pred) {
+    for (const auto& item : stored->inbox) {
+      if (item.instance_id == id && pred(item.event)) return true;
+    }
+    return false;
+  };
+  EXPECT_TRUE(inbox_has("c-raise", [](const HistoryEvent& e) { return e.has_eventraised(); }));
+  EXPECT_TRUE(
+      inbox_has("c-susp", [](const HistoryEvent& e) { return e.has_executionsuspended(); }));
+
+  TerminateRequest tr;
+  tr.set_instanceid("c-term");
+  ASSERT_TRUE(AwaitStatus([&](Done d) { engine_->Terminate(tr, std::move(d)); }).ok());
+  stored = backend_.LoadRecoveryState();
+  ASSERT_TRUE(stored.ok());
+  auto rec = backend_.GetInstance("c-term");
+  ASSERT_TRUE(rec.ok() && rec->has_value());
+  EXPECT_TRUE((*rec)->status() == ORCHESTRATION_STATUS_TERMINATED ||
+              inbox_has("c-term",
+                        [](const HistoryEvent& e) { return e.has_executionterminated(); }));
+
+  tr.set_instanceid("c-purge");
+  ASSERT_TRUE(AwaitStatus([&](Done d) { engine_->Terminate(tr, std::move(d)); }).ok());
+  std::promise<absl::StatusOr<GetInstanceResponse>> ended;
+  engine_->WaitForInstance("c-purge", true, false,
+                           [&](auto r) { ended.set_value(std::move(r)); });
+  ASSERT_TRUE(ended.get_future().get().ok());
+  PurgeInstancesRequest pr;
+  pr.set_instanceid("c-purge");
+  std::promise<absl::StatusOr<PurgeInstancesResponse>> purged;
+  engine_->Purge(pr, [&](auto r) { purged.set_value(std::move(r)); });
+  auto pres = purged.get_future().get();
+  ASSERT_TRUE(pres.ok()) << pres.status();
+  EXPECT_EQ(pres->deletedinstancecount(), 1);
+  auto gone = backend_.GetInstance("c-purge");
+  ASSERT_TRUE(gone.ok());
+  EXPECT_FALSE(gone->has_value()) << "purge acknowledged but the instance is still stored";
+}
+
 // Broken on purpose: core::ValidatePayload() returning OK for any size -> every
 // oversized result is accepted.
 class PayloadCapTest : public EngineGuaranteesTest {

@@ -158,7 +158,8 @@ TEST_F(EngineTest, DisconnectAndAbandonRedeliver) {
   ASSERT_TRUE(first);
   RecordingSink b;
   const uint64_t sb = engine_->AddStream(&b, GetWorkItemsRequest());
-  EXPECT_FALSE(b.Next(absl::Milliseconds(100)));  // never two episodes in flight
+  // never two episodes in flight (no wait needed: AddStream dispatches before it returns)
+  EXPECT_FALSE(b.Next(absl::ZeroDuration()));
   engine_->RemoveStream(sa);
   auto again = b.Next();
   ASSERT_TRUE(again);
@@ -188,7 +189,8 @@ TEST_F(EngineTest, WorkItemFiltersRouteByName) {
   auto wi = only_b.Next();
   ASSERT_TRUE(wi);
   EXPECT_EQ(wi->orchestratorrequest().instanceid(), "fb");
-  EXPECT_FALSE(only_b.Next(absl::Milliseconds(100)));
+  // No wait needed: work is dispatched before the call that made it ready completes.
+  EXPECT_FALSE(only_b.Next(absl::ZeroDuration()));
   engine_->RemoveStream(s);
 }
 
@@ -236,7 +238,8 @@ TEST_F(EngineTest, TerminateDropsActivitiesNoWorkerHolds) {
   ar.set_taskid(held->activityrequest().taskid());
   ar.set_completiontoken(held->completiontoken());
   EXPECT_TRUE(AwaitStatus([&](Done d) { engine_->CompleteActivity(ar, std::move(d)); }).ok());
-  EXPECT_FALSE(sink.Next(absl::Milliseconds(200)));
+  // No wait needed: work is dispatched before the call that made it ready completes.
+  EXPECT_FALSE(sink.Next(absl::ZeroDuration()));
   Get("t1");  // everything before is durable now
   auto stored = backend_.LoadRecoveryState();
   ASSERT_TRUE(stored.ok());

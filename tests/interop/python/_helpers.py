@@ -47,6 +47,19 @@ def rpc_code(excinfo_value: BaseException) -> grpc.StatusCode | None:
     return code() if callable(code) else None
 
 
+def wait_episode_with(c: dtclient.TaskHubGrpcClient, instance_id: str, event_type: str,
+                      timeout: float = 30.0) -> list[str]:
+    """Barrier for "nothing happened" checks: waits until an episode that delivered an event of
+    `event_type` (e.g. "EventRaisedEvent") to the worker is committed, i.e. the history holds
+    that event and ends with OrchestratorCompleted (an episode is appended atomically). Whatever
+    the worker did with the event is then visible. Returns the history's event type names."""
+    def probe():
+        kinds = [type(e).__name__ for e in c.get_orchestration_history(instance_id)]
+        done = event_type in kinds and kinds[-1] == "OrchestratorCompletedEvent"
+        return kinds if done else None
+    return wait_until(probe, timeout, what=f"an episode of {instance_id} with {event_type}")
+
+
 def complete(c: dtclient.TaskHubGrpcClient, instance_id: str, timeout: float = 60.0,
              ) -> dtclient.OrchestrationState:
     """wait_for_orchestration_completion that never returns None."""

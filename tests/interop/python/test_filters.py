@@ -9,7 +9,6 @@ each work item only to a worker whose filters list it.
 from __future__ import annotations
 
 import threading
-import time
 from collections import defaultdict
 
 from durabletask import task
@@ -77,7 +76,12 @@ def test_unmatched_work_stays_pending_until_a_matching_worker_connects(server_fa
     c = client_factory(srv.address)
     start_worker([filt_orch_b], [filt_act_b], address=srv.address, filters=True)
     iid = c.schedule_new_orchestration(filt_lonely, instance_id=uid)
-    time.sleep(2.0)
+    # Barrier instead of a sleep: the server dispatches ready instances in FIFO order at the
+    # commit that made them ready, so had filt_lonely been sent to worker B it was sent before
+    # this instance; B fails an unregistered orchestrator at once, while the barrier needs an
+    # activity round trip first.
+    barrier = c.schedule_new_orchestration(filt_orch_b, input="barrier", instance_id=f"{uid}-barrier")
+    assert complete(c, barrier).runtime_status == Status.COMPLETED
     st = c.get_orchestration_state(iid)
     assert st.runtime_status == Status.PENDING, \
         f"work not matching any filter must not be dispatched (got {st.runtime_status}, {st.failure_details})"
@@ -104,7 +108,9 @@ def test_explicit_filters_narrow_the_registry(server_factory, client_factory, st
     yes = c.schedule_new_orchestration(filt_explicit_yes, instance_id=f"{uid}-yes")
     no = c.schedule_new_orchestration(filt_explicit_no, instance_id=f"{uid}-no")
     assert complete(c, yes).get_output() == "yes"
-    time.sleep(1.0)
+    # Barrier (see above): an instance started after `no` and served by the same worker.
+    barrier = c.schedule_new_orchestration(filt_explicit_yes, instance_id=f"{uid}-barrier")
+    assert complete(c, barrier).get_output() == "yes"
     assert c.get_orchestration_state(no).runtime_status == Status.PENDING
     # an unfiltered worker picks up everything, including the held-back instance
     start_worker([filt_explicit_no], address=srv.address)

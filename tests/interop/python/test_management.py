@@ -14,7 +14,7 @@ import pytest
 import durabletask.internal.orchestrator_service_pb2 as pb
 from durabletask import history, task
 
-from _helpers import Status, complete, rpc_code, wait_for_status, wait_until
+from _helpers import Status, complete, rpc_code, wait_episode_with, wait_for_status, wait_until
 
 _calls: Counter[str] = Counter()
 _calls_lock = threading.Lock()
@@ -54,9 +54,10 @@ def test_terminate_recursive_keeps_output(client, start_worker, uid):
     assert st.get_output() == {"reason": "operator stop"}
     cst = complete(client, child)
     assert cst.runtime_status == Status.TERMINATED
-    # terminating a terminal instance is a no-op: status and output unchanged
+    # terminating a terminal instance is a no-op: status and output unchanged. The server
+    # applies terminate itself (no worker involved) and a read runs after every write queued
+    # before it, so no wait is needed.
     client.terminate_orchestration(parent, output="second")
-    time.sleep(0.3)
     st = client.get_orchestration_state(parent)
     assert st.runtime_status == Status.TERMINATED and st.get_output() == {"reason": "operator stop"}
 
@@ -66,8 +67,9 @@ def test_terminate_non_recursive_leaves_child_running(client, start_worker, uid)
     client.terminate_orchestration(parent, output="parent only", recursive=False)
     st = complete(client, parent)
     assert st.runtime_status == Status.TERMINATED and st.get_output() == "parent only"
-    time.sleep(0.5)
     assert client.get_orchestration_state(child).runtime_status == Status.RUNNING
+    # Deterministic proof: a (wrongly) propagated terminate would be in the child's inbox ahead
+    # of this event, so the child would end TERMINATED instead of completing with it.
     client.raise_orchestration_event(child, "go", data=1)
     cst = complete(client, child)
     assert cst.runtime_status == Status.COMPLETED and cst.get_output() == {"got": 1}
@@ -88,7 +90,8 @@ def test_suspend_resume(client, start_worker, uid):
     client.suspend_orchestration(iid)
     wait_for_status(client, iid, Status.SUSPENDED)
     client.raise_orchestration_event(iid, "go", data="while-suspended")
-    time.sleep(1.5)
+    # Barrier: the episode that delivered the event to the worker is committed.
+    wait_episode_with(client, iid, "EventRaisedEvent")
     st = client.get_orchestration_state(iid)
     assert st.runtime_status == Status.SUSPENDED, "a suspended instance must not progress on an event"
     assert st.get_output() is None
@@ -106,7 +109,8 @@ def test_resume_of_running_instance_is_harmless(client, start_worker, uid):
     iid = client.schedule_new_orchestration(wait_event_orch, instance_id=uid)
     wait_for_status(client, iid, Status.RUNNING)
     client.resume_orchestration(iid)  # not suspended: must not reach the worker (the SDK would fail)
-    time.sleep(0.5)
+    # No wait needed: a (wrongly) queued resume event is ahead of "go" in the inbox, so it
+    # reaches the worker no later than "go" and the completion check below sees the failure.
     client.raise_orchestration_event(iid, "go", data=3)
     st = complete(client, iid)
     assert st.runtime_status == Status.COMPLETED, st.failure_details
@@ -235,8 +239,7 @@ def test_scheduled_start(client, start_worker, uid):
     start_at = datetime.now(timezone.utc) + timedelta(seconds=3)
     iid = client.schedule_new_orchestration(clock_orch, instance_id=uid, start_at=start_at)
     assert client.get_orchestration_state(iid).runtime_status == Status.PENDING
-    time.sleep(1.5)
-    assert client.get_orchestration_state(iid).runtime_status == Status.PENDING, "started before start_at"
+    # Deterministic "not before start_at" check: the output is the episode's own clock.
     st = complete(client, iid, timeout=30)
     assert st.runtime_status == Status.COMPLETED
     ran_at = datetime.fromisoformat(st.get_output())

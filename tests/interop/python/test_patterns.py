@@ -101,10 +101,13 @@ def test_human_interaction_timer_wins(client, start_worker, uid):
     assert st.runtime_status == Status.COMPLETED, st.failure_details
     assert st.get_output() == {"result": "escalated"}
     assert elapsed >= 1.4, f"durable timer fired too early ({elapsed:.2f}s < 1.5s)"
-    # a late event to a completed instance is accepted and dropped; the output does not change
+    # a late event to a completed instance is accepted and dropped; the output does not change.
+    # No wait needed: the server never dispatches an episode for a terminal instance, and a read
+    # runs after every write queued before it.
+    n_events = len(client.get_orchestration_history(iid))
     client.raise_orchestration_event(iid, "approval", data="late")
-    time.sleep(0.5)
     assert client.get_orchestration_state(iid).get_output() == {"result": "escalated"}
+    assert len(client.get_orchestration_history(iid)) == n_events
 
 
 # ---------------------------------------------------------------- event before the first episode

@@ -150,7 +150,15 @@ env.test("suspend and resume", async () => {
     await waitStatus(env.client, id, OrchestrationStatus.SUSPENDED);
     // An event raised while suspended must not complete the orchestration.
     await env.client.raiseOrchestrationEvent(id, "go", "now");
-    await sleep(1500);
+    // Barrier instead of a sleep: the episode that delivered the event to the worker is
+    // committed (the history holds the event and ends with OrchestratorCompleted).
+    for (let i = 0; ; i++) {
+      const kinds = (await env.client.getOrchestrationHistory(id)).map((e) => e.type);
+      if (kinds.includes(HistoryEventType.EventRaised)
+          && kinds[kinds.length - 1] === HistoryEventType.OrchestratorCompleted) break;
+      assert.ok(i < 300, `the event never reached the worker: ${kinds}`);
+      await sleep(100);
+    }
     const still = await env.client.getOrchestrationState(id);
     assert.equal(statusName(still.runtimeStatus), "SUSPENDED");
     await env.client.resumeOrchestration(id);

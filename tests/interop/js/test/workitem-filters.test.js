@@ -3,7 +3,7 @@
 // the server must only dispatch orchestrations/activities a worker asked for.
 
 const assert = require("node:assert/strict");
-const { setupFile, startWorker, stopWorker, withWorker, waitDone, waitOutput, statusName, sleep, uid, OrchestrationStatus } =
+const { setupFile, startWorker, stopWorker, withWorker, waitDone, waitOutput, statusName, uid, OrchestrationStatus } =
   require("../helpers/dt");
 
 const env = setupFile();
@@ -79,7 +79,8 @@ env.test("an orchestration no connected worker accepts stays PENDING until a mat
   }, async () => {
     const oid = await env.client.scheduleNewOrchestration(other, "o", { instanceId: uid("f-other-i") });
     assert.equal(await waitOutput(env.client, oid), "o");
-    await sleep(1000);
+    // No sleep: `wanted` was ready before this worker connected, so had it matched it would have
+    // been dispatched (and failed by the SDK) before `other` even existed.
     const s = await env.client.getOrchestrationState(id);
     assert.equal(statusName(s.runtimeStatus), "PENDING", "filtered-out orchestration must not be dispatched");
   }, { workItemFilters: "auto" });
