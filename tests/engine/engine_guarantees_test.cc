@@ -415,7 +415,8 @@ TEST_F(EngineGuaranteesTest, SuspensionIsDeliveredInAnEpisodeOfItsOwn) {
   EXPECT_TRUE(e1[1].has_executionstarted());
   OrchestratorAction timer;
   timer.set_id(1);
-  timer.mutable_createtimer()->mutable_fireat()->set_seconds(absl::ToUnixSeconds(absl::Now()) + 3600);
+  timer.mutable_createtimer()->mutable_fireat()->set_seconds(
+      absl::ToUnixSeconds(absl::Now() + absl::Hours(1)));
   ASSERT_TRUE(Complete(*first, {timer}).ok());
   auto second = sink.Next();
   ASSERT_TRUE(second && second->has_orchestratorrequest());
