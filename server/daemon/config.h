@@ -18,6 +18,7 @@ struct Config {
   std::string store = "rocksdb";  // rocksdb | memory
   std::string port_file;          // written with the bound port once serving
   size_t max_message_bytes = 256 << 20;
+  uint64_t min_free_disk_bytes = uint64_t{128} << 20;  // refuse writes below this
   engine::EngineOptions engine;
 };
 

@@ -18,7 +18,7 @@ Engine::Engine(storage::Backend* backend, Clock* clock, IdGenerator* ids, Engine
       ids_(ids),
       options_(options),
       boot_(ids->NewId().substr(0, 8)),
-      commits_(backend) {}
+      commits_(backend, options.on_store_failure) {}
 
 Engine::~Engine() { Stop(); }
 

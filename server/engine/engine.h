@@ -17,6 +17,7 @@
 #define TASKHUB_SERVER_ENGINE_ENGINE_H_
 
 #include <deque>
+#include <functional>
 #include <list>
 #include <map>
 #include <memory>
@@ -50,6 +51,9 @@ struct EngineOptions {
   absl::Duration max_wait = absl::Minutes(10);  // server-side cap of WaitFor* calls
   size_t history_cache_events = 2'000'000;      // bound of cached history events
   int default_max_concurrent = 1000;            // per stream, when the worker sends 0
+  // Called once, on the committer thread, when a store write fails and the engine
+  // starts refusing writes for good (see CommitQueue). Must not block.
+  std::function<void(const absl::Status&)> on_store_failure;
 };
 
 // A worker's GetWorkItems stream, as the engine sees it. Implemented by the api
