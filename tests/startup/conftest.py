@@ -25,7 +25,7 @@ def taskhubd_binary() -> Path:
     return Path(os.environ.get("TASKHUBD", ROOT / "build" / "bin" / "taskhubd"))
 
 
-def run_failing(args: list[str], timeout: float = 60.0, **kw) -> tuple[int, str]:
+def run_failing(args: list[str], timeout: float = 20.0, **kw) -> tuple[int, str]:
     """Runs taskhubd expecting it to refuse to start; returns (returncode, stderr).
 
     Asserts it exited on its own with a code > 0 (a negative code is a signal: a crash)
@@ -33,9 +33,13 @@ def run_failing(args: list[str], timeout: float = 60.0, **kw) -> tuple[int, str]
     """
     if "--listen" not in args:
         args = ["--listen", "127.0.0.1:0", *args]
-    proc = subprocess.run([str(taskhubd_binary()), *args],
-                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, text=True, timeout=timeout, **kw)
+    try:
+        proc = subprocess.run([str(taskhubd_binary()), *args],
+                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, timeout=timeout, **kw)
+    except subprocess.TimeoutExpired as e:
+        raise AssertionError(f"taskhubd started (still running after {timeout} s) instead of "
+                             f"refusing to start; output:\n{e.stderr}") from None
     err = proc.stderr + proc.stdout
     print(f"taskhubd exited with {proc.returncode}; output:\n{err}")
     assert proc.returncode > 0, f"expected a non-zero exit without a signal, got {proc.returncode}"

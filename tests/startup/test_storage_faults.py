@@ -14,7 +14,7 @@ from typing import Iterator
 import grpc
 import pytest
 
-from conftest import Daemon
+from conftest import Daemon, run_failing
 
 import durabletask.internal.orchestrator_service_pb2 as pb  # noqa: E402
 import durabletask.internal.orchestrator_service_pb2_grpc as stubs  # noqa: E402
@@ -36,7 +36,7 @@ def small_fs(tmp_path) -> Iterator[Path]:
     subprocess.run(["umount", "-l", str(mnt)], check=False)
 
 
-def _fill(stub) -> tuple[list[str], grpc.RpcError]:
+def _fill(d: Daemon, stub) -> tuple[list[str], grpc.RpcError]:
     """Starts instances with 200 KB inputs until one is refused; returns (acked ids, error)."""
     acked = []
     for i in range(1000):
@@ -46,6 +46,7 @@ def _fill(stub) -> tuple[list[str], grpc.RpcError]:
                 input=wrappers_pb2.StringValue(value='"' + "x" * 200_000 + '"')), timeout=30)
             acked.append(f"big-{i}")
         except grpc.RpcError as e:
+            assert d.proc.poll() is None, f"taskhubd died ({d.proc.returncode}):\n{d.log()}"
             return acked, e
     raise AssertionError("a 4 MiB file system never filled up")
 
@@ -64,7 +65,7 @@ def test_low_disk_space_refuses_writes_before_the_disk_is_full(small_fs, tmp_pat
     daemons.append(d)
     assert d.health("TaskHubSidecarService") == SERVING
     stub = stubs.TaskHubSidecarServiceStub(d.channel)
-    acked, err = _fill(stub)
+    acked, err = _fill(d, stub)
     assert err.code() == grpc.StatusCode.RESOURCE_EXHAUSTED, err
     assert "--min-free-disk-mb" in err.details()
     _refused_for_good(d, stub, grpc.StatusCode.RESOURCE_EXHAUSTED)
@@ -78,7 +79,7 @@ def test_failed_write_on_a_full_disk_is_unavailable_and_loses_nothing(small_fs, 
     d = Daemon(data, tmp_path, "--min-free-disk-mb", "0")
     daemons.append(d)
     stub = stubs.TaskHubSidecarServiceStub(d.channel)
-    acked, err = _fill(stub)
+    acked, err = _fill(d, stub)
     assert err.code() == grpc.StatusCode.UNAVAILABLE, err
     assert "No space left" in err.details() or "space" in err.details(), err.details()
     assert acked, "nothing was written before the disk filled up"
@@ -94,3 +95,9 @@ def test_failed_write_on_a_full_disk_is_unavailable_and_loses_nothing(small_fs, 
                if not stub2.GetInstance(pb.GetInstanceRequest(instanceId=i), timeout=10).exists]
     assert not missing, f"acknowledged instances lost: {missing}"
     assert d2.stop() == 0
+
+
+def test_start_up_below_the_reserve_is_refused(small_fs):
+    _, line = run_failing(["--data-dir", str(small_fs / "data"), "--min-free-disk-mb", "64"])
+    assert "RESOURCE_EXHAUSTED" in line and str(small_fs / "data") in line
+    assert "--min-free-disk-mb" in line
