@@ -49,7 +49,8 @@ absl::Status FromRocks(const rocksdb::Status& s, absl::string_view what) {
 // Debian librocksdb asserts when it writes its LOG again after a full disk.
 class SpdLogger : public rocksdb::Logger {
  public:
-  SpdLogger() : rocksdb::Logger(rocksdb::InfoLogLevel::INFO_LEVEL), log_(taskhub::Logger("rocksdb")) {}
+  SpdLogger()
+      : rocksdb::Logger(rocksdb::InfoLogLevel::INFO_LEVEL), log_(taskhub::Logger("rocksdb")) {}
   using rocksdb::Logger::Logv;
   void Logv(const char* format, va_list ap) override {
     Logv(rocksdb::InfoLogLevel::INFO_LEVEL, format, ap);

@@ -272,7 +272,9 @@ TEST_F(RocksDbFaultTest, CrashModelDropsWritesThatWereNotSynced) {
   RocksDbOptions unsynced;
   unsynced.sync = false;
   Open(unsynced);
-  for (int i = 0; i < 20; ++i) ASSERT_TRUE(backend_->Commit(PutOne(absl::StrCat("i", i), i + 1)).ok());
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_TRUE(backend_->Commit(PutOne(absl::StrCat("i", i), i + 1)).ok());
+  }
   auto crashed = CrashAndReopen();
   ASSERT_NE(crashed, nullptr);
   auto rec = crashed->GetInstance("i19");
@@ -283,7 +285,9 @@ TEST_F(RocksDbFaultTest, CrashModelDropsWritesThatWereNotSynced) {
 // Every commit the backend acknowledged survives a power cut right after it.
 TEST_F(RocksDbFaultTest, EveryAcknowledgedCommitSurvivesACrash) {
   Open();  // taskhubd's defaults
-  for (int i = 0; i < 20; ++i) ASSERT_TRUE(backend_->Commit(PutOne(absl::StrCat("i", i), i + 1)).ok());
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_TRUE(backend_->Commit(PutOne(absl::StrCat("i", i), i + 1)).ok());
+  }
   auto crashed = CrashAndReopen();
   ASSERT_NE(crashed, nullptr);
   for (int i = 0; i < 20; ++i) {
