@@ -122,3 +122,9 @@ def test_torn_wal_tail_is_a_crash_not_corruption(tmp_path, daemons):
              if stub.GetInstance(pb.GetInstanceRequest(instanceId=i), timeout=10).exists]
     assert found == ids[:-1]  # only the torn (last) write is gone
     assert d.stop() == 0
+
+
+def test_port_file_not_writable(tmp_path):
+    pf = tmp_path / "no-such-dir" / "port"
+    _, line = run_failing(["--data-dir", str(tmp_path / "data"), "--port-file", str(pf)])
+    assert str(pf) in line and "--port-file" in line
