@@ -377,6 +377,7 @@ absl::StatusOr<std::unique_ptr<Backend>> OpenRocksDbBackend(const RocksDbOptions
   rocksdb::Options opts;
   opts.create_if_missing = true;
   if (options.env != nullptr) opts.env = options.env;
+  if (options.write_buffer_bytes != 0) opts.write_buffer_size = options.write_buffer_bytes;
   opts.info_log = std::make_shared<SpdLogger>();
   // Corruption stops the open (and reads) with an error instead of being skipped.
   opts.paranoid_checks = true;

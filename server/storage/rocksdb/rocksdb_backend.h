@@ -29,6 +29,7 @@ struct RocksDbOptions {
   size_t block_cache_bytes = 64 << 20;
   uint64_t min_free_disk_bytes = 0;  // refuse writes below this much free space (0: never)
   rocksdb::Env* env = nullptr;       // tests inject faults here; null: the default Env
+  size_t write_buffer_bytes = 0;     // memtable size before a flush (0: RocksDB's 64 MiB)
 };
 
 // Opens (creating if needed) the store at `options.path`. FAILED_PRECONDITION if the

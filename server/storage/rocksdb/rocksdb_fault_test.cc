@@ -46,7 +46,7 @@ class FaultFs : public rocksdb::FileSystemWrapper {
   explicit FaultFs(std::shared_ptr<rocksdb::FileSystem> base) : FileSystemWrapper(base) {}
   const char* Name() const override { return "TaskhubFaultFs"; }
 
-  enum class Fail { kNone, kWalAppend, kWalSync };
+  enum class Fail { kNone, kWalAppend, kWalSync, kSstNoSpace };
   void FailWal(Fail f) {
     absl::MutexLock l(&mu_);
     fail_ = f;
@@ -123,6 +123,9 @@ class FaultFs : public rocksdb::FileSystemWrapper {
                              rocksdb::IODebugContext* dbg) override {
       if (wal_ && fs_->failing(Fail::kWalAppend)) {
         return rocksdb::IOStatus::IOError("injected WAL append failure");
+      }
+      if (name_.ends_with(".sst") && fs_->failing(Fail::kSstNoSpace)) {
+        return rocksdb::IOStatus::NoSpace("injected: no space left for a table file");
       }
       auto s = target()->Append(d, o, dbg);
       if (s.ok()) size_ += d.size();
@@ -352,6 +355,43 @@ TEST_P(WalFailureTest, EngineRefusesWritesAndReportsTheFailure) {
   absl::MutexLock l(&mu_);
   EXPECT_EQ(failures_, 1);
   EXPECT_EQ(failure_.code(), absl::StatusCode::kUnavailable) << failure_;
+}
+
+// A background flush that runs out of space (a table file cannot be written): the
+// daemon must not abort (the Debian librocksdb keeps its assertions); the failure
+// reaches the next commits as UNAVAILABLE, and what was acknowledged stays readable.
+TEST_F(RocksDbFaultTest, FlushOutOfSpaceIsUnavailableNotACrash) {
+  RocksDbOptions small;
+  small.write_buffer_bytes = 64 << 10;  // flush every 64 KiB
+  Open(small);
+  fault_->FailWal(FaultFs::Fail::kSstNoSpace);
+  absl::Status st;
+  int acked = 0;
+  const std::string big(4096, 'x');
+  for (; acked < 2000; ++acked) {
+    WriteSet ws = PutOne(absl::StrCat("f", acked), acked + 1);
+    std::get<PutInstance>(ws.ops[0]).record.set_name(big);
+    st = backend_->Commit(ws);
+    if (!st.ok()) break;
+  }
+  ASSERT_FALSE(st.ok()) << "2000 commits of 4 KiB with every flush failing all succeeded";
+  EXPECT_EQ(st.code(), absl::StatusCode::kUnavailable) << st;
+  fault_->FailWal(FaultFs::Fail::kNone);
+  st = backend_->Commit(PutOne("after", 100000));
+  EXPECT_EQ(st.code(), absl::StatusCode::kUnavailable) << st;
+  for (int i = 0; i < acked; ++i) {
+    auto rec = backend_->GetInstance(absl::StrCat("f", i));
+    ASSERT_TRUE(rec.ok()) << rec.status();
+    ASSERT_TRUE(rec->has_value()) << "acknowledged f" << i << " unreadable";
+  }
+  backend_.reset();  // a clean close after the failure, no assertion
+  auto reopened = OpenRocksDbBackend({.path = dir_});
+  ASSERT_TRUE(reopened.ok()) << reopened.status();
+  for (int i = 0; i < acked; ++i) {
+    auto rec = (*reopened)->GetInstance(absl::StrCat("f", i));
+    ASSERT_TRUE(rec.ok()) << rec.status();
+    ASSERT_TRUE(rec->has_value()) << "acknowledged f" << i << " lost after a restart";
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(AppendAndSync, WalFailureTest,
