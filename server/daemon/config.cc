@@ -68,6 +68,11 @@ absl::StatusOr<Config> ParseConfig(int argc, char** argv, int* exit_code) {
   app.add_option("--max-purge-seconds", max_purge_s,
                  "Cap of the time one purge-by-filter call runs (isComplete=false after it)")
       ->envname("TASKHUB_MAX_PURGE_SECONDS");
+  uint64_t min_free_mb = c.min_free_disk_bytes >> 20;
+  app.add_option("--min-free-disk-mb", min_free_mb,
+                 "Refuse writes (RESOURCE_EXHAUSTED, then read-only until restarted) when the "
+                 "data dir's file system has less free space than this")
+      ->envname("TASKHUB_MIN_FREE_DISK_MB");
   app.add_option("--history-cache-events", c.engine.history_cache_events,
                  "Bound of history events cached in memory")
       ->envname("TASKHUB_HISTORY_CACHE_EVENTS");
@@ -84,6 +89,7 @@ absl::StatusOr<Config> ParseConfig(int argc, char** argv, int* exit_code) {
   c.engine.health_ping_interval = absl::Seconds(ping_s);
   c.engine.max_wait = absl::Seconds(max_wait_s);
   c.engine.max_purge_time = absl::Seconds(max_purge_s);
+  c.min_free_disk_bytes = min_free_mb << 20;
   if (c.engine.health_ping_interval <= absl::ZeroDuration() ||
       c.engine.orchestration_lease <= absl::ZeroDuration()) {
     *exit_code = 2;

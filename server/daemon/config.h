@@ -23,6 +23,7 @@ struct Config {
   std::string tls_key;        // PEM private key of tls_cert
   std::string tls_client_ca;  // PEM CA(s): require and verify client certificates (mTLS)
   std::string auth_tokens;    // token file (server/api/auth.h); reloaded on SIGHUP
+  uint64_t min_free_disk_bytes = uint64_t{128} << 20;  // refuse writes below this
   engine::EngineOptions engine;
 };
 

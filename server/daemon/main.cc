@@ -41,11 +41,17 @@ int main(int argc, char** argv) {
   }
   if (!config->port_file.empty()) {
     const std::string tmp = config->port_file + ".tmp";
+    bool written = false;
     {
       std::ofstream out(tmp);
       out << (*server)->port() << "\n";
+      written = out.good();
     }
-    std::rename(tmp.c_str(), config->port_file.c_str());
+    if (!written || std::rename(tmp.c_str(), config->port_file.c_str()) != 0) {
+      log->critical("cannot start: cannot write --port-file {}; check that its directory "
+                    "exists and is writable", config->port_file);
+      return 1;
+    }
   }
   int sig = 0;
   while (sigwait(&signals, &sig) == 0 && sig == SIGHUP) {

@@ -14,6 +14,27 @@
 #include "server/storage/rocksdb/rocksdb_backend.h"
 
 namespace taskhub::daemon {
+namespace {
+
+// A usable --data-dir: an existing directory, or one we can create.
+absl::Status PrepareDataDir(const std::string& dir) {
+  std::error_code ec;
+  const auto st = std::filesystem::status(dir, ec);
+  if (std::filesystem::exists(st) && !std::filesystem::is_directory(st)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "--data-dir ", dir, " exists and is not a directory; point --data-dir at a directory"));
+  }
+  ec.clear();
+  std::filesystem::create_directories(dir, ec);
+  if (ec) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot create --data-dir ", dir, ": ", ec.message(),
+                     "; check the path and its permissions"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config) {
   auto log = Logger("daemon");
@@ -26,18 +47,16 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config) {
   if (config.store == "memory") {
     s->backend_ = std::make_unique<storage::MemoryBackend>();
   } else {
-    std::error_code ec;
-    std::filesystem::create_directories(config.data_dir, ec);
-    if (ec) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("cannot create --data-dir ", config.data_dir, ": ", ec.message()));
-    }
+    RETURN_IF_ERROR(PrepareDataDir(config.data_dir));
     storage::RocksDbOptions opts;
     opts.path = config.data_dir;
+    opts.min_free_disk_bytes = config.min_free_disk_bytes;
     ASSIGN_OR_RETURN(s->backend_, storage::OpenRocksDbBackend(opts));
   }
+  engine::EngineOptions engine_options = config.engine;
+  engine_options.on_store_failure = [srv = s.get()](const absl::Status&) { srv->OnStoreFailure(); };
   ASSIGN_OR_RETURN(s->engine_, engine::Engine::Create(s->backend_.get(), Clock::Real(),
-                                                      IdGenerator::Random(), config.engine));
+                                                      IdGenerator::Random(), engine_options));
   s->service_ = s->authorizer_ ? api::NewAuthorizedSidecarService(s->engine_.get(),
                                                                    s->authorizer_.get())
                                : std::make_unique<api::SidecarService>(s->engine_.get());
@@ -53,13 +72,19 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config) {
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 5000);
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
-  s->grpc_ = builder.BuildAndStart();
-  if (s->grpc_ == nullptr || s->port_ == 0) {
-    s->engine_->Stop();
-    return absl::UnavailableError(absl::StrCat("cannot listen on ", config.listen));
+  // gRPC sets SO_REUSEPORT by default: a second server on the same port would start
+  // and the kernel would split clients between the two.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  auto grpc = builder.BuildAndStart();
+  if (grpc == nullptr || s->port_ == 0) {
+    return absl::UnavailableError(absl::StrCat(
+        "cannot listen on --listen ", config.listen,
+        " (address in use or not local?); stop the process using it or choose another address"));
   }
-  if (auto* health = s->grpc_->GetHealthCheckService()) {
-    health->SetServingStatus("TaskHubSidecarService", true);
+  {
+    absl::MutexLock l(&s->health_mu_);
+    s->grpc_ = std::move(grpc);
+    s->SetHealthLocked();
   }
   log->info("taskhubd serving task hub '{}' on port {} (store: {}, data dir: {})",
             config.task_hub, s->port_, config.store, config.data_dir);
@@ -75,15 +100,41 @@ absl::Status Server::ReloadAuthTokens() {
   return authorizer_->Reload();
 }
 
+void Server::OnStoreFailure() {
+  absl::MutexLock l(&health_mu_);
+  store_failed_ = true;
+  SetHealthLocked();
+}
+
+void Server::SetHealthLocked() {
+  if (grpc_ == nullptr) return;
+  auto* health = grpc_->GetHealthCheckService();
+  if (health == nullptr) return;
+  // The store refuses writes for good after a failed write: say so to probes (the
+  // overall "" status and the service's), so that a supervisor can restart us.
+  health->SetServingStatus(!store_failed_);
+  health->SetServingStatus("TaskHubSidecarService", !store_failed_);
+}
+
 void Server::Shutdown(absl::Duration deadline) {
+  // Start() may have failed half-way: any of engine_ and grpc_ may be missing.
   if (stopped_) return;
   stopped_ = true;
-  if (auto* health = grpc_->GetHealthCheckService()) health->Shutdown();
-  engine_->BeginShutdown();  // closes worker streams with OK, releases waiters
-  grpc_->Shutdown(std::chrono::system_clock::now() +
-                  std::chrono::milliseconds(absl::ToInt64Milliseconds(deadline)));
-  engine_->Stop();  // finishes queued commits
-  Logger("daemon")->info("taskhubd stopped");
+  grpc::Server* grpc = nullptr;
+  {
+    absl::MutexLock l(&health_mu_);
+    grpc = grpc_.get();
+  }
+  if (grpc != nullptr) {
+    if (auto* health = grpc->GetHealthCheckService()) health->Shutdown();
+  }
+  if (engine_ != nullptr) engine_->BeginShutdown();  // closes worker streams, releases waiters
+  if (grpc != nullptr) {
+    grpc->Shutdown(std::chrono::system_clock::now() +
+                   std::chrono::milliseconds(absl::ToInt64Milliseconds(deadline)));
+  }
+  if (engine_ != nullptr) engine_->Stop();  // finishes queued commits
+  if (grpc != nullptr) Logger("daemon")->info("taskhubd stopped");
 }
 
 Server::~Server() { Shutdown(absl::ZeroDuration()); }

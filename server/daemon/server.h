@@ -1,6 +1,8 @@
 // Server: the whole of taskhubd (store, engine, gRPC services) built from a Config.
 // Tests build it in-process on 127.0.0.1:0. Start() returns once serving;
 // Shutdown() stops accepting, closes worker streams with OK, finishes commits.
+// After a store write fails for good, the health service reports NOT_SERVING for ""
+// and "TaskHubSidecarService" (the engine refuses writes with the store's error).
 // Not thread-safe (call from one thread).
 #ifndef TASKHUB_SERVER_DAEMON_SERVER_H_
 #define TASKHUB_SERVER_DAEMON_SERVER_H_
@@ -8,6 +10,7 @@
 #include <memory>
 
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "grpcpp/server.h"
 #include "server/api/auth.h"
 #include "server/api/sidecar_service.h"
@@ -28,10 +31,16 @@ class Server {
  private:
   Server() = default;
   std::unique_ptr<auth::Authorizer> authorizer_;  // null without --auth-tokens
+  // Called (on the committer thread) once the store has refused a write for good.
+  void OnStoreFailure();
+  void SetHealthLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(health_mu_);
+
   std::unique_ptr<storage::Backend> backend_;
   std::unique_ptr<engine::Engine> engine_;
   std::unique_ptr<api::SidecarService> service_;
-  std::unique_ptr<grpc::Server> grpc_;
+  absl::Mutex health_mu_;  // guards setting grpc_ and the health status
+  std::unique_ptr<grpc::Server> grpc_;  // set once in Start(), under health_mu_
+  bool store_failed_ ABSL_GUARDED_BY(health_mu_) = false;
   int port_ = 0;
   bool stopped_ = false;
 };

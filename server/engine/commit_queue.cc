@@ -4,8 +4,9 @@
 
 namespace taskhub::engine {
 
-CommitQueue::CommitQueue(storage::Backend* backend)
-    : backend_(backend), thread_([this] { Run(); }) {}
+CommitQueue::CommitQueue(storage::Backend* backend,
+                         std::function<void(const absl::Status&)> on_failure)
+    : backend_(backend), on_failure_(std::move(on_failure)), thread_([this] { Run(); }) {}
 
 CommitQueue::~CommitQueue() { Stop(); }
 
@@ -66,12 +67,17 @@ void CommitQueue::Run() {
       }
       if (!merged.empty()) {
         st = backend_->Commit(merged);
-        absl::MutexLock l(&mu_);
-        ++commits_;
+        {
+          absl::MutexLock l(&mu_);
+          ++commits_;
+          if (!st.ok()) sticky_ = st;
+        }
         if (!st.ok()) {
-          sticky_ = st;
-          Logger("engine")->critical("commit failed, the store is now read-only: {}",
-                                     st.ToString());
+          Logger("engine")->critical(
+              "commit failed; refusing every write from now on (restart taskhubd once the "
+              "cause is fixed): {}",
+              st.ToString());
+          if (on_failure_) on_failure_(st);
         }
       }
     }

@@ -7,6 +7,7 @@
 #define TASKHUB_SERVER_ENGINE_COMMIT_QUEUE_H_
 
 #include <deque>
+#include <functional>
 #include <thread>
 
 #include "absl/functional/any_invocable.h"
@@ -18,7 +19,10 @@ namespace taskhub::engine {
 class CommitQueue {
  public:
   using After = absl::AnyInvocable<void(absl::Status)>;
-  explicit CommitQueue(storage::Backend* backend);
+  // `on_failure` (may be empty) runs once, on the committer thread, with the first
+  // failed commit's error.
+  explicit CommitQueue(storage::Backend* backend,
+                       std::function<void(const absl::Status&)> on_failure = nullptr);
   ~CommitQueue();  // Stop()s
 
   // Queues `ws` (may be empty: then `after` runs once everything before it is durable).
@@ -38,6 +42,7 @@ class CommitQueue {
   void Run();
 
   storage::Backend* backend_;
+  std::function<void(const absl::Status&)> on_failure_;
   mutable absl::Mutex mu_;
   std::deque<Item> queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;

@@ -17,7 +17,7 @@ Engine::Engine(storage::Backend* backend, Clock* clock, IdGenerator* ids, Engine
       clock_(clock),
       ids_(ids),
       options_(options),
-      commits_(backend) {}
+      commits_(backend, options.on_store_failure) {}
 
 Engine::~Engine() { Stop(); }
 

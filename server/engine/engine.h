@@ -17,6 +17,7 @@
 #define TASKHUB_SERVER_ENGINE_ENGINE_H_
 
 #include <deque>
+#include <functional>
 #include <list>
 #include <map>
 #include <memory>
@@ -59,6 +60,9 @@ struct EngineOptions {
   // A purge by filter runs at most this long per call (the client's timeout is capped
   // to it); isComplete=false tells the client to call again.
   absl::Duration max_purge_time = absl::Seconds(30);
+  // Called once, on the committer thread, when a store write fails and the engine
+  // starts refusing writes for good (see CommitQueue). Must not block.
+  std::function<void(const absl::Status&)> on_store_failure;
 };
 
 // A worker's GetWorkItems stream, as the engine sees it. Implemented by the api

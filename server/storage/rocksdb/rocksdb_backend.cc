@@ -1,8 +1,13 @@
 #include "server/storage/rocksdb/rocksdb_backend.h"
 
+#include <sys/statvfs.h>
+
 #include <algorithm>
+#include <cstdarg>
+#include <cstdio>
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
@@ -17,14 +22,78 @@
 namespace taskhub::storage {
 namespace {
 
-// The one place RocksDB errors become absl::Status.
+// The one place RocksDB errors become absl::Status. Messages say what to do.
 absl::Status FromRocks(const rocksdb::Status& s, absl::string_view what) {
   if (s.ok()) return absl::OkStatus();
-  const std::string msg = absl::StrCat(what, ": ", s.ToString());
-  if (s.IsCorruption()) return absl::DataLossError(msg);
+  const std::string rocks = s.ToString();
+  const std::string msg = absl::StrCat(what, ": ", rocks);
+  if (s.IsCorruption()) {
+    return absl::DataLossError(absl::StrCat(
+        msg, "; the store is damaged and taskhubd will not guess what was lost: restore the "
+             "data dir from a backup"));
+  }
   if (s.IsNotFound()) return absl::NotFoundError(msg);
   if (s.IsInvalidArgument() || s.IsNotSupported()) return absl::FailedPreconditionError(msg);
+  if (s.IsIOError() && absl::StrContains(rocks, "lock file")) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        msg, "; another taskhubd (or process) holds this data dir: stop it or choose another "
+             "--data-dir"));
+  }
+  if (s.IsIOError() && absl::StrContains(rocks, "Permission denied")) {
+    return absl::UnavailableError(
+        absl::StrCat(msg, "; check the owner and permissions of the data dir"));
+  }
   return absl::UnavailableError(msg);
+}
+
+// RocksDB's info log, sent to spdlog instead of a LOG file in the data dir: the
+// Debian librocksdb asserts when it writes its LOG again after a full disk.
+class SpdLogger : public rocksdb::Logger {
+ public:
+  SpdLogger()
+      : rocksdb::Logger(rocksdb::InfoLogLevel::INFO_LEVEL), log_(taskhub::Logger("rocksdb")) {}
+  using rocksdb::Logger::Logv;
+  void Logv(const char* format, va_list ap) override {
+    Logv(rocksdb::InfoLogLevel::INFO_LEVEL, format, ap);
+  }
+  void Logv(const rocksdb::InfoLogLevel level, const char* format, va_list ap) override {
+    if (level < GetInfoLogLevel()) return;
+    char buf[1024];
+    va_list copy;
+    va_copy(copy, ap);
+    const int n = std::vsnprintf(buf, sizeof(buf), format, copy);
+    va_end(copy);
+    if (n < 0) return;
+    const std::string_view line(buf, std::min<size_t>(n, sizeof(buf) - 1));
+    switch (level) {
+      case rocksdb::InfoLogLevel::WARN_LEVEL:
+        log_->warn("{}", line);
+        break;
+      case rocksdb::InfoLogLevel::ERROR_LEVEL:
+      case rocksdb::InfoLogLevel::FATAL_LEVEL:
+        log_->error("{}", line);
+        break;
+      default:
+        log_->debug("{}", line);  // flushes, compactions, options: chatty
+    }
+  }
+
+ private:
+  std::shared_ptr<spdlog::logger> log_;
+};
+
+// RESOURCE_EXHAUSTED when the file system of `path` has less than `min_free` bytes
+// available to us.
+absl::Status CheckFreeSpace(const std::string& path, uint64_t min_free) {
+  if (min_free == 0) return absl::OkStatus();
+  struct statvfs vfs;
+  if (statvfs(path.c_str(), &vfs) != 0) return absl::OkStatus();  // the write will tell
+  const uint64_t free = static_cast<uint64_t>(vfs.f_bavail) * vfs.f_frsize;
+  if (free >= min_free) return absl::OkStatus();
+  return absl::ResourceExhaustedError(absl::StrCat(
+      "the file system of the data dir ", path, " has ", free >> 20, " MiB free, under the ",
+      min_free >> 20, " MiB reserve (--min-free-disk-mb); writes are refused: free disk "
+      "space, then restart taskhubd"));
 }
 
 template <typename Msg>
@@ -45,8 +114,9 @@ absl::Status CorruptKey(absl::string_view what, const rocksdb::Slice& k) {
 
 class RocksDbBackend : public Backend {
  public:
-  RocksDbBackend(std::unique_ptr<rocksdb::DB> db, bool sync) : db_(std::move(db)) {
-    write_options_.sync = sync;
+  RocksDbBackend(std::unique_ptr<rocksdb::DB> db, const RocksDbOptions& options)
+      : db_(std::move(db)), path_(options.path), min_free_(options.min_free_disk_bytes) {
+    write_options_.sync = options.sync;
   }
 
   absl::Status Commit(const WriteSet& ws) override {
@@ -58,7 +128,8 @@ class RocksDbBackend : public Backend {
     std::string buf;
     for (const auto& op : ws.ops) RETURN_IF_ERROR(AddToBatch(op, &batch, &buf));
     batch.Put(keys::Meta("max_seq"), std::to_string(ws.max_seq));
-    absl::Status st = FromRocks(db_->Write(write_options_, &batch), "commit");
+    absl::Status st = CheckFreeSpace(path_, min_free_);
+    if (st.ok()) st = FromRocks(db_->Write(write_options_, &batch), "commit");
     if (!st.ok()) {
       absl::MutexLock l(&mu_);
       sticky_ = st;
@@ -163,6 +234,8 @@ class RocksDbBackend : public Backend {
   }
 
   std::unique_ptr<rocksdb::DB> db_;
+  const std::string path_;
+  const uint64_t min_free_;
   rocksdb::WriteOptions write_options_;
   absl::Mutex mu_;
   absl::Status sticky_ ABSL_GUARDED_BY(mu_);
@@ -323,6 +396,18 @@ absl::StatusOr<InstancePage> RocksDbBackend::QueryInstances(const InstanceFilter
 absl::StatusOr<std::unique_ptr<Backend>> OpenRocksDbBackend(const RocksDbOptions& options) {
   rocksdb::Options opts;
   opts.create_if_missing = true;
+  if (options.env != nullptr) opts.env = options.env;
+  if (options.write_buffer_bytes != 0) opts.write_buffer_size = options.write_buffer_bytes;
+  opts.info_log = std::make_shared<SpdLogger>();
+  // Corruption stops the open (and reads) with an error instead of being skipped.
+  opts.paranoid_checks = true;
+  // A WAL record that fails its checksum, or is missing, stops recovery with an error
+  // (point-in-time recovery, the default, would silently drop every later write,
+  // acknowledged ones included). Only an incomplete record at the very end of a WAL,
+  // which is a write cut short by a crash before it was synced and acknowledged, is
+  // dropped.
+  opts.wal_recovery_mode = rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
+  RETURN_IF_ERROR(CheckFreeSpace(options.path, options.min_free_disk_bytes));
   opts.IncreaseParallelism(2);
   opts.compression = rocksdb::kNoCompression;
   rocksdb::BlockBasedTableOptions table;
@@ -330,7 +415,7 @@ absl::StatusOr<std::unique_ptr<Backend>> OpenRocksDbBackend(const RocksDbOptions
   opts.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   rocksdb::DB* raw = nullptr;
   RETURN_IF_ERROR(FromRocks(rocksdb::DB::Open(opts, options.path, &raw),
-                            absl::StrCat("open store at ", options.path)));
+                            absl::StrCat("cannot open the store in --data-dir ", options.path)));
   std::unique_ptr<rocksdb::DB> db(raw);
   std::string format;
   rocksdb::Status s = db->Get(rocksdb::ReadOptions(), keys::Meta("format"), &format);
@@ -347,7 +432,7 @@ absl::StatusOr<std::unique_ptr<Backend>> OpenRocksDbBackend(const RocksDbOptions
                        "; this taskhubd reads version ", keys::kFormatVersion));
     }
   }
-  return std::unique_ptr<Backend>(new RocksDbBackend(std::move(db), options.sync));
+  return std::unique_ptr<Backend>(new RocksDbBackend(std::move(db), options));
 }
 
 }  // namespace taskhub::storage
