@@ -232,6 +232,7 @@ absl::Status Authorizer::Reload() {
     absl::MutexLock l(&mu_);
     table_ = std::make_shared<const TokenTable>(*std::move(table));
   }
+  generation_.fetch_add(1, std::memory_order_acq_rel);
   log->info("reloaded {} token(s) from {}", n, path_);
   return absl::OkStatus();
 }

@@ -20,6 +20,7 @@
 #define TASKHUB_SERVER_API_AUTH_H_
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -98,11 +99,16 @@ class Authorizer {
   absl::Status Check(absl::string_view method, const absl::string_view* authorization,
                      absl::string_view peer) const;
 
+  // Incremented by every successful Reload(): a long-lived call (a work-item stream)
+  // checks its token again only when this has changed since its last check.
+  uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
+
  private:
   const std::string path_;
   const std::shared_ptr<spdlog::logger> log_;  // looked up once: Check() runs on every call
   mutable absl::Mutex mu_;
   std::shared_ptr<const TokenTable> table_ ABSL_GUARDED_BY(mu_);
+  std::atomic<uint64_t> generation_{0};
 };
 
 }  // namespace taskhub::auth

@@ -1,5 +1,8 @@
 #include "server/api/authorized_service.h"
 
+#include <optional>
+#include <string>
+
 #include "proto/grpc_status.h"
 
 namespace taskhub::api {
@@ -75,6 +78,26 @@ class AuthorizedSidecarService final : public SidecarService {
 
 #undef TASKHUB_AUTHORIZED_UNARY
 #undef TASKHUB_AUTHORIZED_STREAM
+
+ protected:
+  // A stream's token is checked again before its first item and after every reload of
+  // the token file: a revoked worker gets UNAUTHENTICATED at its next work item or
+  // health ping, and the work items it held are dispatched again.
+  StreamCheck WorkItemStreamCheck(Ctx* ctx) override {
+    const auto& md = ctx->client_metadata();
+    auto it = md.find("authorization");
+    std::optional<std::string> value;
+    if (it != md.end()) value.emplace(it->second.data(), it->second.size());
+    return [auth = auth_, value = std::move(value), peer = ctx->peer(),
+            checked = ~uint64_t{0}]() mutable -> absl::Status {
+      const uint64_t now = auth->generation();
+      if (now == checked) return absl::OkStatus();
+      absl::string_view v = value ? absl::string_view(*value) : absl::string_view();
+      absl::Status st = auth->Check("GetWorkItems", value ? &v : nullptr, peer);
+      if (st.ok()) checked = now;
+      return st;
+    };
+  }
 
  private:
   absl::Status Check(Ctx* ctx, absl::string_view method) const {

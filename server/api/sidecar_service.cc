@@ -34,14 +34,24 @@ grpc::ServerUnaryReactor* Unimplemented(grpc::CallbackServerContext* ctx, absl::
 class WorkItemStream final : public grpc::ServerWriteReactor<WorkItem>,
                              public engine::WorkItemSink {
  public:
-  WorkItemStream(Engine* engine, const GetWorkItemsRequest& req, const std::string& peer)
-      : engine_(engine) {
+  WorkItemStream(Engine* engine, const GetWorkItemsRequest& req, const std::string& peer,
+                 std::function<absl::Status()> check)
+      : engine_(engine), check_(std::move(check)) {
     id_ = engine_->AddStream(this, req, peer);
   }
 
   void Send(const WorkItem& item) override {
     absl::MutexLock l(&mu_);
     if (finished_ || closing_) return;
+    if (check_) {
+      if (absl::Status st = check_(); !st.ok()) {
+        // Not sent: the engine dispatches it again once OnDone() removes the stream.
+        closing_ = true;
+        close_status_ = ToGrpc(st);
+        if (!writing_) FinishLocked(close_status_);
+        return;
+      }
+    }
     queue_.push_back(item);
     if (!writing_) {
       writing_ = true;
@@ -66,7 +76,7 @@ class WorkItemStream final : public grpc::ServerWriteReactor<WorkItem>,
         FinishLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE, "write failed"));
       } else if (closing_ || finished_) {
         writing_ = false;
-        FinishLocked(grpc::Status::OK);
+        FinishLocked(close_status_);
       } else if (!queue_.empty()) {
         StartWrite(&queue_.front());
       } else {
@@ -96,8 +106,10 @@ class WorkItemStream final : public grpc::ServerWriteReactor<WorkItem>,
   }
 
   Engine* engine_;
+  const std::function<absl::Status()> check_;  // null: nothing to re-check
   uint64_t id_ = 0;
   absl::Mutex mu_;
+  grpc::Status close_status_ ABSL_GUARDED_BY(mu_);  // how a closing stream finishes
   std::deque<WorkItem> queue_ ABSL_GUARDED_BY(mu_);
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
   bool closing_ ABSL_GUARDED_BY(mu_) = false;
@@ -303,7 +315,7 @@ SidecarService::Unary* SidecarService::DeleteTaskHub(Ctx* ctx, const DeleteTaskH
 
 grpc::ServerWriteReactor<WorkItem>* SidecarService::GetWorkItems(Ctx* ctx,
                                                                  const GetWorkItemsRequest* req) {
-  return new WorkItemStream(engine_, *req, ctx->peer());
+  return new WorkItemStream(engine_, *req, ctx->peer(), WorkItemStreamCheck(ctx));
 }
 
 SidecarService::Unary* SidecarService::CompleteActivityTask(Ctx* ctx, const ActivityResponse* req,

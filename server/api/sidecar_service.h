@@ -5,6 +5,8 @@
 #ifndef TASKHUB_SERVER_API_SIDECAR_SERVICE_H_
 #define TASKHUB_SERVER_API_SIDECAR_SERVICE_H_
 
+#include <functional>
+
 #include "orchestrator_service.grpc.pb.h"
 #include "server/engine/engine.h"
 
@@ -73,6 +75,14 @@ class SidecarService : public TaskHubSidecarService::CallbackService {
   Unary* SkipGracefulOrchestrationTerminations(
       Ctx* ctx, const SkipGracefulOrchestrationTerminationsRequest* req,
       SkipGracefulOrchestrationTerminationsResponse* resp) override;
+
+ protected:
+  // Re-checked before every item (work item or health ping) a GetWorkItems stream is
+  // about to send; an error ends the stream with that status and its in-flight work
+  // items are dispatched again (used to cut streams whose token was revoked). Called
+  // with the stream's lock held, possibly under the engine's lock: must not block.
+  using StreamCheck = std::function<absl::Status()>;
+  virtual StreamCheck WorkItemStreamCheck(Ctx*) { return nullptr; }
 
  private:
   engine::Engine* engine_;

@@ -162,3 +162,37 @@ def test_refusals_are_logged_by_fingerprint_never_by_token(token_server, tokens,
                      r"needs admin", log)
     assert re.search(r"Hello from \S+ allowed for token sha256:[0-9a-f]{8}", log)
     # (server_factory then checks that no token, including `unknown`, is in the log.)
+
+
+def test_revoked_token_ends_an_open_work_item_stream(server_factory, tmp_path, tokens):
+    """SIGHUP that removes a worker's token cuts its open GetWorkItems stream (UNAUTHENTICATED at
+    its next item) and the work items it held or would have got go to a worker still allowed."""
+    from durabletask.internal import orchestrator_service_pb2 as pb
+    from durabletask.internal import orchestrator_service_pb2_grpc as stubs
+    path = tmp_path / "stream-tokens.txt"
+    path.write_text(f"{tokens.worker} worker\n{tokens.client} client\n{tokens.admin} admin\n")
+    srv = server_factory("--auth-tokens", str(path))
+    with grpc.insecure_channel(srv.address) as ch:
+        stub = stubs.TaskHubSidecarServiceStub(ch)
+        revoked = stub.GetWorkItems(pb.GetWorkItemsRequest(), metadata=bearer(tokens.worker),
+                                    timeout=30)
+        stub.StartInstance(pb.CreateInstanceRequest(instanceId="held", name="orch"),
+                           metadata=bearer(tokens.client))
+        assert next(revoked).orchestratorRequest.instanceId == "held"  # authorized: served
+
+        path.write_text(f"{tokens.client} client\n{tokens.admin} admin\n")
+        srv.sighup_and_wait(r"reloaded 2 token\(s\)")
+        stub.StartInstance(pb.CreateInstanceRequest(instanceId="after", name="orch"),
+                           metadata=bearer(tokens.client))
+        with pytest.raises(grpc.RpcError) as err:
+            for item in revoked:
+                pytest.fail(f"a stream whose token was revoked got a work item: {item}")
+        assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED, err.value
+
+        allowed = stub.GetWorkItems(pb.GetWorkItemsRequest(), metadata=bearer(tokens.admin),
+                                    timeout=30)
+        got = {next(allowed).orchestratorRequest.instanceId for _ in range(2)}
+        allowed.cancel()
+        assert got == {"held", "after"}
+    assert re.search(r"refused GetWorkItems from \S+: unknown token sha256:[0-9a-f]{8}",
+                     srv.log_text())
