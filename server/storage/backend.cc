@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/strings/numbers.h"
 #include "server/core/history.h"
 
 namespace taskhub::storage {
@@ -52,9 +53,13 @@ absl::StatusOr<std::optional<DecodedToken>> DecodeToken(const std::string& token
   }
   const size_t slash = token.find('/');
   if (token[0] == 'c' && slash != std::string::npos && slash > 1) {
-    const std::string num = token.substr(1, slash - 1);
-    if (num.find_first_not_of("-0123456789") == std::string::npos) {
-      d.created_us = std::stoll(num);
+    // SimpleAtoi, not std::stoll: a crafted token must get an error, never an
+    // exception (out_of_range on 20 digits used to abort the daemon).
+    const absl::string_view num = absl::string_view(token).substr(1, slash - 1);
+    int64_t created_us = 0;
+    if (num.find_first_not_of("-0123456789") == absl::string_view::npos &&
+        absl::SimpleAtoi(num, &created_us)) {
+      d.created_us = created_us;
       d.id = token.substr(slash + 1);
       return std::optional<DecodedToken>(d);
     }

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "rocksdb/db.h"
@@ -31,6 +33,14 @@ absl::Status Parse(const rocksdb::Slice& v, Msg* out, absl::string_view what) {
     return absl::DataLossError(absl::StrCat("corrupt ", what, " record in the store"));
   }
   return absl::OkStatus();
+}
+
+// Keys are decoded by length: a key too short for its layout is corruption, not
+// an out-of-bounds read.
+absl::Status CorruptKey(absl::string_view what, const rocksdb::Slice& k) {
+  return absl::DataLossError(absl::StrCat("corrupt ", what, " key in the store: '",
+                                          absl::CHexEscape(absl::string_view(k.data(), k.size())),
+                                          "'"));
 }
 
 class RocksDbBackend : public Backend {
@@ -89,6 +99,7 @@ class RocksDbBackend : public Backend {
       std::vector<std::string> ids;
       const std::string prefix = keys::StatusIndexPrefix(st);
       RETURN_IF_ERROR(Scan(prefix, [&](const rocksdb::Slice& k, const rocksdb::Slice&) {
+        if (k.size() < prefix.size() + 8) return CorruptKey("status index", k);
         ids.emplace_back(k.data() + prefix.size() + 8, k.size() - prefix.size() - 8);
         return absl::OkStatus();
       }));
@@ -99,6 +110,7 @@ class RocksDbBackend : public Backend {
     }
     const std::string inbox(1, keys::kInbox);
     RETURN_IF_ERROR(Scan(inbox, [&](const rocksdb::Slice& k, const rocksdb::Slice& v) {
+      if (k.size() < 1 + 9) return CorruptKey("inbox", k);
       InboxItem item;
       item.instance_id.assign(k.data() + 1, k.size() - 1 - 9);
       item.seq = keys::GetU64(std::string_view(k.data() + k.size() - 8, 8));
@@ -108,6 +120,7 @@ class RocksDbBackend : public Backend {
     }));
     RETURN_IF_ERROR(Scan(std::string(1, keys::kActivity),
                          [&](const rocksdb::Slice& k, const rocksdb::Slice& v) {
+                           if (k.size() != 1 + 8) return CorruptKey("activity", k);
                            ActivityItem item;
                            item.seq = keys::GetU64(std::string_view(k.data() + 1, 8));
                            RETURN_IF_ERROR(Parse(v, &item.task, "activity"));
@@ -116,6 +129,7 @@ class RocksDbBackend : public Backend {
                          }));
     RETURN_IF_ERROR(Scan(std::string(1, keys::kTimer),
                          [&](const rocksdb::Slice& k, const rocksdb::Slice& v) {
+                           if (k.size() != 1 + 16) return CorruptKey("timer", k);
                            TimerItem item;
                            item.fire_us = keys::GetI64(std::string_view(k.data() + 1, 8));
                            item.seq = keys::GetU64(std::string_view(k.data() + 9, 8));
@@ -125,7 +139,11 @@ class RocksDbBackend : public Backend {
                          }));
     std::string v;
     rocksdb::Status st = db_->Get(rocksdb::ReadOptions(), keys::Meta("max_seq"), &v);
-    if (st.ok()) s.max_seq = std::stoull(v);
+    if (st.ok() && !absl::SimpleAtoi(v, &s.max_seq)) {
+      return absl::DataLossError(absl::StrCat("corrupt max_seq record in the store: '",
+                                              absl::CHexEscape(v), "'"));
+    }
+    if (!st.ok() && !st.IsNotFound()) RETURN_IF_ERROR(FromRocks(st, "read max_seq"));
     return s;
   }
 
@@ -211,7 +229,13 @@ absl::Status RocksDbBackend::AddToBatch(const WriteOp& op, rocksdb::WriteBatch* 
 struct IndexCursor {
   std::unique_ptr<rocksdb::Iterator> it;
   std::string prefix;  // the index prefix before <created_us><id>
-  bool Valid() const { return it->Valid() && it->key().starts_with(prefix); }
+  // Keys too short for <created_us> are skipped (they cannot be written by this server).
+  bool Valid() {
+    while (it->Valid() && it->key().starts_with(prefix) && it->key().size() < prefix.size() + 8) {
+      it->Next();
+    }
+    return it->Valid() && it->key().starts_with(prefix);
+  }
   int64_t created() const { return keys::GetI64(std::string_view(it->key().data() + prefix.size(), 8)); }
   std::string id() const {
     return std::string(it->key().data() + prefix.size() + 8, it->key().size() - prefix.size() - 8);
