@@ -50,7 +50,7 @@ void Populate() {
   stores->rocks = std::move(*r);
   atexit(RemoveStore);
   storage::WriteSet ws;
-  const char* ids[] = {"a", "a1", "a10", "a2", "ab", "b", "b/1", "c", "c\xff", "p", "pa", "zz"};
+  const char* ids[] = {"a", "a1", "a10", "a2", "ab", "b", "b/1", "c", "c\xc3\xbf", "p", "pa", "zz"};
   int n = 0;
   for (const char* id : ids) {
     store::InstanceRecord rec;

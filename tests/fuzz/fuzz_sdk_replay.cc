@@ -2,7 +2,10 @@
 // events) with a few registered orchestrators that use every context feature.
 // Each episode runs through ExecuteOrchestrator, and all episodes in order through
 // one OrchestrationSession. Input: fuzz.ReplayInput.
+#include <cstdio>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "fuzz_input.pb.h"
 #include "taskhub/replay.h"
@@ -82,21 +85,53 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   return 0;
 }
 
+namespace taskhub::fuzz {
+namespace {
+
+// True when `req`'s past events start with every event of `seen`: the history
+// extends the one already processed, the only case in which a session keeps its
+// state (the session checks the execution id and the event at the seam only; a
+// server never rewrites the history of a running execution).
+// `prev` is the request the session processed last.
+bool Extends(const OrchestratorRequest& req, const OrchestratorRequest& prev,
+             const std::vector<std::string>& seen) {
+  if (req.instanceid() != prev.instanceid()) return false;  // a worker keys sessions by id
+  if (seen.empty() || static_cast<size_t>(req.pastevents_size()) < seen.size()) return false;
+  for (size_t i = 0; i < seen.size(); ++i) {
+    if (req.pastevents(static_cast<int>(i)).SerializeAsString() != seen[i]) return false;
+  }
+  return true;
+}
+
+}  // namespace
+}  // namespace taskhub::fuzz
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static const taskhub::Registry* registry = new taskhub::Registry(taskhub::fuzz::MakeRegistry());
-  taskhub::fuzz::ReplayInput in;
-  if (!taskhub::fuzz::ParseInput(data, size, &in) || in.episodes_size() > 16) return -1;
-  auto session = std::make_unique<taskhub::OrchestrationSession>(*registry);
-  bool used = false;
+  using namespace taskhub;
+  static const Registry* registry = new Registry(fuzz::MakeRegistry());
+  fuzz::ReplayInput in;
+  if (!fuzz::ParseInput(data, size, &in) || in.episodes_size() > 16) return -1;
+  auto session = std::make_unique<OrchestrationSession>(*registry);
+  std::vector<std::string> seen;  // the events the session has processed
+  const OrchestratorRequest* prev = nullptr;
   for (const auto& req : in.episodes()) {
-    taskhub::OrchestratorResponse full = taskhub::ExecuteOrchestrator(*registry, req, "tok");
-    if (used && !session->reusable()) {  // what a worker does: drop it, start over
-      session = std::make_unique<taskhub::OrchestrationSession>(*registry);
+    OrchestratorResponse full = ExecuteOrchestrator(*registry, req, "tok");
+    const bool extends = prev != nullptr && fuzz::Extends(req, *prev, seen);
+    if (!seen.empty() && (!session->reusable() || !extends)) {
+      session = std::make_unique<OrchestrationSession>(*registry);  // as a worker does
     }
-    used = true;
-    taskhub::OrchestratorResponse kept = session->Execute(req, "tok");
-    // A session that extends what it saw must answer as a full replay does.
-    if (kept.SerializeAsString() != full.SerializeAsString()) __builtin_trap();
+    OrchestratorResponse kept = session->Execute(req, "tok");
+    prev = &req;
+    seen.clear();
+    for (const auto& e : req.pastevents()) seen.push_back(e.SerializeAsString());
+    for (const auto& e : req.newevents()) seen.push_back(e.SerializeAsString());
+    // The session must answer as a full replay does.
+    if (kept.SerializeAsString() != full.SerializeAsString()) {
+      fprintf(stderr, "session and full replay disagree on episode:\n%s\nsession: %s\nfull:    %s\n",
+              req.ShortDebugString().c_str(), kept.ShortDebugString().c_str(),
+              full.ShortDebugString().c_str());
+      __builtin_trap();
+    }
   }
   return 0;
 }
