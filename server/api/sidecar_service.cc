@@ -34,8 +34,9 @@ grpc::ServerUnaryReactor* Unimplemented(grpc::CallbackServerContext* ctx, absl::
 class WorkItemStream final : public grpc::ServerWriteReactor<WorkItem>,
                              public engine::WorkItemSink {
  public:
-  WorkItemStream(Engine* engine, const GetWorkItemsRequest& req) : engine_(engine) {
-    id_ = engine_->AddStream(this, req);
+  WorkItemStream(Engine* engine, const GetWorkItemsRequest& req, const std::string& peer)
+      : engine_(engine) {
+    id_ = engine_->AddStream(this, req, peer);
   }
 
   void Send(const WorkItem& item) override {
@@ -300,15 +301,15 @@ SidecarService::Unary* SidecarService::DeleteTaskHub(Ctx* ctx, const DeleteTaskH
   return r;
 }
 
-grpc::ServerWriteReactor<WorkItem>* SidecarService::GetWorkItems(Ctx*,
+grpc::ServerWriteReactor<WorkItem>* SidecarService::GetWorkItems(Ctx* ctx,
                                                                  const GetWorkItemsRequest* req) {
-  return new WorkItemStream(engine_, *req);
+  return new WorkItemStream(engine_, *req, ctx->peer());
 }
 
 SidecarService::Unary* SidecarService::CompleteActivityTask(Ctx* ctx, const ActivityResponse* req,
                                                             CompleteTaskResponse*) {
   auto* r = ctx->DefaultReactor();
-  engine_->CompleteActivity(*req, Finisher(r));
+  engine_->CompleteActivity(*req, ctx->peer(), Finisher(r));
   return r;
 }
 
@@ -326,7 +327,7 @@ SidecarService::Unary* SidecarService::CompleteOrchestratorTask(Ctx* ctx,
                            "supported; raise the worker's message size limit instead"));
     return r;
   }
-  engine_->CompleteOrchestration(*req, Finisher(r));
+  engine_->CompleteOrchestration(*req, ctx->peer(), Finisher(r));
   return r;
 }
 

@@ -62,6 +62,9 @@ absl::Status ApplyAction(const OrchestratorAction& a, const store::InstanceRecor
       const auto& c = a.createsuborchestration();
       const std::string child_id =
           c.instanceid().empty() ? DefaultChildId(rec.instance_id(), a.id()) : c.instanceid();
+      // Also the derived id: "<parent>:xxxx" may be too long for a long parent id.
+      RETURN_IF_ERROR(ValidateInstanceId(
+          absl::StrCat("actions[id=", a.id(), "].createSubOrchestration.instanceId"), child_id));
       auto* ev = confirm.mutable_suborchestrationinstancecreated();
       ev->set_instanceid(child_id);
       ev->set_name(c.name());
@@ -198,8 +201,19 @@ OrchestrationStatus StatusAfterEvents(OrchestrationStatus current,
 
 absl::StatusOr<EpisodeResult> ApplyEpisode(const EpisodeInput& in) {
   const auto& resp = *in.response;
+  if (in.max_actions != 0 && static_cast<size_t>(resp.actions_size()) > in.max_actions) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "actions: the response carries ", resp.actions_size(),
+        " actions; this server accepts at most ", in.max_actions,
+        " per response (--max-actions-per-response)"));
+  }
   for (const auto& a : resp.actions()) RETURN_IF_ERROR(ValidateAction(a, in.max_payload_bytes));
   RETURN_IF_ERROR(ValidatePayload("customStatus", resp.customstatus(), in.max_payload_bytes));
+  if (resp.orchestrationtracecontext().ByteSizeLong() > kMetadataAllowance) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "orchestrationTraceContext is ", resp.orchestrationtracecontext().ByteSizeLong(),
+        " bytes; the maximum is ", kMetadataAllowance));
+  }
 
   EpisodeResult out;
   out.record = *in.record;
@@ -269,6 +283,22 @@ absl::StatusOr<EpisodeResult> ApplyEpisode(const EpisodeInput& in) {
   if (!out.continued_as_new && !out.rewound) {
     out.history_append.push_back(NewEvent(in.now));
     out.history_append.back().mutable_orchestratorcompleted();
+  }
+  if (in.max_history_bytes != 0) {
+    // What the worker adds: everything appended or carried over, less the events
+    // the server dispatched (client and timer events, each capped on its own).
+    size_t added = 0, dispatched = 0;
+    for (const auto& e : out.history_append) added += e.ByteSizeLong();
+    for (const auto& e : out.inbox_front) added += e.ByteSizeLong();
+    if (!out.reset_history) {
+      for (const auto& e : *in.new_events) dispatched += e.ByteSizeLong();
+    }
+    added = added > dispatched ? added - dispatched : 0;
+    if (added > in.max_history_bytes) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "actions: the response adds ", added, " bytes to the history; this server accepts "
+          "at most ", in.max_history_bytes, " per episode (--max-episode-history-bytes)"));
+    }
   }
   rec.set_history_size(out.reset_history ? out.history_append.size()
                                          : rec.history_size() + out.history_append.size());

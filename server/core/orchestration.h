@@ -72,8 +72,12 @@ struct EpisodeInput {
   absl::Time now;
   // Used when the episode starts a new execution (continue-as-new).
   std::string new_execution_id;
-  // Ids for children whose action has no instance id.
-  size_t max_payload_bytes = 0;
+  size_t max_payload_bytes = 0;  // 0 = no limit
+  // Per-response limits (0 = no limit): the number of actions, and the bytes the
+  // worker's response adds to the history (confirmations, carried-over events, a
+  // rewind's new history). Over a limit: RESOURCE_EXHAUSTED naming it.
+  size_t max_actions = 0;
+  size_t max_history_bytes = 0;
 };
 
 // Applies a worker's response to an episode. Errors: INVALID_ARGUMENT for a malformed

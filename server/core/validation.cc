@@ -6,15 +6,21 @@
 namespace taskhub::core {
 namespace {
 
+// Strict UTF-8: no overlong forms (e.g. C0 80 for NUL), no surrogates, <= U+10FFFF.
 bool IsValidUtf8(absl::string_view s) {
   size_t i = 0;
   while (i < s.size()) {
     const unsigned char c = static_cast<unsigned char>(s[i]);
     size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
     if (n == 0 || i + n > s.size()) return false;
+    uint32_t cp = n == 1 ? c : n == 2 ? (c & 0x1F) : n == 3 ? (c & 0x0F) : (c & 0x07);
     for (size_t k = 1; k < n; ++k) {
-      if ((static_cast<unsigned char>(s[i + k]) >> 6) != 0x2) return false;
+      const unsigned char cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc >> 6) != 0x2) return false;
+      cp = (cp << 6) | (cc & 0x3F);
     }
+    static constexpr uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < kMin[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
     i += n;
   }
   return true;
@@ -81,16 +87,117 @@ absl::Status ValidateFailureDetails(absl::string_view field, const TaskFailureDe
     return absl::ResourceExhaustedError(absl::StrCat(field, " is ", size,
                                                      " bytes; the maximum is ", max_payload));
   }
+  // The error type, inner failures and properties count too.
+  return ValidateMessageSize(field, f, max_payload);
+}
+
+absl::Status ValidateShortField(absl::string_view field, absl::string_view value,
+                                size_t max_len) {
+  if (value.size() > max_len) {
+    return absl::InvalidArgumentError(absl::StrCat(field, " is ", value.size(),
+                                                   " bytes long; the maximum is ", max_len));
+  }
+  if (HasControlChar(value)) {
+    return absl::InvalidArgumentError(absl::StrCat(field, " contains a control character"));
+  }
   return absl::OkStatus();
+}
+
+absl::Status ValidateTags(absl::string_view field,
+                          const google::protobuf::Map<std::string, std::string>& tags,
+                          size_t max_payload) {
+  size_t total = 0;
+  for (const auto& [k, v] : tags) {
+    if (k.size() > kMaxShortFieldLength) {
+      return absl::InvalidArgumentError(absl::StrCat(field, " has a key of ", k.size(),
+                                                     " bytes; the maximum is ",
+                                                     kMaxShortFieldLength));
+    }
+    total += k.size() + v.size();
+  }
+  if (max_payload != 0 && total > max_payload) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        field, " (keys and values) are ", total, " bytes; this server accepts at most ",
+        max_payload, " bytes per payload (--max-payload-bytes)"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateMessageSize(absl::string_view field, const google::protobuf::Message& msg,
+                                 size_t max_payload) {
+  if (max_payload == 0) return absl::OkStatus();
+  const size_t size = msg.ByteSizeLong();
+  if (size > max_payload + kMetadataAllowance) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        field, " is ", size, " bytes in all; this server accepts at most ",
+        max_payload + kMetadataAllowance,
+        " (--max-payload-bytes plus 64 KiB for ids, names, tags and trace context)"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateWorkerEvent(absl::string_view field, const HistoryEvent& e,
+                                 size_t max_payload) {
+  RETURN_IF_ERROR(ValidateMessageSize(field, e, max_payload));
+  if (e.has_executionstarted()) {
+    const auto& s = e.executionstarted();
+    const std::string where = absl::StrCat(field, ".executionStarted");
+    if (!s.orchestrationinstance().instanceid().empty()) {
+      RETURN_IF_ERROR(ValidateInstanceId(where + ".orchestrationInstance.instanceId",
+                                         s.orchestrationinstance().instanceid()));
+    }
+    RETURN_IF_ERROR(ValidateShortField(where + ".orchestrationInstance.executionId",
+                                       s.orchestrationinstance().executionid().value(),
+                                       kMaxInstanceIdLength));
+    RETURN_IF_ERROR(ValidateShortField(where + ".version", s.version().value()));
+    if (s.has_parentinstance()) {
+      const auto& p = s.parentinstance().orchestrationinstance();
+      RETURN_IF_ERROR(
+          ValidateInstanceId(where + ".parentInstance.orchestrationInstance.instanceId",
+                             p.instanceid()));
+      RETURN_IF_ERROR(
+          ValidateShortField(where + ".parentInstance.orchestrationInstance.executionId",
+                             p.executionid().value(), kMaxInstanceIdLength));
+    }
+    return ValidateTags(where + ".tags", s.tags(), max_payload);
+  }
+  if (e.has_suborchestrationinstancecreated()) {
+    const auto& c = e.suborchestrationinstancecreated();
+    const std::string where = absl::StrCat(field, ".subOrchestrationInstanceCreated");
+    RETURN_IF_ERROR(ValidateInstanceId(where + ".instanceId", c.instanceid()));
+    RETURN_IF_ERROR(ValidateName(where + ".name", c.name()));
+    RETURN_IF_ERROR(ValidateShortField(where + ".version", c.version().value()));
+    RETURN_IF_ERROR(ValidatePayload(where + ".input", c.input(), max_payload));
+    return ValidateTags(where + ".tags", c.tags(), max_payload);
+  }
+  if (e.has_eventsent()) {
+    return ValidateInstanceId(absl::StrCat(field, ".eventSent.instanceId"),
+                              e.eventsent().instanceid());
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateCreateInstance(const CreateInstanceRequest& req, size_t max_payload) {
+  RETURN_IF_ERROR(ValidateName("name", req.name()));
+  RETURN_IF_ERROR(ValidateShortField("version", req.version().value()));
+  RETURN_IF_ERROR(
+      ValidateShortField("executionId", req.executionid().value(), kMaxInstanceIdLength));
+  RETURN_IF_ERROR(ValidatePayload("input", req.input(), max_payload));
+  RETURN_IF_ERROR(ValidateTags("tags", req.tags(), max_payload));
+  return ValidateMessageSize("CreateInstanceRequest", req, max_payload);
 }
 
 absl::Status ValidateAction(const OrchestratorAction& a, size_t max_payload) {
   const std::string where = absl::StrCat("actions[id=", a.id(), "]");
   switch (a.orchestratorActionType_case()) {
-    case OrchestratorAction::kScheduleTask:
-      RETURN_IF_ERROR(ValidateName(where + ".scheduleTask.name", a.scheduletask().name()));
-      return ValidatePayload(where + ".scheduleTask.input", a.scheduletask().input(),
-                             max_payload);
+    case OrchestratorAction::kScheduleTask: {
+      const auto& t = a.scheduletask();
+      RETURN_IF_ERROR(ValidateName(where + ".scheduleTask.name", t.name()));
+      RETURN_IF_ERROR(ValidateShortField(where + ".scheduleTask.version", t.version().value()));
+      RETURN_IF_ERROR(ValidatePayload(where + ".scheduleTask.input", t.input(), max_payload));
+      RETURN_IF_ERROR(ValidateTags(where + ".scheduleTask.tags", t.tags(), max_payload));
+      return ValidateMessageSize(where, a, max_payload);
+    }
     case OrchestratorAction::kCreateSubOrchestration: {
       const auto& c = a.createsuborchestration();
       RETURN_IF_ERROR(ValidateName(where + ".createSubOrchestration.name", c.name()));
@@ -98,7 +205,12 @@ absl::Status ValidateAction(const OrchestratorAction& a, size_t max_payload) {
         RETURN_IF_ERROR(
             ValidateInstanceId(where + ".createSubOrchestration.instanceId", c.instanceid()));
       }
-      return ValidatePayload(where + ".createSubOrchestration.input", c.input(), max_payload);
+      RETURN_IF_ERROR(
+          ValidateShortField(where + ".createSubOrchestration.version", c.version().value()));
+      RETURN_IF_ERROR(
+          ValidatePayload(where + ".createSubOrchestration.input", c.input(), max_payload));
+      RETURN_IF_ERROR(ValidateTags(where + ".createSubOrchestration.tags", c.tags(), max_payload));
+      return ValidateMessageSize(where, a, max_payload);
     }
     case OrchestratorAction::kCreateTimer:
       if (!a.createtimer().has_fireat()) {
@@ -109,7 +221,9 @@ absl::Status ValidateAction(const OrchestratorAction& a, size_t max_payload) {
       RETURN_IF_ERROR(ValidateInstanceId(where + ".sendEvent.instance.instanceId",
                                          a.sendevent().instance().instanceid()));
       RETURN_IF_ERROR(ValidateName(where + ".sendEvent.name", a.sendevent().name()));
-      return ValidatePayload(where + ".sendEvent.data", a.sendevent().data(), max_payload);
+      RETURN_IF_ERROR(
+          ValidatePayload(where + ".sendEvent.data", a.sendevent().data(), max_payload));
+      return ValidateMessageSize(where, a, max_payload);
     case OrchestratorAction::kCompleteOrchestration: {
       const auto& c = a.completeorchestration();
       switch (c.orchestrationstatus()) {
@@ -126,17 +240,38 @@ absl::Status ValidateAction(const OrchestratorAction& a, size_t max_payload) {
       }
       RETURN_IF_ERROR(
           ValidatePayload(where + ".completeOrchestration.result", c.result(), max_payload));
-      return ValidateFailureDetails(where + ".completeOrchestration.failureDetails",
-                                    c.failuredetails(), max_payload);
+      RETURN_IF_ERROR(
+          ValidatePayload(where + ".completeOrchestration.details", c.details(), max_payload));
+      RETURN_IF_ERROR(
+          ValidateShortField(where + ".completeOrchestration.newVersion", c.newversion().value()));
+      RETURN_IF_ERROR(ValidateTags(where + ".completeOrchestration.tags", c.tags(), max_payload));
+      for (int i = 0; i < c.carryoverevents_size(); ++i) {
+        RETURN_IF_ERROR(ValidateWorkerEvent(
+            absl::StrCat(where, ".completeOrchestration.carryoverEvents[", i, "]"),
+            c.carryoverevents(i), max_payload));
+      }
+      RETURN_IF_ERROR(ValidateFailureDetails(where + ".completeOrchestration.failureDetails",
+                                             c.failuredetails(), max_payload));
+      // Carried-over events each count on their own (they become separate inbox entries).
+      if (c.carryoverevents_size() > 0) return absl::OkStatus();
+      return ValidateMessageSize(where, a, max_payload);
     }
     case OrchestratorAction::kTerminateOrchestration:
-      return ValidateInstanceId(where + ".terminateOrchestration.instanceId",
-                                a.terminateorchestration().instanceid());
+      RETURN_IF_ERROR(ValidateInstanceId(where + ".terminateOrchestration.instanceId",
+                                         a.terminateorchestration().instanceid()));
+      return ValidatePayload(where + ".terminateOrchestration.reason",
+                             a.terminateorchestration().reason(), max_payload);
     case OrchestratorAction::kSendEntityMessage:
       return absl::UnimplementedError(
           where + ".sendEntityMessage: durable entities are not supported by this server yet");
-    case OrchestratorAction::kRewindOrchestration:
+    case OrchestratorAction::kRewindOrchestration: {
+      const auto& h = a.rewindorchestration().newhistory();
+      for (int i = 0; i < h.size(); ++i) {
+        RETURN_IF_ERROR(ValidateWorkerEvent(
+            absl::StrCat(where, ".rewindOrchestration.newHistory[", i, "]"), h[i], max_payload));
+      }
       return absl::OkStatus();
+    }
     case OrchestratorAction::ORCHESTRATORACTIONTYPE_NOT_SET:
       break;
   }

@@ -46,6 +46,16 @@ absl::StatusOr<Config> ParseConfig(int argc, char** argv, int* exit_code) {
       ->envname("TASKHUB_HEALTH_PING_SECONDS");
   app.add_option("--max-wait-seconds", max_wait_s, "Server-side cap of WaitFor* calls")
       ->envname("TASKHUB_MAX_WAIT_SECONDS");
+  app.add_option("--max-actions-per-response", c.engine.max_actions_per_response,
+                 "Most actions accepted in one orchestrator response (0 = no limit)")
+      ->envname("TASKHUB_MAX_ACTIONS_PER_RESPONSE");
+  app.add_option("--max-episode-history-bytes", c.engine.max_episode_history_bytes,
+                 "Most bytes one orchestrator response may add to the history (0 = no limit)")
+      ->envname("TASKHUB_MAX_EPISODE_HISTORY_BYTES");
+  double max_purge_s = absl::ToDoubleSeconds(c.engine.max_purge_time);
+  app.add_option("--max-purge-seconds", max_purge_s,
+                 "Cap of the time one purge-by-filter call runs (isComplete=false after it)")
+      ->envname("TASKHUB_MAX_PURGE_SECONDS");
   app.add_option("--history-cache-events", c.engine.history_cache_events,
                  "Bound of history events cached in memory")
       ->envname("TASKHUB_HISTORY_CACHE_EVENTS");
@@ -61,6 +71,7 @@ absl::StatusOr<Config> ParseConfig(int argc, char** argv, int* exit_code) {
   c.engine.abandon_delay = absl::Milliseconds(abandon_delay_ms);
   c.engine.health_ping_interval = absl::Seconds(ping_s);
   c.engine.max_wait = absl::Seconds(max_wait_s);
+  c.engine.max_purge_time = absl::Seconds(max_purge_s);
   if (c.engine.health_ping_interval <= absl::ZeroDuration() ||
       c.engine.orchestration_lease <= absl::ZeroDuration()) {
     *exit_code = 2;

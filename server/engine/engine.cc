@@ -17,7 +17,6 @@ Engine::Engine(storage::Backend* backend, Clock* clock, IdGenerator* ids, Engine
       clock_(clock),
       ids_(ids),
       options_(options),
-      boot_(ids->NewId().substr(0, 8)),
       commits_(backend) {}
 
 Engine::~Engine() { Stop(); }
@@ -321,7 +320,18 @@ absl::Duration Engine::AbandonDelay(int attempts) const {
 }
 
 std::string Engine::NewToken(char kind) {
-  return absl::StrCat(std::string(1, kind), boot_, ".", ++token_counter_);
+  // Random, not a counter: a worker must not be able to name another worker's
+  // delivery, and a token from before a restart must not match one issued after it.
+  const uint64_t hi = absl::Uniform<uint64_t>(token_gen_);
+  const uint64_t lo = absl::Uniform<uint64_t>(token_gen_);
+  return absl::StrCat(std::string(1, kind), absl::Hex(hi, absl::kZeroPad16),
+                      absl::Hex(lo, absl::kZeroPad16));
+}
+
+bool Engine::SamePeer(uint64_t stream_id, const std::string& peer) const {
+  if (peer.empty()) return false;
+  auto it = streams_.find(stream_id);
+  return it != streams_.end() && it->second->peer == peer;
 }
 
 void Engine::WakeAt(Live& live, absl::Time when) {

@@ -27,6 +27,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/functional/any_invocable.h"
+#include "absl/random/random.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "server/common/clock.h"
@@ -50,6 +51,14 @@ struct EngineOptions {
   absl::Duration max_wait = absl::Minutes(10);  // server-side cap of WaitFor* calls
   size_t history_cache_events = 2'000'000;      // bound of cached history events
   int default_max_concurrent = 1000;            // per stream, when the worker sends 0
+  // Per orchestrator response: at most this many actions, and at most this many
+  // bytes added to the history (0 = no limit). Over a limit the orchestration fails
+  // and the worker gets RESOURCE_EXHAUSTED naming the limit.
+  size_t max_actions_per_response = 10'000;
+  size_t max_episode_history_bytes = 64 << 20;
+  // A purge by filter runs at most this long per call (the client's timeout is capped
+  // to it); isComplete=false tells the client to call again.
+  absl::Duration max_purge_time = absl::Seconds(30);
 };
 
 // A worker's GetWorkItems stream, as the engine sees it. Implemented by the api
@@ -107,12 +116,26 @@ class Engine {
 
   // --- Workers ------------------------------------------------------------------
   // Registers a stream; work items are pushed to `sink` until RemoveStream().
-  uint64_t AddStream(WorkItemSink* sink, const GetWorkItemsRequest& req);
+  // `peer` identifies the worker's connection (grpc peer(), e.g. "ipv4:127.0.0.1:5123").
+  uint64_t AddStream(WorkItemSink* sink, const GetWorkItemsRequest& req,
+                     const std::string& peer = "");
   // Unregisters a stream; its in-flight work items are dispatched again. After it
   // returns the engine no longer touches `sink`. Idempotent.
   void RemoveStream(uint64_t stream_id);
-  void CompleteOrchestration(const OrchestratorResponse& resp, Done done);
-  void CompleteActivity(const ActivityResponse& resp, Done done);
+  // Completions. With a completion token, only the delivery that token was sent with
+  // is completed (a stale or unknown token completes nothing and is answered OK).
+  // Without one (older SDKs send none), the work item is found by instance id (and
+  // task id) and the completion is accepted only when `peer` is the connection the
+  // work item was sent on; otherwise FAILED_PRECONDITION.
+  void CompleteOrchestration(const OrchestratorResponse& resp, const std::string& peer,
+                             Done done);
+  void CompleteActivity(const ActivityResponse& resp, const std::string& peer, Done done);
+  void CompleteOrchestration(const OrchestratorResponse& resp, Done done) {
+    CompleteOrchestration(resp, "", std::move(done));
+  }
+  void CompleteActivity(const ActivityResponse& resp, Done done) {
+    CompleteActivity(resp, "", std::move(done));
+  }
   void AbandonOrchestration(const std::string& token, Done done);
   void AbandonActivity(const std::string& token, Done done);
 
@@ -184,21 +207,28 @@ class Engine {
   void NotifyWaiters(const store::InstanceRecord& rec) ABSL_LOCKS_EXCLUDED(mu_);
   void SchedulePing(uint64_t stream_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Duration AbandonDelay(int attempts) const;
+  // A fresh, unguessable completion token (128 random bits); differs across restarts.
   std::string NewToken(char kind) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // True when stream `stream_id` is connected and came from `peer` (non-empty).
+  bool SamePeer(uint64_t stream_id, const std::string& peer) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status CheckOpen() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void PurgeByFilter(const PurgeInstancesRequest& req, DoneWith<PurgeInstancesResponse> done);
-  absl::StatusOr<int> PurgeOne(const std::string& id, bool recursive);
+  // Purges run in slices on the reader thread (engine_purge.cc): each slice deletes
+  // a bounded number of instances in one commit and re-posts the next slice from
+  // that commit's callback, so reads queued meanwhile run in between.
+  struct PurgeJob;
+  void PurgeSlice(std::shared_ptr<PurgeJob> job);
+  void FinishPurge(std::shared_ptr<PurgeJob> job, absl::Status st, bool complete);
 
   storage::Backend* const backend_;
   Clock* const clock_;
   IdGenerator* const ids_;
   const EngineOptions options_;
-  const std::string boot_;  // distinguishes completion tokens across restarts
 
   absl::Mutex mu_;
   bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t seq_ ABSL_GUARDED_BY(mu_) = 0;
-  uint64_t token_counter_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::BitGen token_gen_ ABSL_GUARDED_BY(mu_);  // seeded from OS entropy at start
   absl::flat_hash_map<std::string, std::unique_ptr<Live>> live_ ABSL_GUARDED_BY(mu_);
   // Non-live instances whose last change is not durable yet (nullopt = deleted).
   struct Pending {

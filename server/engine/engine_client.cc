@@ -2,7 +2,6 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/notification.h"
 #include "server/common/logging.h"
 #include "server/common/status_macros.h"
 #include "server/core/validation.h"
@@ -15,6 +14,9 @@ using core::FromProto;
 using core::ToProto;
 
 namespace {
+// One query page is one read on the reader thread: bounded, whatever the client asks
+// (a larger request gets this many and a continuation token).
+constexpr int32_t kMaxPageSize = 1000;
 absl::Status NotFound(const std::string& id) {
   return absl::NotFoundError(absl::StrCat("no orchestration instance with id '", id, "'"));
 }
@@ -22,30 +24,12 @@ absl::Status WrongState(const std::string& id, OrchestrationStatus s, absl::stri
   return absl::FailedPreconditionError(absl::StrCat("instance '", id, "' is ",
                                                     core::StatusName(s), "; ", need));
 }
-// The terminal statuses among `given` (all terminal statuses when `given` is empty);
-// nullopt when `given` names only non-terminal statuses, i.e. nothing can match.
-std::optional<std::vector<OrchestrationStatus>> TerminalOnly(
-    const google::protobuf::RepeatedField<int>& given) {
-  std::vector<OrchestrationStatus> out;
-  for (int s : given) {
-    if (core::IsTerminal(static_cast<OrchestrationStatus>(s))) {
-      out.push_back(static_cast<OrchestrationStatus>(s));
-    }
-  }
-  if (given.empty()) {
-    out = {ORCHESTRATION_STATUS_COMPLETED, ORCHESTRATION_STATUS_FAILED,
-           ORCHESTRATION_STATUS_TERMINATED, ORCHESTRATION_STATUS_CANCELED};
-  }
-  if (out.empty()) return std::nullopt;
-  return out;
-}
 }  // namespace
 
 absl::StatusOr<std::string> Engine::StartLocked(Batch& b, const CreateInstanceRequest& req) {
-  RETURN_IF_ERROR(core::ValidateName("name", req.name()));
+  RETURN_IF_ERROR(core::ValidateCreateInstance(req, options_.max_payload_bytes));
   const std::string id = req.instanceid().empty() ? ids_->NewId() : req.instanceid();
   RETURN_IF_ERROR(core::ValidateInstanceId("instanceId", id));
-  RETURN_IF_ERROR(core::ValidatePayload("input", req.input(), options_.max_payload_bytes));
   const bool has_policy = req.has_orchestrationidreusepolicy();
   auto replaceable = [&](OrchestrationStatus s) {
     const auto& r = req.orchestrationidreusepolicy().replaceablestatus();
@@ -124,6 +108,7 @@ void Engine::StartInstance(const CreateInstanceRequest& req, DoneWith<std::strin
 
 void Engine::GetInstance(const std::string& id, bool payloads,
                          DoneWith<GetInstanceResponse> done) {
+  if (absl::Status st = core::ValidateInstanceId("instanceId", id); !st.ok()) return done(st);
   AfterDurable([this, id, payloads, done = std::move(done)](absl::Status st) mutable {
     if (!st.ok()) return done(st);
     auto rec = backend_->GetInstance(id);
@@ -156,6 +141,7 @@ uint64_t Engine::WaitForInstance(const std::string& id, bool completion, bool pa
                         " was reached; call again to keep waiting")));
   });
   AfterDurable([this, w](absl::Status st) {
+    if (st.ok()) st = core::ValidateInstanceId("instanceId", w->id);
     if (!st.ok()) {
       EndWait(w->handle, st);
       return;
@@ -275,6 +261,9 @@ bool EffectivelySuspended(OrchestrationStatus status,
 }  // namespace
 
 void Engine::Suspend(const SuspendRequest& req, Done done) {
+  absl::Status st = core::ValidateInstanceId("instanceId", req.instanceid());
+  if (st.ok()) st = core::ValidatePayload("reason", req.reason(), options_.max_payload_bytes);
+  if (!st.ok()) return done(st);
   absl::MutexLock l(&mu_);
   if (absl::Status open = CheckOpen(); !open.ok()) return done(open);
   auto live = LiveForControl(req.instanceid());
@@ -291,6 +280,9 @@ void Engine::Suspend(const SuspendRequest& req, Done done) {
 }
 
 void Engine::Resume(const ResumeRequest& req, Done done) {
+  absl::Status st = core::ValidateInstanceId("instanceId", req.instanceid());
+  if (st.ok()) st = core::ValidatePayload("reason", req.reason(), options_.max_payload_bytes);
+  if (!st.ok()) return done(st);
   absl::MutexLock l(&mu_);
   if (absl::Status open = CheckOpen(); !open.ok()) return done(open);
   auto live = LiveForControl(req.instanceid());
@@ -309,6 +301,11 @@ void Engine::Resume(const ResumeRequest& req, Done done) {
 }
 
 void Engine::Rewind(const RewindInstanceRequest& req, Done done) {
+  absl::Status valid = core::ValidateInstanceId("instanceId", req.instanceid());
+  if (valid.ok()) {
+    valid = core::ValidatePayload("reason", req.reason(), options_.max_payload_bytes);
+  }
+  if (!valid.ok()) return done(valid);
   absl::MutexLock l(&mu_);
   if (absl::Status open = CheckOpen(); !open.ok()) return done(open);
   if (Live* live = FindLive(req.instanceid())) {
@@ -333,6 +330,9 @@ void Engine::Rewind(const RewindInstanceRequest& req, Done done) {
 }
 
 void Engine::Restart(const RestartInstanceRequest& req, DoneWith<std::string> done) {
+  if (absl::Status st = core::ValidateInstanceId("instanceId", req.instanceid()); !st.ok()) {
+    return done(st);
+  }
   absl::MutexLock l(&mu_);
   if (absl::Status open = CheckOpen(); !open.ok()) return done(open);
   if (Live* live = FindLive(req.instanceid())) {
@@ -363,118 +363,13 @@ void Engine::Restart(const RestartInstanceRequest& req, DoneWith<std::string> do
   Pump();
 }
 
-absl::StatusOr<int> Engine::PurgeOne(const std::string& id, bool recursive) {
-  std::vector<std::string> children;
-  absl::Notification committed;
-  absl::Status commit_status;
-  {
-    absl::MutexLock l(&mu_);
-    RETURN_IF_ERROR(CheckOpen());
-    // Only finished instances are purged; a running one counts as zero deleted
-    // (what the SDKs document for purge by id).
-    if (FindLive(id) != nullptr) return 0;
-    ASSIGN_OR_RETURN(std::optional<store::InstanceRecord> stored, FindStored(id));
-    if (!stored) return 0;
-    if (recursive) {
-      ASSIGN_OR_RETURN(std::vector<HistoryEvent> history, backend_->GetHistory(id));
-      children = core::AllChildren(history);
-    }
-    Batch b;
-    DeleteStored(b, *stored);
-    b.done.push_back([&](absl::Status st) {
-      commit_status = st;
-      committed.Notify();
-    });
-    Submit(std::move(b));
-  }
-  committed.WaitForNotification();
-  RETURN_IF_ERROR(commit_status);
-  int count = 1;
-  for (const auto& child : children) {
-    absl::StatusOr<int> n = PurgeOne(child, true);
-    if (n.ok()) count += *n;
-  }
-  return count;
-}
-
-void Engine::Purge(const PurgeInstancesRequest& req, DoneWith<PurgeInstancesResponse> done) {
-  if (req.has_purgeinstancefilter()) return PurgeByFilter(req, std::move(done));
-  std::vector<std::string> ids;
-  if (req.request_case() == PurgeInstancesRequest::kInstanceId) {
-    if (absl::Status st = core::ValidateInstanceId("instanceId", req.instanceid()); !st.ok()) {
-      return done(st);
-    }
-    ids.push_back(req.instanceid());
-  } else if (req.has_instancebatch()) {
-    ids.assign(req.instancebatch().instanceids().begin(), req.instancebatch().instanceids().end());
-  } else {
-    return done(absl::InvalidArgumentError(
-        "PurgeInstancesRequest needs instanceId, purgeInstanceFilter or instanceBatch"));
-  }
-  AfterDurable([this, ids, recursive = req.recursive(),
-                done = std::move(done)](absl::Status st) mutable {
-    if (!st.ok()) return done(st);
-    PurgeInstancesResponse resp;
-    for (const auto& id : ids) {
-      absl::StatusOr<int> n = PurgeOne(id, recursive);
-      if (!n.ok()) return done(n.status());
-      resp.set_deletedinstancecount(resp.deletedinstancecount() + *n);
-    }
-    resp.mutable_iscomplete()->set_value(true);
-    done(resp);
-  });
-}
-
-void Engine::PurgeByFilter(const PurgeInstancesRequest& req,
-                           DoneWith<PurgeInstancesResponse> done) {
-  const auto& f = req.purgeinstancefilter();
-  storage::InstanceFilter filter;
-  std::optional<std::vector<OrchestrationStatus>> statuses = TerminalOnly(f.runtimestatus());
-  if (!statuses) {  // only running statuses requested: nothing may be purged
-    PurgeInstancesResponse resp;
-    resp.mutable_iscomplete()->set_value(true);
-    return done(resp);
-  }
-  filter.statuses = *statuses;
-  if (f.has_createdtimefrom()) filter.created_from = FromProto(f.createdtimefrom());
-  if (f.has_createdtimeto()) filter.created_to = FromProto(f.createdtimeto());
-  filter.page_size = 500;
-  absl::Duration budget = absl::Seconds(30);
-  if (f.has_timeout() && (f.timeout().seconds() > 0 || f.timeout().nanos() > 0)) {
-    budget = absl::Seconds(f.timeout().seconds()) + absl::Nanoseconds(f.timeout().nanos());
-  }
-  const bool recursive = req.recursive();
-  AfterDurable([this, filter, budget, recursive, done = std::move(done)](absl::Status st) mutable {
-    if (!st.ok()) return done(st);
-    const absl::Time deadline = absl::Now() + budget;
-    PurgeInstancesResponse resp;
-    bool complete = false;
-    while (true) {
-      absl::StatusOr<storage::InstancePage> page = backend_->QueryInstances(filter);
-      if (!page.ok()) return done(page.status());
-      for (const auto& rec : page->records) {
-        absl::StatusOr<int> n = PurgeOne(rec.instance_id(), recursive);
-        if (n.ok()) resp.set_deletedinstancecount(resp.deletedinstancecount() + *n);
-      }
-      if (page->continuation.empty()) {
-        complete = true;
-        break;
-      }
-      filter.continuation = page->continuation;
-      if (absl::Now() >= deadline) break;
-    }
-    resp.mutable_iscomplete()->set_value(complete);
-    done(resp);
-  });
-}
-
 void Engine::Query(const InstanceQuery& q, DoneWith<QueryInstancesResponse> done) {
   storage::InstanceFilter f;
   for (int s : q.runtimestatus()) f.statuses.push_back(static_cast<OrchestrationStatus>(s));
   if (q.has_createdtimefrom()) f.created_from = FromProto(q.createdtimefrom());
   if (q.has_createdtimeto()) f.created_to = FromProto(q.createdtimeto());
   if (q.has_instanceidprefix()) f.id_prefix = q.instanceidprefix().value();
-  f.page_size = q.maxinstancecount() > 0 ? q.maxinstancecount() : 100;
+  f.page_size = q.maxinstancecount() > 0 ? std::min(q.maxinstancecount(), kMaxPageSize) : 100;
   if (q.has_continuationtoken()) f.continuation = q.continuationtoken().value();
   const bool payloads = q.fetchinputsandoutputs();
   AfterDurable([this, f, payloads, done = std::move(done)](absl::Status st) mutable {
@@ -498,7 +393,7 @@ void Engine::ListInstanceIds(const ListInstanceIdsRequest& req,
   f.statuses = *statuses;
   if (req.has_completedtimefrom()) f.completed_from = FromProto(req.completedtimefrom());
   if (req.has_completedtimeto()) f.completed_to = FromProto(req.completedtimeto());
-  f.page_size = req.pagesize() > 0 ? req.pagesize() : 100;
+  f.page_size = req.pagesize() > 0 ? std::min(req.pagesize(), kMaxPageSize) : 100;
   if (req.has_lastinstancekey()) f.continuation = req.lastinstancekey().value();
   AfterDurable([this, f, done = std::move(done)](absl::Status st) mutable {
     if (!st.ok()) return done(st);
@@ -513,6 +408,7 @@ void Engine::ListInstanceIds(const ListInstanceIdsRequest& req,
 
 void Engine::GetHistory(const std::string& id, DoneWith<std::vector<HistoryEvent>> done) {
   AfterDurable([this, id, done = std::move(done)](absl::Status st) mutable {
+    if (st.ok()) st = core::ValidateInstanceId("instanceId", id);
     if (!st.ok()) return done(st);
     auto rec = backend_->GetInstance(id);
     if (!rec.ok()) return done(rec.status());

@@ -50,6 +50,7 @@ struct Engine::Stream {
   uint64_t id = 0;
   WorkItemSink* sink = nullptr;
   WorkItemFilter filter;
+  std::string peer;  // the worker's connection; identifies tokenless completions
   int max_orch = 0, max_act = 0;
   int orch = 0, act = 0;  // in flight
   std::set<std::string> tokens;
@@ -89,6 +90,24 @@ struct Engine::Batch {
   std::vector<std::string> flushed;  // instances whose `unflushed` to decrement
   std::vector<Done> done;
 };
+
+// The terminal statuses among `given` (all terminal statuses when `given` is empty);
+// nullopt when `given` names only non-terminal statuses, i.e. nothing can match.
+inline std::optional<std::vector<OrchestrationStatus>> TerminalOnly(
+    const google::protobuf::RepeatedField<int>& given) {
+  std::vector<OrchestrationStatus> out;
+  for (int s : given) {
+    if (core::IsTerminal(static_cast<OrchestrationStatus>(s))) {
+      out.push_back(static_cast<OrchestrationStatus>(s));
+    }
+  }
+  if (given.empty()) {
+    out = {ORCHESTRATION_STATUS_COMPLETED, ORCHESTRATION_STATUS_FAILED,
+           ORCHESTRATION_STATUS_TERMINATED, ORCHESTRATION_STATUS_CANCELED};
+  }
+  if (out.empty()) return std::nullopt;
+  return out;
+}
 
 inline GetInstanceResponse StateResponse(const store::InstanceRecord& rec, bool payloads) {
   GetInstanceResponse r;

@@ -13,7 +13,8 @@ namespace taskhub::engine {
 
 using core::ToProto;
 
-uint64_t Engine::AddStream(WorkItemSink* sink, const GetWorkItemsRequest& req) {
+uint64_t Engine::AddStream(WorkItemSink* sink, const GetWorkItemsRequest& req,
+                           const std::string& peer) {
   absl::MutexLock l(&mu_);
   if (shutting_down_) {
     sink->Close();
@@ -23,6 +24,7 @@ uint64_t Engine::AddStream(WorkItemSink* sink, const GetWorkItemsRequest& req) {
   s->id = ++next_stream_;
   s->sink = sink;
   s->filter = WorkItemFilter(req);
+  s->peer = peer;
   s->max_orch = req.maxconcurrentorchestrationworkitems() > 0
                     ? req.maxconcurrentorchestrationworkitems()
                     : options_.default_max_concurrent;
@@ -76,9 +78,16 @@ absl::Status UnknownInstance(const std::string& id) {
   return absl::InvalidArgumentError(
       absl::StrCat("instanceId '", id, "' does not name an orchestration instance on this server"));
 }
+absl::Status ForeignCompletion(absl::string_view what) {
+  return absl::FailedPreconditionError(absl::StrCat(
+      "completionToken is empty and ", what,
+      " was not sent on this connection; send the completionToken of the work item "
+      "(a completion without one is accepted only on the worker's own connection)"));
+}
 }  // namespace
 
-void Engine::CompleteOrchestration(const OrchestratorResponse& resp, Done done) {
+void Engine::CompleteOrchestration(const OrchestratorResponse& resp, const std::string& peer,
+                                   Done done) {
   absl::MutexLock l(&mu_);
   if (absl::Status st = CheckOpen(); !st.ok()) return done(st);
   Live* live = nullptr;
@@ -86,6 +95,10 @@ void Engine::CompleteOrchestration(const OrchestratorResponse& resp, Done done) 
     auto it = orch_tokens_.find(resp.completiontoken());
     if (it != orch_tokens_.end()) live = FindLive(it->second);
   } else if (Live* l2 = FindLive(resp.instanceid()); l2 != nullptr && l2->in_flight()) {
+    if (!SamePeer(l2->stream, peer)) {
+      return done(ForeignCompletion(
+          absl::StrCat("the work item of instance '", resp.instanceid(), "'")));
+    }
     live = l2;
   }
   if (live == nullptr) {
@@ -110,6 +123,8 @@ void Engine::CompleteOrchestration(const OrchestratorResponse& resp, Done done) 
   in.now = clock_->Now();
   in.new_execution_id = ids_->NewId();
   in.max_payload_bytes = options_.max_payload_bytes;
+  in.max_actions = options_.max_actions_per_response;
+  in.max_history_bytes = options_.max_episode_history_bytes;
   absl::StatusOr<core::EpisodeResult> res = core::ApplyEpisode(in);
   absl::Status reply = absl::OkStatus();
   if (!res.ok()) {
@@ -127,6 +142,8 @@ void Engine::CompleteOrchestration(const OrchestratorResponse& resp, Done done) 
     c->mutable_failuredetails()->set_isnonretriable(true);
     in.response = &failed;
     in.max_payload_bytes = 0;
+    in.max_actions = 0;
+    in.max_history_bytes = 0;
     res = core::ApplyEpisode(in);
     if (!res.ok()) return done(res.status());
   }
@@ -352,20 +369,36 @@ absl::Status Engine::RewindLocked(Batch& b, store::InstanceRecord rec, const His
   return absl::OkStatus();
 }
 
-void Engine::CompleteActivity(const ActivityResponse& resp, Done done) {
+void Engine::CompleteActivity(const ActivityResponse& resp, const std::string& peer,
+                              Done done) {
   absl::MutexLock l(&mu_);
   if (absl::Status st = CheckOpen(); !st.ok()) return done(st);
   Activity* act = nullptr;
   if (!resp.completiontoken().empty()) {
     auto it = act_tokens_.find(resp.completiontoken());
-    if (it != act_tokens_.end()) act = activities_[it->second].get();
-  } else {
-    for (auto& [seq, a] : activities_) {
-      if (a->in_flight() && a->task.instance_id() == resp.instanceid() &&
-          a->task.request().taskid() == resp.taskid()) {
-        act = a.get();
+    if (it != act_tokens_.end()) {
+      auto a = activities_.find(it->second);
+      if (a != activities_.end()) act = a->second.get();
+    }
+  } else if (auto of = activities_of_.find(resp.instanceid()); of != activities_of_.end()) {
+    // Only the instance's own tasks are searched, and only deliveries made on the
+    // caller's connection may be completed without a token.
+    bool foreign = false;
+    for (uint64_t seq : of->second) {
+      auto a = activities_.find(seq);
+      if (a == activities_.end() || !a->second->in_flight() ||
+          a->second->task.request().taskid() != resp.taskid()) {
+        continue;
+      }
+      if (SamePeer(a->second->stream, peer)) {
+        act = a->second.get();
         break;
       }
+      foreign = true;
+    }
+    if (act == nullptr && foreign) {
+      return done(ForeignCompletion(absl::StrCat("activity task ", resp.taskid(),
+                                                 " of instance '", resp.instanceid(), "'")));
     }
   }
   if (act == nullptr) {

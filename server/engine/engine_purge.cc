@@ -1,0 +1,175 @@
+// Engine: purge (by id, by batch, by filter; optionally recursive), as bounded work.
+//
+// A purge is a PurgeJob advanced one slice at a time on the reader thread. A slice
+// deletes at most kSliceInstances instances in one commit; the commit's callback
+// posts the next slice, so the reader thread is never blocked by a purge and reads
+// posted meanwhile run between slices. Recursive purges walk the sub-orchestration
+// tree with an explicit work list (no recursion, so no stack depth limit); a child
+// is purged only if its record names the purged instance as its parent.
+#include <algorithm>
+#include <memory>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "server/common/logging.h"
+#include "server/core/validation.h"
+#include "server/engine/engine.h"
+#include "server/engine/engine_internal.h"
+
+namespace taskhub::engine {
+namespace {
+constexpr size_t kSliceInstances = 100;  // instances deleted per slice (one commit)
+constexpr int kFilterPage = 100;         // instances read per filter page
+}  // namespace
+
+struct Engine::PurgeJob {
+  bool recursive = false;
+  // Roots still to visit: from the request's ids, or from filter pages.
+  std::vector<std::string> ids;
+  size_t next_id = 0;
+  bool by_filter = false;
+  bool filter_done = false;
+  int pages = 0;
+  storage::InstanceFilter filter;
+  absl::Time deadline = absl::InfiniteFuture();
+  // The tree walk: (instance id, the parent its record must name; empty for roots).
+  std::vector<std::pair<std::string, std::string>> todo;
+  absl::flat_hash_set<std::string> seen;
+  int64_t deleted = 0;
+  DoneWith<PurgeInstancesResponse> done;
+};
+
+void Engine::Purge(const PurgeInstancesRequest& req, DoneWith<PurgeInstancesResponse> done) {
+  auto job = std::make_shared<PurgeJob>();
+  job->recursive = req.recursive();
+  if (req.has_purgeinstancefilter()) {
+    const auto& f = req.purgeinstancefilter();
+    std::optional<std::vector<OrchestrationStatus>> statuses = TerminalOnly(f.runtimestatus());
+    if (!statuses) {  // only running statuses requested: nothing may be purged
+      PurgeInstancesResponse resp;
+      resp.mutable_iscomplete()->set_value(true);
+      return done(resp);
+    }
+    job->by_filter = true;
+    job->filter.statuses = *statuses;
+    if (f.has_createdtimefrom()) job->filter.created_from = core::FromProto(f.createdtimefrom());
+    if (f.has_createdtimeto()) job->filter.created_to = core::FromProto(f.createdtimeto());
+    job->filter.page_size = kFilterPage;
+    // The client chooses the time budget, capped by the server.
+    absl::Duration budget = options_.max_purge_time;
+    if (f.has_timeout() && (f.timeout().seconds() > 0 ||
+                            (f.timeout().seconds() == 0 && f.timeout().nanos() > 0))) {
+      budget = std::min(budget, absl::Seconds(f.timeout().seconds()) +
+                                    absl::Nanoseconds(f.timeout().nanos()));
+    }
+    job->deadline = absl::Now() + budget;
+  } else if (req.request_case() == PurgeInstancesRequest::kInstanceId) {
+    if (absl::Status st = core::ValidateInstanceId("instanceId", req.instanceid()); !st.ok()) {
+      return done(st);
+    }
+    job->ids.push_back(req.instanceid());
+  } else if (req.has_instancebatch()) {
+    const auto& ids = req.instancebatch().instanceids();
+    for (int i = 0; i < ids.size(); ++i) {
+      absl::Status st =
+          core::ValidateInstanceId(absl::StrCat("instanceBatch.instanceIds[", i, "]"), ids[i]);
+      if (!st.ok()) return done(st);
+    }
+    job->ids.assign(ids.begin(), ids.end());
+  } else {
+    return done(absl::InvalidArgumentError(
+        "PurgeInstancesRequest needs instanceId, purgeInstanceFilter or instanceBatch"));
+  }
+  job->done = std::move(done);
+  AfterDurable([this, job](absl::Status st) mutable {
+    if (!st.ok()) return FinishPurge(job, st, false);
+    PurgeSlice(std::move(job));
+  });
+}
+
+void Engine::FinishPurge(std::shared_ptr<PurgeJob> job, absl::Status st, bool complete) {
+  if (!st.ok()) return job->done(st);
+  PurgeInstancesResponse resp;
+  resp.set_deletedinstancecount(static_cast<int32_t>(job->deleted));
+  resp.mutable_iscomplete()->set_value(complete);
+  job->done(resp);
+}
+
+void Engine::PurgeSlice(std::shared_ptr<PurgeJob> job) {
+  // 1. Refill the work list with roots when the tree walk is done.
+  if (job->todo.empty()) {
+    job->seen.clear();  // roots are distinct; keeps memory bounded by one tree
+    if (job->by_filter) {
+      if (job->filter_done) return FinishPurge(job, absl::OkStatus(), true);
+      // At least one page per call, so every call makes progress.
+      if (job->pages > 0 && absl::Now() >= job->deadline) {
+        return FinishPurge(job, absl::OkStatus(), false);
+      }
+      ++job->pages;
+      absl::StatusOr<storage::InstancePage> page = backend_->QueryInstances(job->filter);
+      if (!page.ok()) return FinishPurge(job, page.status(), false);
+      for (auto& rec : page->records) job->todo.emplace_back(rec.instance_id(), "");
+      job->filter.continuation = page->continuation;
+      job->filter_done = page->continuation.empty();
+    } else {
+      while (job->next_id < job->ids.size() && job->todo.size() < kSliceInstances) {
+        job->todo.emplace_back(job->ids[job->next_id++], "");
+      }
+      if (job->todo.empty()) return FinishPurge(job, absl::OkStatus(), true);
+    }
+    std::reverse(job->todo.begin(), job->todo.end());  // visit roots in order
+  }
+  // 2. Take up to one slice of candidates; read their histories without mu_ (a
+  // terminal instance's history does not change; the record is checked again below).
+  struct Candidate {
+    std::string id, parent;
+    std::vector<std::string> children;
+  };
+  std::vector<Candidate> slice;
+  while (!job->todo.empty() && slice.size() < kSliceInstances) {
+    auto [id, parent] = std::move(job->todo.back());
+    job->todo.pop_back();
+    if (!job->seen.insert(id).second) continue;
+    Candidate c{std::move(id), std::move(parent), {}};
+    if (job->recursive) {
+      absl::StatusOr<std::vector<HistoryEvent>> history = backend_->GetHistory(c.id);
+      if (!history.ok()) return FinishPurge(job, history.status(), false);
+      c.children = core::AllChildren(*history);
+    }
+    slice.push_back(std::move(c));
+  }
+  // 3. Delete the finished ones in one commit; the commit posts the next slice.
+  Batch b;
+  int64_t n = 0;
+  {
+    absl::MutexLock l(&mu_);
+    if (absl::Status st = CheckOpen(); !st.ok()) return FinishPurge(job, st, false);
+    for (auto& c : slice) {
+      // Only finished instances are purged; a running one counts as zero deleted
+      // (what the SDKs document for purge by id).
+      if (FindLive(c.id) != nullptr) continue;
+      absl::StatusOr<std::optional<store::InstanceRecord>> stored = FindStored(c.id);
+      if (!stored.ok()) return FinishPurge(job, stored.status(), false);
+      if (!stored->has_value()) continue;
+      if (!c.parent.empty() &&
+          (*stored)->parent().orchestrationinstance().instanceid() != c.parent) {
+        continue;  // not our child (an id reused by an unrelated instance)
+      }
+      DeleteStored(b, **stored);
+      ++n;
+      for (auto& child : c.children) job->todo.emplace_back(std::move(child), c.id);
+    }
+    if (n > 0) {
+      b.done.push_back([this, job, n](absl::Status st) {
+        if (!st.ok()) return FinishPurge(job, st, false);
+        job->deleted += n;
+        reader_.Post([this, job] { PurgeSlice(job); });
+      });
+      Submit(std::move(b));
+      return;
+    }
+  }
+  reader_.Post([this, job] { PurgeSlice(job); });
+}
+
+}  // namespace taskhub::engine
