@@ -1,5 +1,7 @@
 #include "tests/fuzz/engine_harness.h"
 
+#include <cstdio>
+
 #include "absl/synchronization/notification.h"
 
 namespace taskhub::fuzz {
@@ -38,11 +40,16 @@ engine::EngineOptions FuzzEngineOptions() {
   o.max_wait = absl::Seconds(5);
   o.history_cache_events = 64;  // evictions happen
   o.default_max_concurrent = 4;
+  o.max_actions_per_response = 32;
+  o.max_episode_history_bytes = 64 << 10;
+  o.max_purge_time = absl::Milliseconds(50);
   return o;
 }
 
-EngineHarness::EngineHarness(storage::Backend* backend) {
-  auto e = engine::Engine::Create(backend, Clock::Real(), IdGenerator::Random(),
+EngineHarness::EngineHarness(storage::Backend* backend) : backend_(backend) { Create(); }
+
+void EngineHarness::Create() {
+  auto e = engine::Engine::Create(backend_, Clock::Real(), IdGenerator::Random(),
                                   FuzzEngineOptions());
   if (e.ok()) {
     engine_ = std::move(*e);
@@ -53,18 +60,35 @@ EngineHarness::EngineHarness(storage::Backend* backend) {
 
 EngineHarness::~EngineHarness() {
   if (engine_ == nullptr) return;
-  if (connected_) engine_->RemoveStream(stream_);
+  Disconnect();
   engine_->Stop();
 }
 
+void EngineHarness::Disconnect() {
+  if (!connected_) return;
+  engine_->RemoveStream(stream_);
+  old_sinks_.push_back(std::move(sink_));
+  connected_ = false;
+}
+
 void EngineHarness::Connect(const GetWorkItemsRequest& req) {
-  if (connected_) {
-    engine_->RemoveStream(stream_);
-    old_sinks_.push_back(std::move(sink_));
-  }
+  Disconnect();
+  stream_req_ = req;
+  peer_ = "ipv4:127.0.0.1:" + std::to_string(40000 + ++connections_);
   sink_ = std::make_unique<RecordingSink>();
-  stream_ = engine_->AddStream(sink_.get(), req);
+  stream_ = engine_->AddStream(sink_.get(), req, peer_);
   connected_ = true;
+}
+
+bool EngineHarness::Restart() {
+  const bool reconnect = connected_;
+  Disconnect();
+  engine_->Stop();
+  engine_.reset();
+  Create();
+  if (engine_ == nullptr) return false;
+  if (reconnect) Connect(stream_req_);
+  return true;
 }
 
 void EngineHarness::Barrier() {
@@ -158,12 +182,13 @@ void EngineHarness::Apply(const WorkerStep& s) {
     wi = s.token() < 2 ? &items.back() : &items[(s.token() - 3) % items.size()];
   }
   const bool fill_ids = wi != nullptr && s.token() != 1;
+  const std::string peer = s.other_peer() ? "ipv4:10.0.0.1:1" : peer_;
   switch (s.step_case()) {
     case WorkerStep::kOrchestrator: {
       OrchestratorResponse r = s.orchestrator();
       if (wi != nullptr) r.set_completiontoken(wi->completiontoken());
       if (fill_ids) r.set_instanceid(wi->orchestratorrequest().instanceid());
-      return Await([&](auto d) { e.CompleteOrchestration(r, std::move(d)); });
+      return Await([&](auto d) { e.CompleteOrchestration(r, peer, std::move(d)); });
     }
     case WorkerStep::kActivity: {
       ActivityResponse r = s.activity();
@@ -172,7 +197,7 @@ void EngineHarness::Apply(const WorkerStep& s) {
         r.set_instanceid(wi->activityrequest().orchestrationinstance().instanceid());
         r.set_taskid(wi->activityrequest().taskid());
       }
-      return Await([&](auto d) { e.CompleteActivity(r, std::move(d)); });
+      return Await([&](auto d) { e.CompleteActivity(r, peer, std::move(d)); });
     }
     case WorkerStep::kAbandonOrchestration:
       return Await([&](auto d) {
@@ -187,6 +212,13 @@ void EngineHarness::Apply(const WorkerStep& s) {
       return Apply(s.client());
     case WorkerStep::kReconnect:
       return Connect(s.reconnect());
+    case WorkerStep::kRestart:
+      // An engine recovers whatever an engine wrote: a failure here is a bug.
+      if (!Restart()) {
+        fprintf(stderr, "recovery failed after restart: %s\n", create_status_.ToString().c_str());
+        __builtin_trap();
+      }
+      return;
     case WorkerStep::STEP_NOT_SET:
       return;
   }

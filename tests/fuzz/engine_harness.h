@@ -49,13 +49,23 @@ class EngineHarness {
   void Connect(const GetWorkItemsRequest& req);
   // Waits until everything queued so far is durable.
   void Barrier();
+  // Stops the engine and recovers a new one from the same backend; false (and no
+  // engine) when recovery fails. The stream reconnects with its last request.
+  bool Restart();
 
  private:
   // The work items of one kind received so far, in order.
   std::vector<WorkItem> Received(bool orchestrations);
 
+  void Create();
+  void Disconnect();
+
+  storage::Backend* const backend_;
   std::unique_ptr<engine::Engine> engine_;
   absl::Status create_status_;
+  GetWorkItemsRequest stream_req_;
+  std::string peer_;  // the connection of the current stream
+  int connections_ = 0;
   std::unique_ptr<RecordingSink> sink_;
   std::vector<std::unique_ptr<RecordingSink>> old_sinks_;
   uint64_t stream_ = 0;

@@ -2,6 +2,8 @@
 // histories included; ActivityResponse; abandons) for live instances, interleaved
 // with client calls. A fake worker stream records the work items the engine sends,
 // so responses can carry real (or stale) completion tokens. Input: fuzz.WorkerInput.
+#include <cstdio>
+
 #include "server/storage/memory/memory_backend.h"
 #include "tests/fuzz/engine_harness.h"
 #include "tests/fuzz/fuzz_common.h"
@@ -22,5 +24,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   *start.mutable_start() = in.start();
   h.Apply(start);
   for (const auto& s : in.steps()) h.Apply(s);
+  // Whatever the engine wrote, an engine recovers from it.
+  if (!h.Restart()) {
+    fprintf(stderr, "recovery failed: %s\n", h.create_status().ToString().c_str());
+    __builtin_trap();
+  }
   return 0;
 }

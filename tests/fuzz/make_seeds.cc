@@ -279,6 +279,22 @@ std::vector<WorkerInput> WorkerSeeds() {
   fuzzed.mutable_orchestrator()->set_completiontoken("o-bogus");
   out.push_back(Flow({Client(sus), Orch({Sub(1, "w1-c")}), Client(res), Orch({term}), fuzzed,
                       Orch({Complete(3, ORCHESTRATION_STATUS_COMPLETED, "1")})}));
+  // Restarts with work in flight; tokenless completions (older SDKs) from the work
+  // item's connection and from another one.
+  WorkerStep restart;
+  restart.set_restart(true);
+  WorkerStep tokenless = Orch({Schedule(1, "a")});
+  tokenless.set_token(2);
+  tokenless.mutable_orchestrator()->set_instanceid("w1");
+  WorkerStep elsewhere = Act("7");
+  elsewhere.set_token(2);
+  elsewhere.set_other_peer(true);
+  elsewhere.mutable_activity()->set_instanceid("w1");
+  elsewhere.mutable_activity()->set_taskid(1);
+  WorkerStep act_tokenless = elsewhere;
+  act_tokenless.set_other_peer(false);
+  out.push_back(Flow({restart, tokenless, restart, elsewhere, act_tokenless, restart,
+                      Orch({Timer(2, now + absl::Hours(1))}), restart, Client(Get("w1"))}));
   return out;
 }
 
