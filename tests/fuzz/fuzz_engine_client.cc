@@ -5,6 +5,9 @@
 #include "server/storage/memory/memory_backend.h"
 #include "tests/fuzz/engine_harness.h"
 #include "tests/fuzz/fuzz_common.h"
+#include "tests/fuzz/proto_mutator.h"
+
+TASKHUB_FUZZ_PROTO_MUTATOR(taskhub::fuzz::ClientInput)
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
   taskhub::fuzz::QuietLogs();

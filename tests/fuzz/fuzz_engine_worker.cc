@@ -7,6 +7,9 @@
 #include "server/storage/memory/memory_backend.h"
 #include "tests/fuzz/engine_harness.h"
 #include "tests/fuzz/fuzz_common.h"
+#include "tests/fuzz/proto_mutator.h"
+
+TASKHUB_FUZZ_PROTO_MUTATOR(taskhub::fuzz::WorkerInput)
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
   taskhub::fuzz::QuietLogs();

@@ -10,6 +10,7 @@
 #include "fuzz_input.pb.h"
 #include "taskhub/replay.h"
 #include "tests/fuzz/fuzz_common.h"
+#include "tests/fuzz/proto_mutator.h"
 
 namespace taskhub::fuzz {
 namespace {
@@ -79,6 +80,8 @@ Registry MakeRegistry() {
 
 }  // namespace
 }  // namespace taskhub::fuzz
+
+TASKHUB_FUZZ_PROTO_MUTATOR(taskhub::fuzz::ReplayInput)
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
   taskhub::fuzz::QuietLogs();

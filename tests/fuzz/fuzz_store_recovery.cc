@@ -13,6 +13,7 @@
 #include "server/storage/rocksdb/rocksdb_backend.h"
 #include "tests/fuzz/engine_harness.h"
 #include "tests/fuzz/fuzz_common.h"
+#include "tests/fuzz/proto_mutator.h"
 
 namespace taskhub::fuzz {
 namespace {
@@ -58,6 +59,8 @@ void WriteStore(const std::string& dir, const StoreInput& in) {
 
 }  // namespace
 }  // namespace taskhub::fuzz
+
+TASKHUB_FUZZ_PROTO_MUTATOR(taskhub::fuzz::StoreInput)
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
   taskhub::fuzz::QuietLogs();
