@@ -108,6 +108,10 @@ class Engine {
   void Resume(const ResumeRequest& req, Done done);
   void Rewind(const RewindInstanceRequest& req, Done done);
   void Restart(const RestartInstanceRequest& req, DoneWith<std::string> done);
+  // Purges finished instances (by id, batch or filter; `recursive` follows children
+  // whose records name their parent, to any depth). Runs in bounded slices between
+  // other reads; a filter purge stops after min(client timeout, max_purge_time) with
+  // isComplete=false.
   void Purge(const PurgeInstancesRequest& req, DoneWith<PurgeInstancesResponse> done);
   void Query(const InstanceQuery& q, DoneWith<QueryInstancesResponse> done);
   void ListInstanceIds(const ListInstanceIdsRequest& req, DoneWith<ListInstanceIdsResponse> done);
