@@ -16,8 +16,8 @@ if ! command -v clang++ >/dev/null; then
   echo "== installing clang (Debian: clang-14 with libFuzzer)"
   sudo=""
   [ "$(id -u)" = 0 ] || sudo=sudo
-  $sudo apt-get install -y clang >/dev/null ||
-    { $sudo apt-get update >/dev/null && $sudo apt-get install -y clang >/dev/null; }
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y clang >/dev/null ||
+    { $sudo apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y clang >/dev/null; }
 fi
 
 all="fuzz_engine_client fuzz_engine_worker fuzz_continuation_token fuzz_store_recovery fuzz_sdk_replay"
