@@ -5,7 +5,8 @@
 # that did it is left in build-fuzz/artifacts/.
 #
 # Usage: tools/fuzz.sh [SECONDS]      run every target
-#        tools/fuzz.sh --seeds        regenerate tests/fuzz/corpus/ from make_seeds
+#        tools/fuzz.sh --seeds        regenerate the seed-* files of tests/fuzz/corpus/
+#                                     from make_seeds (the rest are minimized finds)
 # Env:   TASKHUB_FUZZ_TARGETS="a b"   run only these targets
 #        TASKHUB_FUZZ_JOBS=N          build parallelism (default 2)
 set -euo pipefail
@@ -31,7 +32,7 @@ for t in $targets; do build+=(--target "$t"); done
 cmake --build "$dir" -j "${TASKHUB_FUZZ_JOBS:-2}" "${build[@]}"
 
 if [ "$arg" = --seeds ]; then
-  rm -rf tests/fuzz/corpus
+  rm -f tests/fuzz/corpus/*/seed-*  # the other files are minimized fuzzer finds
   "$dir/bin/make_seeds" tests/fuzz/corpus
   du -sh tests/fuzz/corpus
   exit 0
