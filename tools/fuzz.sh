@@ -6,7 +6,7 @@
 #
 # Usage: tools/fuzz.sh [SECONDS]      run every target
 #        tools/fuzz.sh --seeds        regenerate the seed-* files of tests/fuzz/corpus/
-#                                     from make_seeds (the rest are minimized finds)
+#                                     from make_seeds (regress-* crash reproducers stay)
 # Env:   TASKHUB_FUZZ_TARGETS="a b"   run only these targets
 #        TASKHUB_FUZZ_JOBS=N          build parallelism (default 2)
 set -euo pipefail
@@ -32,7 +32,7 @@ for t in $targets; do build+=(--target "$t"); done
 cmake --build "$dir" -j "${TASKHUB_FUZZ_JOBS:-2}" "${build[@]}"
 
 if [ "$arg" = --seeds ]; then
-  rm -f tests/fuzz/corpus/*/seed-*  # the other files are minimized fuzzer finds
+  rm -f tests/fuzz/corpus/*/seed-*  # regress-* files (crash reproducers) stay
   "$dir/bin/make_seeds" tests/fuzz/corpus
   du -sh tests/fuzz/corpus
   exit 0
