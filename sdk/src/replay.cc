@@ -185,6 +185,11 @@ class Executor {
   }
 
   void Start(const ExecutionStartedEvent& es) {
+    // Only the first executionStarted of a history starts the orchestrator. A repeated
+    // one (no server sends it) is ignored: starting again would destroy the running
+    // coroutine while its pending tasks still point at its frame (found by
+    // fuzz_sdk_replay: a later timerFired resumed the freed frame).
+    if (started_ || missing_) return;
     st_.name = es.name();
     if (es.has_input()) st_.input = es.input().value();
     if (es.orchestrationinstance().has_executionid()) {

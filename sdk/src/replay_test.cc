@@ -309,6 +309,17 @@ TEST(ReplayTest, SuspendedInstancesBufferResultsUntilResumed) {
   EXPECT_EQ(resp.actions(0).scheduletask().input().value(), "\"Seattle\"");
 }
 
+TEST(ReplayTest, RepeatedExecutionStartedIsIgnored) {
+  History past;
+  past.Started().Execution("approval", "null").Execution("approval", "null")
+      .TimerCreated(1, kT0 + absl::Hours(1)).Done();
+  History fresh;
+  fresh.Started(kT0 + absl::Hours(1)).TimerFired(1, kT0 + absl::Hours(1));
+  OrchestratorResponse resp = Replay(ApprovalRegistry(), past, fresh);
+  ASSERT_EQ(resp.actions_size(), 1);
+  EXPECT_EQ(resp.actions(0).completeorchestration().result().value(), "\"escalated\"");
+}
+
 TEST(ReplayTest, UnknownOrchestratorFails) {
   History fresh;
   fresh.Started().Execution("nope", "null");

@@ -278,6 +278,20 @@ TEST_P(BackendConformance, QueriesFilterAndPageWithoutDuplicates) {
   EXPECT_EQ(h_->QueryInstances(bad).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+// A token is a position in the query's order; one the query did not make (found by
+// fuzz_continuation_token) still pages like the model: ids after it, within the prefix.
+TEST_P(BackendConformance, PrefixQueryTokenOutsideThePrefixRange) {
+  for (const char* id : {"a", "pa", "pb", "q"}) Put(Rec(id, ORCHESTRATION_STATUS_RUNNING, 0));
+  InstanceFilter f;
+  f.id_prefix = "p";
+  f.continuation = EncodePrefixToken("9");  // before the range
+  EXPECT_EQ(AllIds(f), (std::vector<std::string>{"pa", "pb"}));
+  f.continuation = EncodePrefixToken("pa");
+  EXPECT_EQ(AllIds(f), (std::vector<std::string>{"pb"}));
+  f.continuation = EncodePrefixToken("pz");  // after the range
+  EXPECT_TRUE(AllIds(f).empty());
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, BackendConformance, ::testing::Values(false, true),
                          [](const auto& info) { return info.param ? "RocksDb" : "Memory"; });
 

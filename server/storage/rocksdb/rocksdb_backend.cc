@@ -334,7 +334,9 @@ absl::StatusOr<InstancePage> RocksDbBackend::QueryInstances(const InstanceFilter
   if (by_prefix) {
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
     const std::string prefix = keys::Instance(f.id_prefix);
-    it->Seek(token ? keys::Instance(token->id) : prefix);
+    // The token is a position (ids after it); one not made by this query may point
+    // before the prefix range: start no earlier than the range, as the model does.
+    it->Seek(token ? std::max(keys::Instance(token->id), prefix) : prefix);
     if (token && it->Valid() && it->key() == keys::Instance(token->id)) it->Next();
     std::string last;
     for (; it->Valid() && it->key().starts_with(prefix); it->Next()) {

@@ -1,0 +1,227 @@
+#include "tests/fuzz/engine_harness.h"
+
+#include <cstdio>
+
+#include "absl/synchronization/notification.h"
+
+namespace taskhub::fuzz {
+namespace {
+
+// Runs `call` with a completion callback and waits for that callback.
+template <typename T, typename Call>
+void AwaitWith(Call call) {
+  absl::Notification done;
+  call([&done](T) { done.Notify(); });
+  done.WaitForNotification();
+}
+template <typename Call>
+void Await(Call call) {
+  AwaitWith<absl::Status>(std::move(call));
+}
+
+}  // namespace
+
+void RecordingSink::Send(const WorkItem& item) {
+  if (item.has_healthping()) return;
+  absl::MutexLock l(&mu_);
+  items_.push_back(item);
+}
+
+std::vector<WorkItem> RecordingSink::Items() {
+  absl::MutexLock l(&mu_);
+  return items_;
+}
+
+engine::EngineOptions FuzzEngineOptions() {
+  engine::EngineOptions o;
+  o.max_payload_bytes = 4096;
+  o.abandon_delay = absl::Milliseconds(1);
+  o.max_abandon_delay = absl::Milliseconds(2);
+  o.max_wait = absl::Seconds(5);
+  o.history_cache_events = 64;  // evictions happen
+  o.default_max_concurrent = 4;
+  o.max_actions_per_response = 32;
+  o.max_episode_history_bytes = 64 << 10;
+  o.max_purge_time = absl::Milliseconds(50);
+  return o;
+}
+
+EngineHarness::EngineHarness(storage::Backend* backend) : backend_(backend) { Create(); }
+
+void EngineHarness::Create() {
+  auto e = engine::Engine::Create(backend_, Clock::Real(), IdGenerator::Random(),
+                                  FuzzEngineOptions());
+  if (e.ok()) {
+    engine_ = std::move(*e);
+  } else {
+    create_status_ = e.status();
+  }
+}
+
+EngineHarness::~EngineHarness() {
+  if (engine_ == nullptr) return;
+  Disconnect();
+  engine_->Stop();
+}
+
+void EngineHarness::Disconnect() {
+  if (!connected_) return;
+  engine_->RemoveStream(stream_);
+  old_sinks_.push_back(std::move(sink_));
+  connected_ = false;
+}
+
+void EngineHarness::Connect(const GetWorkItemsRequest& req) {
+  Disconnect();
+  stream_req_ = req;
+  peer_ = "ipv4:127.0.0.1:" + std::to_string(40000 + ++connections_);
+  sink_ = std::make_unique<RecordingSink>();
+  stream_ = engine_->AddStream(sink_.get(), req, peer_);
+  connected_ = true;
+}
+
+bool EngineHarness::Restart() {
+  const bool reconnect = connected_;
+  Disconnect();
+  engine_->Stop();
+  engine_.reset();
+  Create();
+  if (engine_ == nullptr) return false;
+  if (reconnect) Connect(stream_req_);
+  return true;
+}
+
+void EngineHarness::Barrier() {
+  AwaitWith<absl::StatusOr<GetInstanceResponse>>(
+      [&](auto d) { engine_->GetInstance("", false, std::move(d)); });
+}
+
+std::vector<WorkItem> EngineHarness::Received(bool orchestrations) {
+  std::vector<WorkItem> out;
+  auto take = [&](RecordingSink* s) {
+    if (s == nullptr) return;
+    for (auto& wi : s->Items()) {
+      if (orchestrations ? wi.has_orchestratorrequest() : wi.has_activityrequest()) {
+        out.push_back(std::move(wi));
+      }
+    }
+  };
+  for (auto& s : old_sinks_) take(s.get());
+  take(sink_.get());
+  return out;
+}
+
+void EngineHarness::Apply(const ClientCall& c) {
+  engine::Engine& e = *engine_;
+  using R = ClientCall;
+  switch (c.call_case()) {
+    case R::kStart:
+      return AwaitWith<absl::StatusOr<std::string>>(
+          [&](auto d) { e.StartInstance(c.start(), std::move(d)); });
+    case R::kRaise:
+      return Await([&](auto d) { e.RaiseEvent(c.raise(), std::move(d)); });
+    case R::kTerminate:
+      return Await([&](auto d) { e.Terminate(c.terminate(), std::move(d)); });
+    case R::kSuspend:
+      return Await([&](auto d) { e.Suspend(c.suspend(), std::move(d)); });
+    case R::kResume:
+      return Await([&](auto d) { e.Resume(c.resume(), std::move(d)); });
+    case R::kRewind:
+      return Await([&](auto d) { e.Rewind(c.rewind(), std::move(d)); });
+    case R::kRestart:
+      return AwaitWith<absl::StatusOr<std::string>>(
+          [&](auto d) { e.Restart(c.restart(), std::move(d)); });
+    case R::kPurge:
+      return AwaitWith<absl::StatusOr<PurgeInstancesResponse>>(
+          [&](auto d) { e.Purge(c.purge(), std::move(d)); });
+    case R::kQuery:
+      return AwaitWith<absl::StatusOr<QueryInstancesResponse>>(
+          [&](auto d) { e.Query(c.query().query(), std::move(d)); });
+    case R::kList:
+      return AwaitWith<absl::StatusOr<ListInstanceIdsResponse>>(
+          [&](auto d) { e.ListInstanceIds(c.list(), std::move(d)); });
+    case R::kGet:
+      return AwaitWith<absl::StatusOr<GetInstanceResponse>>([&](auto d) {
+        e.GetInstance(c.get().instanceid(), c.get().getinputsandoutputs(), std::move(d));
+      });
+    case R::kWaitStart:
+    case R::kWaitCompletion: {
+      const GetInstanceRequest& g =
+          c.call_case() == R::kWaitStart ? c.wait_start() : c.wait_completion();
+      absl::Notification done;
+      const uint64_t h = e.WaitForInstance(g.instanceid(), c.call_case() == R::kWaitCompletion,
+                                           g.getinputsandoutputs(),
+                                           [&done](auto) { done.Notify(); });
+      Barrier();
+      e.CancelWait(h);
+      done.WaitForNotification();
+      return;
+    }
+    case R::kHistory:
+      return AwaitWith<absl::StatusOr<std::vector<HistoryEvent>>>(
+          [&](auto d) { e.GetHistory(c.history().instanceid(), std::move(d)); });
+    case R::kDeleteTaskHub:
+      return Await([&](auto d) { e.DeleteTaskHub(std::move(d)); });
+    case R::CALL_NOT_SET:
+      return;
+  }
+}
+
+void EngineHarness::Apply(const WorkerStep& s) {
+  engine::Engine& e = *engine_;
+  const bool orch = s.has_orchestrator() || s.has_abandon_orchestration();
+  std::vector<WorkItem> items;
+  if (s.has_orchestrator() || s.has_activity() || s.has_abandon_orchestration() ||
+      s.has_abandon_activity()) {
+    Barrier();  // let dispatches of earlier steps arrive
+    items = Received(orch);
+  }
+  // The work item whose token (and ids) the step uses; null = use the fuzzed values.
+  const WorkItem* wi = nullptr;
+  if (!items.empty() && s.token() != 2) {
+    wi = s.token() < 2 ? &items.back() : &items[(s.token() - 3) % items.size()];
+  }
+  const bool fill_ids = wi != nullptr && s.token() != 1;
+  const std::string peer = s.other_peer() ? "ipv4:10.0.0.1:1" : peer_;
+  switch (s.step_case()) {
+    case WorkerStep::kOrchestrator: {
+      OrchestratorResponse r = s.orchestrator();
+      if (wi != nullptr) r.set_completiontoken(wi->completiontoken());
+      if (fill_ids) r.set_instanceid(wi->orchestratorrequest().instanceid());
+      return Await([&](auto d) { e.CompleteOrchestration(r, peer, std::move(d)); });
+    }
+    case WorkerStep::kActivity: {
+      ActivityResponse r = s.activity();
+      if (wi != nullptr) r.set_completiontoken(wi->completiontoken());
+      if (fill_ids) {
+        r.set_instanceid(wi->activityrequest().orchestrationinstance().instanceid());
+        r.set_taskid(wi->activityrequest().taskid());
+      }
+      return Await([&](auto d) { e.CompleteActivity(r, peer, std::move(d)); });
+    }
+    case WorkerStep::kAbandonOrchestration:
+      return Await([&](auto d) {
+        e.AbandonOrchestration(wi ? wi->completiontoken() : s.abandon_orchestration(),
+                               std::move(d));
+      });
+    case WorkerStep::kAbandonActivity:
+      return Await([&](auto d) {
+        e.AbandonActivity(wi ? wi->completiontoken() : s.abandon_activity(), std::move(d));
+      });
+    case WorkerStep::kClient:
+      return Apply(s.client());
+    case WorkerStep::kReconnect:
+      return Connect(s.reconnect());
+    case WorkerStep::kRestart:
+      // An engine recovers whatever an engine wrote: a failure here is a bug.
+      if (!Restart()) {
+        fprintf(stderr, "recovery failed after restart: %s\n", create_status_.ToString().c_str());
+        __builtin_trap();
+      }
+      return;
+    case WorkerStep::STEP_NOT_SET:
+      return;
+  }
+}
+
+}  // namespace taskhub::fuzz
