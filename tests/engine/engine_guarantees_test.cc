@@ -4,8 +4,8 @@
 // results. Each one was broken on purpose once to watch it fail (see the comment
 // above each test for what was broken).
 //
-// The engine runs on the in-memory backend wrapped by InstrumentedBackend, which
-// counts commits and history loads and can hold a commit until the test releases it.
+// The engine runs on the in-memory backend wrapped by storage::FaultInjectingBackend,
+// which counts commits and history loads and can hold a commit until it is released.
 #include <atomic>
 #include <future>
 #include <iostream>
@@ -16,71 +16,10 @@
 #include "gtest/gtest.h"
 #include "server/engine/engine.h"
 #include "server/storage/memory/memory_backend.h"
+#include "server/storage/testing/fault_backend.h"
 
 namespace taskhub::engine {
 namespace {
-
-// Delegates to a MemoryBackend. Counts Commit() and GetHistory() calls; when armed,
-// the next Commit() blocks (after announcing it entered) until Release().
-class InstrumentedBackend : public storage::Backend {
- public:
-  absl::Status Commit(const storage::WriteSet& ws) override {
-    {
-      absl::MutexLock l(&mu_);
-      ++commits_;
-      if (armed_) {
-        armed_ = false;
-        blocked_ = true;
-        mu_.Await(absl::Condition(
-            +[](bool* b) { return !*b; }, &blocked_));
-      }
-    }
-    return inner_.Commit(ws);
-  }
-  absl::StatusOr<std::optional<store::InstanceRecord>> GetInstance(
-      const std::string& id) override {
-    return inner_.GetInstance(id);
-  }
-  absl::StatusOr<std::vector<HistoryEvent>> GetHistory(const std::string& id) override {
-    history_loads_.fetch_add(1);
-    return inner_.GetHistory(id);
-  }
-  absl::StatusOr<storage::RecoveryState> LoadRecoveryState() override {
-    return inner_.LoadRecoveryState();
-  }
-  absl::StatusOr<storage::InstancePage> QueryInstances(
-      const storage::InstanceFilter& f) override {
-    return inner_.QueryInstances(f);
-  }
-
-  // The next Commit() blocks until Release().
-  void BlockNextCommit() {
-    absl::MutexLock l(&mu_);
-    armed_ = true;
-  }
-  // Waits until a Commit() is blocked (true) or 5 s passed (false).
-  bool AwaitBlocked() {
-    absl::MutexLock l(&mu_);
-    return mu_.AwaitWithTimeout(absl::Condition(&blocked_), absl::Seconds(5));
-  }
-  void Release() {
-    absl::MutexLock l(&mu_);
-    blocked_ = false;
-  }
-  uint64_t commits() {
-    absl::MutexLock l(&mu_);
-    return commits_;
-  }
-  uint64_t history_loads() const { return history_loads_.load(); }
-
- private:
-  storage::MemoryBackend inner_;
-  absl::Mutex mu_;
-  bool armed_ ABSL_GUARDED_BY(mu_) = false;
-  bool blocked_ ABSL_GUARDED_BY(mu_) = false;
-  uint64_t commits_ ABSL_GUARDED_BY(mu_) = 0;
-  std::atomic<uint64_t> history_loads_{0};
-};
 
 // Records work items (health pings dropped); tests wait for them.
 class RecordingSink : public WorkItemSink {
@@ -183,7 +122,8 @@ class EngineGuaranteesTest : public ::testing::Test {
     return r.ok() ? r->orchestrationstate() : OrchestrationState();
   }
 
-  InstrumentedBackend backend_;
+  storage::MemoryBackend memory_;
+  storage::FaultInjectingBackend backend_{&memory_};
   std::unique_ptr<Engine> engine_;
   std::vector<std::unique_ptr<RecordingSink>> sinks_;
   std::vector<uint64_t> streams_;

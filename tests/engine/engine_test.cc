@@ -8,6 +8,7 @@
 #include "gtest/gtest.h"
 #include "server/core/history.h"
 #include "server/storage/memory/memory_backend.h"
+#include "server/storage/testing/fault_backend.h"
 
 namespace taskhub::engine {
 namespace {
@@ -87,7 +88,8 @@ class EngineTest : public ::testing::Test {
         [&](auto d) { engine_->GetInstance(id, true, std::move(d)); });
   }
 
-  storage::MemoryBackend backend_;
+  storage::MemoryBackend memory_;
+  storage::FaultInjectingBackend backend_{&memory_};
   std::unique_ptr<Engine> engine_;
 };
 

@@ -7,11 +7,6 @@
 
 namespace taskhub::storage {
 
-void MemoryBackend::FailNextCommits(int n) {
-  absl::MutexLock l(&mu_);
-  fail_next_ = n;
-}
-
 void MemoryBackend::Apply(const WriteOp& op) {
   if (auto* p = std::get_if<PutInstance>(&op)) {
     instances_[p->record.instance_id()] = p->record;
@@ -51,10 +46,6 @@ void MemoryBackend::Apply(const WriteOp& op) {
 
 absl::Status MemoryBackend::Commit(const WriteSet& ws) {
   absl::MutexLock l(&mu_);
-  if (fail_next_ > 0) {
-    --fail_next_;
-    return absl::UnavailableError("injected commit failure");
-  }
   for (const auto& op : ws.ops) Apply(op);
   max_seq_ = std::max(max_seq_, ws.max_seq);
   return absl::OkStatus();

@@ -1,6 +1,6 @@
 // The in-memory backend: the reference model of Backend, written for obviousness
 // rather than speed (queries scan and sort). Nothing survives the process.
-// Thread-safe. Supports fault injection for tests.
+// Thread-safe. (Fault injection: storage/testing/fault_backend.h.)
 #ifndef TASKHUB_SERVER_STORAGE_MEMORY_MEMORY_BACKEND_H_
 #define TASKHUB_SERVER_STORAGE_MEMORY_MEMORY_BACKEND_H_
 
@@ -23,9 +23,6 @@ class MemoryBackend : public Backend {
   absl::StatusOr<RecoveryState> LoadRecoveryState() override;
   absl::StatusOr<InstancePage> QueryInstances(const InstanceFilter& filter) override;
 
-  // Fault injection: the next `n` commits fail with UNAVAILABLE and change nothing.
-  void FailNextCommits(int n);
-
  private:
   void Apply(const WriteOp& op) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
@@ -36,7 +33,6 @@ class MemoryBackend : public Backend {
   std::map<uint64_t, store::ActivityTask> activities_ ABSL_GUARDED_BY(mu_);
   std::map<std::pair<int64_t, uint64_t>, store::TimerRecord> timers_ ABSL_GUARDED_BY(mu_);
   uint64_t max_seq_ ABSL_GUARDED_BY(mu_) = 0;
-  int fail_next_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace taskhub::storage
