@@ -62,7 +62,7 @@ void Engine::Purge(const PurgeInstancesRequest& req, DoneWith<PurgeInstancesResp
       budget = std::min(budget, absl::Seconds(f.timeout().seconds()) +
                                     absl::Nanoseconds(f.timeout().nanos()));
     }
-    job->deadline = absl::Now() + budget;
+    job->deadline = clock_->Now() + budget;
   } else if (req.request_case() == PurgeInstancesRequest::kInstanceId) {
     if (absl::Status st = core::ValidateInstanceId("instanceId", req.instanceid()); !st.ok()) {
       return done(st);
@@ -102,7 +102,7 @@ void Engine::PurgeSlice(std::shared_ptr<PurgeJob> job) {
     if (job->by_filter) {
       if (job->filter_done) return FinishPurge(job, absl::OkStatus(), true);
       // At least one page per call, so every call makes progress.
-      if (job->pages > 0 && absl::Now() >= job->deadline) {
+      if (job->pages > 0 && clock_->Now() >= job->deadline) {
         return FinishPurge(job, absl::OkStatus(), false);
       }
       ++job->pages;
