@@ -17,52 +17,19 @@
 #include "server/engine/engine.h"
 #include "server/storage/memory/memory_backend.h"
 #include "server/storage/testing/fault_backend.h"
+#include "tests/engine/engine_test_support.h"
 
 namespace taskhub::engine {
 namespace {
 
-// Records work items (health pings dropped); tests wait for them.
-class RecordingSink : public WorkItemSink {
- public:
-  void Send(const WorkItem& item) override {
-    if (item.has_healthping()) return;
-    absl::MutexLock l(&mu_);
-    items_.push_back(item);
-  }
-  void Close() override {}
-  std::optional<WorkItem> Next(absl::Duration timeout = absl::Seconds(5)) {
-    absl::MutexLock l(&mu_);
-    auto ready = [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS { return items_.size() > taken_; };
-    if (!mu_.AwaitWithTimeout(absl::Condition(&ready), timeout)) return std::nullopt;
-    return items_[taken_++];
-  }
-
- private:
-  absl::Mutex mu_;
-  std::vector<WorkItem> items_ ABSL_GUARDED_BY(mu_);
-  size_t taken_ ABSL_GUARDED_BY(mu_) = 0;
+// Waits 5 s for a work item by default.
+struct RecordingSink : testing::RecordingSink {
+  RecordingSink() : testing::RecordingSink(absl::Seconds(5)) {}
 };
 
-absl::Status AwaitStatus(const std::function<void(Done)>& call) {
-  std::promise<absl::Status> p;
-  call([&](absl::Status s) { p.set_value(s); });
-  return p.get_future().get();
-}
-
-OrchestratorAction ScheduleTask(int id, const std::string& name) {
-  OrchestratorAction a;
-  a.set_id(id);
-  a.mutable_scheduletask()->set_name(name);
-  return a;
-}
-
-OrchestratorAction CompleteAction(int id, const std::string& result) {
-  OrchestratorAction a;
-  a.set_id(id);
-  a.mutable_completeorchestration()->set_orchestrationstatus(ORCHESTRATION_STATUS_COMPLETED);
-  a.mutable_completeorchestration()->mutable_result()->set_value(result);
-  return a;
-}
+using testing::AwaitStatus;
+using testing::CompleteAction;
+using testing::ScheduleTask;
 
 class EngineGuaranteesTest : public ::testing::Test {
  protected:

@@ -60,11 +60,7 @@ class EngineHostileTest : public ::testing::Test {
     return Start(req);
   }
   absl::Status Complete(const WorkItem& wi, std::vector<OrchestratorAction> actions) {
-    OrchestratorResponse resp;
-    resp.set_instanceid(wi.orchestratorrequest().instanceid());
-    resp.set_completiontoken(wi.completiontoken());
-    for (auto& a : actions) *resp.add_actions() = a;
-    return AwaitStatus([&](Done d) { engine_->CompleteOrchestration(resp, std::move(d)); });
+    return CompleteEpisode(*engine_, wi, std::move(actions));
   }
   GetInstanceResponse Get(const std::string& id) {
     auto r = AwaitOr<GetInstanceResponse>(
@@ -117,21 +113,6 @@ class EngineHostileTest : public ::testing::Test {
   storage::WriteSet pending_;
   std::unique_ptr<Engine> engine_;
 };
-
-inline OrchestratorAction CompleteAction(int id,
-                                  OrchestrationStatus status = ORCHESTRATION_STATUS_COMPLETED) {
-  OrchestratorAction a;
-  a.set_id(id);
-  a.mutable_completeorchestration()->set_orchestrationstatus(status);
-  return a;
-}
-
-inline OrchestratorAction ScheduleTask(int id, const std::string& name = "act") {
-  OrchestratorAction a;
-  a.set_id(id);
-  a.mutable_scheduletask()->set_name(name);
-  return a;
-}
 
 }  // namespace taskhub::engine::testing
 

@@ -9,52 +9,27 @@
 #include "server/core/history.h"
 #include "server/storage/memory/memory_backend.h"
 #include "server/storage/testing/fault_backend.h"
+#include "tests/engine/engine_test_support.h"
 
 namespace taskhub::engine {
 namespace {
 
 using namespace std::chrono_literals;
 
-// Records work items; tests wait for them.
-class RecordingSink : public WorkItemSink {
- public:
-  void Send(const WorkItem& item) override {
-    if (item.has_healthping()) return;
-    absl::MutexLock l(&mu_);
-    items_.push_back(item);
-  }
-  void Close() override {
-    absl::MutexLock l(&mu_);
-    closed_ = true;
-  }
-  // Waits up to 5 s for the next work item.
-  std::optional<WorkItem> Next(absl::Duration timeout = absl::Seconds(5)) {
-    absl::MutexLock l(&mu_);
-    auto ready = [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS { return items_.size() > taken_; };
-    if (!mu_.AwaitWithTimeout(absl::Condition(&ready), timeout)) return std::nullopt;
-    return items_[taken_++];
-  }
-
- private:
-  absl::Mutex mu_;
-  std::vector<WorkItem> items_ ABSL_GUARDED_BY(mu_);
-  size_t taken_ ABSL_GUARDED_BY(mu_) = 0;
-  bool closed_ ABSL_GUARDED_BY(mu_) = false;
+// Waits 5 s for a work item by default.
+struct RecordingSink : testing::RecordingSink {
+  RecordingSink() : testing::RecordingSink(absl::Seconds(5)) {}
 };
+
+using testing::AwaitStatus;
+using testing::CompleteAction;
+using testing::ScheduleTask;
 
 template <typename T>
 T Await(std::function<void(DoneWith<T>)> call) {
-  std::promise<absl::StatusOr<T>> p;
-  call([&](absl::StatusOr<T> r) { p.set_value(std::move(r)); });
-  auto r = p.get_future().get();
+  auto r = testing::AwaitOr<T>(std::move(call));
   EXPECT_TRUE(r.ok()) << r.status();
   return r.ok() ? *r : T();
-}
-
-absl::Status AwaitStatus(std::function<void(Done)> call) {
-  std::promise<absl::Status> p;
-  call([&](absl::Status s) { p.set_value(s); });
-  return p.get_future().get();
 }
 
 class EngineTest : public ::testing::Test {
@@ -77,11 +52,7 @@ class EngineTest : public ::testing::Test {
     return Await<std::string>([&](auto d) { engine_->StartInstance(req, std::move(d)); });
   }
   absl::Status Complete(const WorkItem& wi, std::vector<OrchestratorAction> actions) {
-    OrchestratorResponse resp;
-    resp.set_instanceid(wi.orchestratorrequest().instanceid());
-    resp.set_completiontoken(wi.completiontoken());
-    for (auto& a : actions) *resp.add_actions() = a;
-    return AwaitStatus([&](Done d) { engine_->CompleteOrchestration(resp, std::move(d)); });
+    return testing::CompleteEpisode(*engine_, wi, std::move(actions));
   }
   GetInstanceResponse Get(const std::string& id) {
     return Await<GetInstanceResponse>(
@@ -92,21 +63,6 @@ class EngineTest : public ::testing::Test {
   storage::FaultInjectingBackend backend_{&memory_};
   std::unique_ptr<Engine> engine_;
 };
-
-OrchestratorAction ScheduleTask(int id, const std::string& name) {
-  OrchestratorAction a;
-  a.set_id(id);
-  a.mutable_scheduletask()->set_name(name);
-  return a;
-}
-
-OrchestratorAction CompleteAction(int id, const std::string& result) {
-  OrchestratorAction a;
-  a.set_id(id);
-  a.mutable_completeorchestration()->set_orchestrationstatus(ORCHESTRATION_STATUS_COMPLETED);
-  a.mutable_completeorchestration()->mutable_result()->set_value(result);
-  return a;
-}
 
 TEST_F(EngineTest, ActivityRoundTripCompletesAndWakesWaiter) {
   RecordingSink sink;

@@ -6,6 +6,7 @@
 #include <functional>
 #include <future>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
@@ -16,21 +17,26 @@ namespace taskhub::engine::testing {
 // Records work items (health pings dropped); tests wait for them. Thread-safe.
 class RecordingSink : public WorkItemSink {
  public:
+  // `wait`: how long Next() waits by default.
+  explicit RecordingSink(absl::Duration wait = absl::Seconds(10)) : wait_(wait) {}
   void Send(const WorkItem& item) override {
     if (item.has_healthping()) return;
     absl::MutexLock l(&mu_);
     items_.push_back(item);
   }
   void Close() override {}
-  // Waits up to `timeout` for the next work item.
-  std::optional<WorkItem> Next(absl::Duration timeout = absl::Seconds(10)) {
+  // Waits up to `timeout` (default: the constructor's `wait`) for the next work item.
+  std::optional<WorkItem> Next(std::optional<absl::Duration> timeout = std::nullopt) {
     absl::MutexLock l(&mu_);
     auto ready = [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS { return items_.size() > taken_; };
-    if (!mu_.AwaitWithTimeout(absl::Condition(&ready), timeout)) return std::nullopt;
+    if (!mu_.AwaitWithTimeout(absl::Condition(&ready), timeout.value_or(wait_))) {
+      return std::nullopt;
+    }
     return items_[taken_++];
   }
 
  private:
+  const absl::Duration wait_;
   absl::Mutex mu_;
   std::vector<WorkItem> items_ ABSL_GUARDED_BY(mu_);
   size_t taken_ ABSL_GUARDED_BY(mu_) = 0;
@@ -47,6 +53,38 @@ inline absl::Status AwaitStatus(std::function<void(Done)> call) {
   std::promise<absl::Status> p;
   call([&](absl::Status s) { p.set_value(s); });
   return p.get_future().get();
+}
+
+inline OrchestratorAction ScheduleTask(int id, const std::string& name = "act") {
+  OrchestratorAction a;
+  a.set_id(id);
+  a.mutable_scheduletask()->set_name(name);
+  return a;
+}
+
+inline OrchestratorAction CompleteAction(
+    int id, OrchestrationStatus status = ORCHESTRATION_STATUS_COMPLETED) {
+  OrchestratorAction a;
+  a.set_id(id);
+  a.mutable_completeorchestration()->set_orchestrationstatus(status);
+  return a;
+}
+
+// completeOrchestration(COMPLETED) with `result`.
+inline OrchestratorAction CompleteAction(int id, const std::string& result) {
+  OrchestratorAction a = CompleteAction(id);
+  a.mutable_completeorchestration()->mutable_result()->set_value(result);
+  return a;
+}
+
+// Completes the episode `wi` with `actions` (and its completion token).
+inline absl::Status CompleteEpisode(Engine& engine, const WorkItem& wi,
+                                    std::vector<OrchestratorAction> actions) {
+  OrchestratorResponse resp;
+  resp.set_instanceid(wi.orchestratorrequest().instanceid());
+  resp.set_completiontoken(wi.completiontoken());
+  for (auto& a : actions) *resp.add_actions() = std::move(a);
+  return AwaitStatus([&](Done d) { engine.CompleteOrchestration(resp, std::move(d)); });
 }
 
 }  // namespace taskhub::engine::testing
