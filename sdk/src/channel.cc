@@ -1,4 +1,4 @@
-#include "sdk/src/channel.h"
+#include "taskhub/channel.h"
 
 #include <cerrno>
 #include <cstring>
@@ -23,7 +23,6 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
   return text.str();
 }
 
-namespace internal {
 namespace {
 
 // Adds the authorization metadata to each call before its headers go out.
@@ -74,5 +73,4 @@ std::shared_ptr<grpc::Channel> NewChannel(const std::string& address, const TlsO
                                                                  std::move(factories));
 }
 
-}  // namespace internal
 }  // namespace taskhub

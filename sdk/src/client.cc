@@ -5,7 +5,7 @@
 #include "orchestrator_service.grpc.pb.h"
 #include "proto/timestamp_util.h"
 #include "proto/grpc_status.h"
-#include "sdk/src/channel.h"
+#include "taskhub/channel.h"
 
 namespace taskhub {
 
@@ -65,7 +65,7 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Connect(const ClientOptions& opt
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(-1);
   args.SetMaxSendMessageSize(-1);
-  impl->channel = internal::NewChannel(options.address, options.tls, options.token, args);
+  impl->channel = NewChannel(options.address, options.tls, options.token, args);
   impl->stub = TaskHubSidecarService::NewStub(impl->channel);
   return std::unique_ptr<Client>(new Client(std::move(impl)));
 }

@@ -10,7 +10,7 @@
 
 #include "grpcpp/grpcpp.h"
 #include "orchestrator_service.grpc.pb.h"
-#include "sdk/src/channel.h"
+#include "taskhub/channel.h"
 #include "sdk/src/sdk_util.h"
 #include "taskhub/replay.h"
 
@@ -114,7 +114,7 @@ void Worker::Impl::Reader() {
     args.SetMaxReceiveMessageSize(-1);
     args.SetMaxSendMessageSize(-1);
     args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
-    auto channel = internal::NewChannel(options.address, options.tls, options.token, args);
+    auto channel = NewChannel(options.address, options.tls, options.token, args);
     auto stub = std::shared_ptr<Stub>(TaskHubSidecarService::NewStub(channel));
     grpc::ClientContext hello_ctx;
     hello_ctx.set_deadline(Deadline(absl::Seconds(10)));

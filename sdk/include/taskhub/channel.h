@@ -1,7 +1,8 @@
 // The SDK's one way to open a channel: TLS or plaintext per TlsOptions, and the
-// bearer token added to every call made on it. Not public API.
-#ifndef TASKHUB_SDK_SRC_CHANNEL_H_
-#define TASKHUB_SDK_SRC_CHANNEL_H_
+// bearer token added to every call made on it. Client and Worker use it; tools use it
+// to call other services of the same server (e.g. grpc.health.v1) the same way.
+#ifndef TASKHUB_SDK_CHANNEL_H_
+#define TASKHUB_SDK_CHANNEL_H_
 
 #include <memory>
 #include <string>
@@ -10,14 +11,14 @@
 #include "grpcpp/support/channel_arguments.h"
 #include "taskhub/connection.h"
 
-namespace taskhub::internal {
+namespace taskhub {
 
 // A channel to `address`; when `token` is non-empty every call on it carries
 // `authorization: Bearer <token>`.
 std::shared_ptr<grpc::Channel> NewChannel(const std::string& address, const TlsOptions& tls,
                                           const std::string& token,
-                                          const grpc::ChannelArguments& args);
+                                          const grpc::ChannelArguments& args = {});
 
-}  // namespace taskhub::internal
+}  // namespace taskhub
 
-#endif  // TASKHUB_SDK_SRC_CHANNEL_H_
+#endif  // TASKHUB_SDK_CHANNEL_H_
