@@ -138,6 +138,22 @@ store::InstanceRecord FailedRecord() {
   return r;
 }
 
+// ApplyEpisode of `resp` to the episode `fresh` after `past`; continue-as-new or a
+// server rewind gets execution id "e2".
+absl::StatusOr<EpisodeResult> Apply(const store::InstanceRecord& rec,
+                                    const std::vector<HistoryEvent>& past,
+                                    const std::vector<HistoryEvent>& fresh,
+                                    const OrchestratorResponse& resp) {
+  EpisodeInput in;
+  in.record = &rec;
+  in.new_events = &fresh;
+  in.response = &resp;
+  in.history = &past;
+  in.now = kT0;
+  in.new_execution_id = "e2";
+  return ApplyEpisode(in);
+}
+
 TEST(RewindTest, ApplyEpisodeRewindsForAWorkerThatFailsAgain) {
   const store::InstanceRecord rec = FailedRecord();
   const std::vector<HistoryEvent> past = FailedHistory();
@@ -148,14 +164,7 @@ TEST(RewindTest, ApplyEpisodeRewindsForAWorkerThatFailsAgain) {
   auto* c = resp.add_actions();
   c->set_id(3);
   c->mutable_completeorchestration()->set_orchestrationstatus(ORCHESTRATION_STATUS_FAILED);
-  EpisodeInput in;
-  in.record = &rec;
-  in.new_events = &fresh;
-  in.response = &resp;
-  in.history = &past;
-  in.now = kT0;
-  in.new_execution_id = "e2";
-  absl::StatusOr<EpisodeResult> r = ApplyEpisode(in);
+  absl::StatusOr<EpisodeResult> r = Apply(rec, past, fresh, resp);
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_TRUE(r->rewound);
   EXPECT_TRUE(r->reset_history);
@@ -178,14 +187,7 @@ TEST(RewindTest, ApplyEpisodeKeepsTheHistoryARewindAwareSdkComputed) {
   a->set_id(-1);
   *a->mutable_rewindorchestration()->add_newhistory() = Started("sdk-exec");
   *a->mutable_rewindorchestration()->add_newhistory() = Rewound();
-  EpisodeInput in;
-  in.record = &rec;
-  in.new_events = &fresh;
-  in.response = &resp;
-  in.history = &past;
-  in.now = kT0;
-  in.new_execution_id = "e2";
-  absl::StatusOr<EpisodeResult> r = ApplyEpisode(in);
+  absl::StatusOr<EpisodeResult> r = Apply(rec, past, fresh, resp);
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_TRUE(r->rewound);
   EXPECT_EQ(r->history_append.size(), 2u);
@@ -197,14 +199,7 @@ TEST(RewindTest, NormalEpisodeIsNotARewind) {
   const std::vector<HistoryEvent> past = {OS(), Started("e1"), OC()};
   const std::vector<HistoryEvent> fresh = {OS(), Completed(1)};
   OrchestratorResponse resp;
-  EpisodeInput in;
-  in.record = &rec;
-  in.new_events = &fresh;
-  in.response = &resp;
-  in.history = &past;
-  in.now = kT0;
-  in.new_execution_id = "e2";
-  absl::StatusOr<EpisodeResult> r = ApplyEpisode(in);
+  absl::StatusOr<EpisodeResult> r = Apply(rec, past, fresh, resp);
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_FALSE(r->rewound);
   EXPECT_EQ(r->record.execution_id(), "e1");
