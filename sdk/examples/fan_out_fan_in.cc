@@ -1,5 +1,9 @@
 // Fan-out/fan-in: list the files, count the words of each in parallel, sum.
 // Run: taskhub-example-fan-out-fan-in [--address localhost:4001]
+#include <stdexcept>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/strip.h"
 #include "sdk/examples/example_main.h"
 
 using taskhub::ActivityContext;
@@ -29,7 +33,15 @@ int main(int argc, char** argv) {
   });
   // Stands in for reading a file: file-i.txt holds i+1 words.
   registry.AddActivity("count_words", [](ActivityContext&, std::string file) {
-    return std::stoi(file.substr(5)) + 1;
+    // The name comes from the orchestration: parsed without std::stoi; anything but
+    // file-<n>.txt fails the activity (an exception becomes its failure details).
+    absl::string_view rest(file);
+    int i = 0;
+    if (!absl::ConsumePrefix(&rest, "file-") || !absl::ConsumeSuffix(&rest, ".txt") ||
+        !absl::SimpleAtoi(rest, &i)) {
+      throw std::invalid_argument("not a file-<n>.txt name: " + file);
+    }
+    return i + 1;
   });
   return taskhub::examples::RunExample(
       taskhub::examples::ParseArgs(argc, argv), std::move(registry),
