@@ -25,8 +25,10 @@ def taskhubd_binary() -> Path:
     return Path(os.environ.get("TASKHUBD", ROOT / "build" / "bin" / "taskhubd"))
 
 
-def run_failing(args: list[str], timeout: float = 20.0, **kw) -> tuple[int, str]:
-    """Runs taskhubd expecting it to refuse to start; returns (returncode, stderr).
+def run_failing(args: list[str], timeout: float = 20.0, binary: Path | None = None,
+                **kw) -> tuple[int, str]:
+    """Runs taskhubd (`binary`, default the build's) expecting it to refuse to start;
+    returns (returncode, stderr).
 
     Asserts it exited on its own with a code > 0 (a negative code is a signal: a crash)
     and printed exactly one "cannot start" line.
@@ -34,7 +36,7 @@ def run_failing(args: list[str], timeout: float = 20.0, **kw) -> tuple[int, str]
     if "--listen" not in args:
         args = ["--listen", "127.0.0.1:0", *args]
     try:
-        proc = subprocess.run([str(taskhubd_binary()), *args],
+        proc = subprocess.run([str(binary or taskhubd_binary()), *args],
                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True, timeout=timeout, **kw)
     except subprocess.TimeoutExpired as e:

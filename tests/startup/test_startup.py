@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Daemon, make_store, run_failing
+from conftest import Daemon, make_store, run_failing, taskhubd_binary
 
 
 def test_data_dir_is_a_file(tmp_path):
@@ -42,7 +42,8 @@ def test_port_in_use_is_refused(tmp_path, daemons):
 
 def test_data_dir_unreadable(tmp_path):
     # Root ignores file permissions: run the daemon as "nobody" then (a fresh world-
-    # traversable parent, since pytest's tmp dirs are private to root).
+    # traversable parent, since pytest's tmp dirs are private to root; the binary is
+    # copied there too, since the checkout may sit in a directory only root can enter).
     parent = Path(tempfile.mkdtemp(prefix="taskhub-startup-"))
     try:
         os.chmod(parent, 0o755)
@@ -52,6 +53,7 @@ def test_data_dir_unreadable(tmp_path):
         if os.geteuid() == 0:
             kw["user"] = 65534
             kw["group"] = 65534
+            kw["binary"] = Path(shutil.copy2(taskhubd_binary(), parent / "taskhubd"))
         # A store the daemon may not read: its directory has no permissions at all.
         os.chmod(data, 0)
         _, line = run_failing(["--data-dir", str(data)], **kw)
