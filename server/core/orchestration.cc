@@ -377,4 +377,15 @@ bool ParentNotification(const store::InstanceRecord& child, absl::Time now,
   return true;
 }
 
+std::vector<std::string> ChildIdsOf(const std::string& parent,
+                                    const OrchestratorResponse& response) {
+  std::vector<std::string> ids;
+  for (const auto& a : response.actions()) {
+    if (!a.has_createsuborchestration()) continue;
+    const auto& c = a.createsuborchestration();
+    ids.push_back(c.instanceid().empty() ? DefaultChildId(parent, a.id()) : c.instanceid());
+  }
+  return ids;
+}
+
 }  // namespace taskhub::core

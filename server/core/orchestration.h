@@ -106,6 +106,10 @@ bool ParentNotification(const store::InstanceRecord& child, absl::Time now,
                         std::string* parent_id, std::string* parent_execution_id,
                         HistoryEvent* event);
 
+// The instance ids of the sub-orchestrations `response` asks to create (explicit
+// ids, or the default "<parent>:<action id>" ones), unvalidated, in action order.
+std::vector<std::string> ChildIdsOf(const std::string& parent, const OrchestratorResponse& response);
+
 }  // namespace taskhub::core
 
 #endif  // TASKHUB_SERVER_CORE_ORCHESTRATION_H_

@@ -2,81 +2,54 @@
 // worker requests into atomic store writes (through the CommitQueue, which groups
 // concurrent commits into one WAL sync), and pushes work items to worker streams.
 //
-// Consistency model: a request mutates the in-memory (logical) state under `mu_`
-// and queues its WriteSet in the same order (the commit queue is FIFO). Nothing a
-// client can observe leaves the server before it is durable: replies and waiter
-// wake-ups are produced by the post-commit step of the write that made them true,
-// and reads run after everything queued before them is durable. Work items may be
-// dispatched before the write that created them is durable: any completion of
-// theirs is queued after that write, and if a crash loses the write, the work is
-// redone (activities are at-least-once) and the old completion token is stale.
+// Parts, one job each:
+//   Partition   (partition*.cc)  the instance table (live instances, pending changes,
+//                                history cache), inboxes, activity tasks, ready queues;
+//                                applies a request as lookup -> decide -> write -> dispatch
+//   Dispatcher  (dispatcher.*)   worker streams, capacity per work-item kind, tokens
+//   Waiters     (waiters.*)      clients waiting for a start or a completion
+//   CommitQueue (commit_queue.*) group commit, FIFO
+//   TimerQueue  (timer_queue.*)  durable timers, leases, pings, on the injected clock
+//   Executor    (executor.*)     the reader thread: reads after everything queued is
+//                                durable, history loads, purge slices
+//   Engine      (this file)      the facade: routes requests to the partition of their
+//                                instance, runs reads and purges
+//
+// Consistency model: a request mutates the in-memory (logical) state under its
+// partition's lock and queues its WriteSet in the same order (the commit queue is
+// FIFO). Nothing a client can observe leaves the server before it is durable:
+// replies and waiter wake-ups are produced by the post-commit step of the write that
+// made them true, and reads run after everything queued before them is durable.
+//
+// Lock order: Partition::mu_ -> Dispatcher::mu_ -> Waiters::mu_ -> the internal locks
+// of TimerQueue, CommitQueue and Executor. No storage read and no client callback
+// (`Done`) runs under a partition lock.
 //
 // Thread-safety: every public method may be called from any thread; callbacks
-// (`Done`) run on engine threads and must not block.
+// (`Done`) run on engine or caller threads with no engine lock held and must not block.
 #ifndef TASKHUB_SERVER_ENGINE_ENGINE_H_
 #define TASKHUB_SERVER_ENGINE_ENGINE_H_
 
-#include <deque>
-#include <functional>
-#include <list>
-#include <map>
+#include <atomic>
 #include <memory>
 #include <optional>
-#include <set>
 #include <string>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
-#include "absl/functional/any_invocable.h"
-#include "absl/random/random.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "server/common/clock.h"
 #include "server/common/ids.h"
-#include "server/core/orchestration.h"
 #include "server/engine/commit_queue.h"
+#include "server/engine/dispatcher.h"
+#include "server/engine/engine_options.h"
 #include "server/engine/executor.h"
 #include "server/engine/timer_queue.h"
-#include "server/engine/work_item_filter.h"
+#include "server/engine/waiters.h"
 #include "server/storage/backend.h"
 
 namespace taskhub::engine {
 
-struct EngineOptions {
-  size_t max_payload_bytes = 16 << 20;  // per payload (input, result, event data)
-  absl::Duration orchestration_lease = absl::Minutes(5);  // episode completion deadline
-  absl::Duration activity_lease = absl::ZeroDuration();  // 0: no deadline while connected
-  absl::Duration abandon_delay = absl::Seconds(1);       // first redelivery delay
-  absl::Duration max_abandon_delay = absl::Minutes(1);
-  absl::Duration health_ping_interval = absl::Seconds(30);
-  absl::Duration max_wait = absl::Minutes(10);  // server-side cap of WaitFor* calls
-  size_t history_cache_events = 2'000'000;      // bound of cached history events
-  int default_max_concurrent = 1000;            // per stream, when the worker sends 0
-  // Per orchestrator response: at most this many actions, and at most this many
-  // bytes added to the history (0 = no limit). Over a limit the orchestration fails
-  // and the worker gets RESOURCE_EXHAUSTED naming the limit.
-  size_t max_actions_per_response = 10'000;
-  size_t max_episode_history_bytes = 64 << 20;
-  // A purge by filter runs at most this long per call (the client's timeout is capped
-  // to it); isComplete=false tells the client to call again.
-  absl::Duration max_purge_time = absl::Seconds(30);
-  // Called once, on the committer thread, when a store write fails and the engine
-  // starts refusing writes for good (see CommitQueue). Must not block.
-  std::function<void(const absl::Status&)> on_store_failure;
-};
-
-// A worker's GetWorkItems stream, as the engine sees it. Implemented by the api
-// layer. Thread-safe; Send() never blocks and may be called after Close().
-class WorkItemSink {
- public:
-  virtual ~WorkItemSink() = default;
-  virtual void Send(const WorkItem& item) = 0;
-  virtual void Close() = 0;  // end the stream with status OK (shutdown)
-};
-
-using Done = absl::AnyInvocable<void(absl::Status)>;
-template <typename T>
-using DoneWith = absl::AnyInvocable<void(absl::StatusOr<T>)>;
+class Partition;
 
 struct EngineStats {
   size_t live_instances = 0, ready_orchestrations = 0, activities = 0, streams = 0;
@@ -150,77 +123,14 @@ class Engine {
   EngineStats Stats();
 
  private:
-  struct Live;
-  struct Activity;
-  struct Stream;
-  struct Waiter;
-  struct Batch;
-
   Engine(storage::Backend* backend, Clock* clock, IdGenerator* ids, EngineOptions options);
   absl::Status Recover();
-
-  // --- batching (all require mu_) ---
-  uint64_t NextSeq() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return ++seq_; }
-  void PutRecord(Batch& b, Live& live) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void AddInbox(Batch& b, Live& live, HistoryEvent ev) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void Submit(Batch b) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void AfterCommit(Batch& b, absl::Status st) ABSL_LOCKS_EXCLUDED(mu_);
+  Partition& PartitionOf(const std::string& instance_id);
+  void PumpAll();
+  void Abandon(const std::string& token, WorkKind kind);
   // Runs fn on the reader thread once everything queued so far is durable.
   void AfterDurable(absl::AnyInvocable<void(absl::Status)> fn);
-  void EndWait(uint64_t handle, absl::Status status);
-
-  // --- lookups and instance changes (require mu_) ---
-  Live* FindLive(const std::string& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // The record of a non-live instance: pending terminal/deleted state, else the store.
-  absl::StatusOr<std::optional<store::InstanceRecord>> FindStored(const std::string& id)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Status EnsureHistory(Live& live) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  Live& CreateLive(Batch& b, store::InstanceRecord rec, HistoryEvent start)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Deletes a stored (terminal) instance in `b`.
-  void DeleteStored(Batch& b, const store::InstanceRecord& rec) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Makes `live` terminal in `b`: drops its inbox, notifies its parent, forgets it.
-  void Retire(Batch& b, const std::string& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void TerminateNow(Live& live, const HistoryEvent& term) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Deletes the activity tasks of `id` that no worker holds (in `b`); held ones are
-  // dropped when their completion arrives.
-  void DropActivities(Batch& b, const std::string& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void SendToInstance(Batch& b, const std::string& id, HistoryEvent ev)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void RewindChildren(Batch& b, Live& parent) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Status RewindLocked(Batch& b, store::InstanceRecord rec, const HistoryEvent& ev)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void ApplyEpisodeResult(Batch& b, Live& live, size_t consumed, core::EpisodeResult& r)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::StatusOr<std::string> StartLocked(Batch& b, const CreateInstanceRequest& req)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::StatusOr<Live*> LiveForControl(const std::string& id)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-
-  // --- dispatch (require mu_) ---
-  void MarkReady(const std::string& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void Pump() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // True when some stream can take one more orchestration (or activity) work item.
-  bool HasRoom(bool orchestrations) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  bool TryDispatchOrchestration(Live& live) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  bool TryDispatchActivity(Activity& act) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void ReleaseOrchestration(Live& live, absl::Duration delay) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void ReleaseActivity(Activity& act, absl::Duration delay) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void WakeAt(Live& live, absl::Time when) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void RegisterTimer(int64_t fire_us, uint64_t seq, const store::TimerRecord& t)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void FireTimer(int64_t fire_us, uint64_t seq, store::TimerRecord t) ABSL_LOCKS_EXCLUDED(mu_);
-  void TouchHistory(Live& live) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void EvictHistories() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void NotifyWaiters(const store::InstanceRecord& rec) ABSL_LOCKS_EXCLUDED(mu_);
-  void SchedulePing(uint64_t stream_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Duration AbandonDelay(int attempts) const;
-  // A fresh, unguessable completion token (128 random bits); differs across restarts.
-  std::string NewToken(char kind) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // True when stream `stream_id` is connected and came from `peer` (non-empty).
-  bool SamePeer(uint64_t stream_id, const std::string& peer) const
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Status CheckOpen() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool shutting_down() const { return shutting_down_.load(); }
   // Purges run in slices on the reader thread (engine_purge.cc): each slice deletes
   // a bounded number of instances in one commit and re-posts the next slice from
   // that commit's callback, so reads queued meanwhile run in between.
@@ -232,41 +142,15 @@ class Engine {
   Clock* const clock_;
   IdGenerator* const ids_;
   const EngineOptions options_;
-
-  absl::Mutex mu_;
-  bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;
-  uint64_t seq_ ABSL_GUARDED_BY(mu_) = 0;
-  absl::BitGen token_gen_ ABSL_GUARDED_BY(mu_);  // seeded from OS entropy at start
-  absl::flat_hash_map<std::string, std::unique_ptr<Live>> live_ ABSL_GUARDED_BY(mu_);
-  // Non-live instances whose last change is not durable yet (nullopt = deleted).
-  struct Pending {
-    std::optional<store::InstanceRecord> rec;
-    uint64_t gen;
-  };
-  absl::flat_hash_map<std::string, Pending> pending_ ABSL_GUARDED_BY(mu_);
-  uint64_t pending_gen_ ABSL_GUARDED_BY(mu_) = 0;
-  std::deque<std::string> ready_orch_ ABSL_GUARDED_BY(mu_);
-  std::map<uint64_t, std::unique_ptr<Activity>> activities_ ABSL_GUARDED_BY(mu_);
-  // Activity tasks of each instance (keys of activities_), to drop them when it ends.
-  absl::flat_hash_map<std::string, std::set<uint64_t>> activities_of_ ABSL_GUARDED_BY(mu_);
-  std::deque<uint64_t> ready_act_ ABSL_GUARDED_BY(mu_);
-  absl::flat_hash_map<std::string, std::string> orch_tokens_ ABSL_GUARDED_BY(mu_);  // -> id
-  absl::flat_hash_map<std::string, uint64_t> act_tokens_ ABSL_GUARDED_BY(mu_);  // -> seq
-  std::map<uint64_t, std::unique_ptr<Stream>> streams_ ABSL_GUARDED_BY(mu_);
-  uint64_t next_stream_ ABSL_GUARDED_BY(mu_) = 0;
-  uint64_t rr_cursor_ ABSL_GUARDED_BY(mu_) = 0;
-  // History cache: LRU of instances whose history is loaded.
-  std::list<std::string> history_lru_ ABSL_GUARDED_BY(mu_);
-  size_t cached_events_ ABSL_GUARDED_BY(mu_) = 0;
-
-  absl::Mutex waiters_mu_ ABSL_ACQUIRED_AFTER(mu_);
-  std::multimap<std::string, std::shared_ptr<Waiter>> waiters_ ABSL_GUARDED_BY(waiters_mu_);
-  std::map<uint64_t, std::shared_ptr<Waiter>> waiters_by_handle_ ABSL_GUARDED_BY(waiters_mu_);
-  uint64_t next_waiter_ ABSL_GUARDED_BY(waiters_mu_) = 0;
+  std::atomic<bool> shutting_down_{false};
+  std::atomic<uint64_t> seq_{0};
 
   TimerQueue timers_;
   Executor reader_;
   CommitQueue commits_;
+  Dispatcher dispatcher_;
+  Waiters waiters_;
+  std::vector<std::unique_ptr<Partition>> partitions_;
 };
 
 }  // namespace taskhub::engine

@@ -14,7 +14,8 @@
 #include "server/common/logging.h"
 #include "server/core/validation.h"
 #include "server/engine/engine.h"
-#include "server/engine/engine_internal.h"
+#include "server/engine/partition.h"
+#include "server/engine/status_filter.h"
 
 namespace taskhub::engine {
 namespace {
@@ -138,38 +139,34 @@ void Engine::PurgeSlice(std::shared_ptr<PurgeJob> job) {
     }
     slice.push_back(std::move(c));
   }
-  // 3. Delete the finished ones in one commit; the commit posts the next slice.
-  Batch b;
-  int64_t n = 0;
-  {
-    absl::MutexLock l(&mu_);
-    if (absl::Status st = CheckOpen(); !st.ok()) return FinishPurge(job, st, false);
-    for (auto& c : slice) {
-      // Only finished instances are purged; a running one counts as zero deleted
-      // (what the SDKs document for purge by id).
-      if (FindLive(c.id) != nullptr) continue;
-      absl::StatusOr<std::optional<store::InstanceRecord>> stored = FindStored(c.id);
-      if (!stored.ok()) return FinishPurge(job, stored.status(), false);
-      if (!stored->has_value()) continue;
-      if (!c.parent.empty() &&
-          (*stored)->parent().orchestrationinstance().instanceid() != c.parent) {
-        continue;  // not our child (an id reused by an unrelated instance)
-      }
-      DeleteStored(b, **stored);
-      ++n;
-      for (auto& child : c.children) job->todo.emplace_back(std::move(child), c.id);
-    }
-    if (n > 0) {
-      b.done.push_back([this, job, n](absl::Status st) {
-        if (!st.ok()) return FinishPurge(job, st, false);
-        job->deleted += n;
+  // 3. Delete the finished ones in one commit (the partition reads their records
+  // without its lock); the commit posts the next slice.
+  if (shutting_down()) {
+    return FinishPurge(job, absl::UnavailableError("the server is shutting down"), false);
+  }
+  if (slice.empty()) {
+    reader_.Post([this, job] { PurgeSlice(job); });
+    return;
+  }
+  std::vector<std::pair<std::string, std::string>> ids;
+  auto children = std::make_shared<std::map<std::string, std::vector<std::string>>>();
+  for (auto& c : slice) {
+    ids.emplace_back(c.id, c.parent);
+    (*children)[c.id] = std::move(c.children);
+  }
+  // One partition today; with several, a slice is split by partition.
+  PartitionOf(ids[0].first)
+      .DeleteFinished(std::move(ids), [this, job, children](
+                                          absl::StatusOr<std::vector<store::InstanceRecord>> r) {
+        if (!r.ok()) return FinishPurge(job, r.status(), false);
+        job->deleted += static_cast<int64_t>(r->size());
+        for (const auto& rec : *r) {
+          for (auto& child : (*children)[rec.instance_id()]) {
+            job->todo.emplace_back(std::move(child), rec.instance_id());
+          }
+        }
         reader_.Post([this, job] { PurgeSlice(job); });
       });
-      Submit(std::move(b));
-      return;
-    }
-  }
-  reader_.Post([this, job] { PurgeSlice(job); });
 }
 
 }  // namespace taskhub::engine

@@ -1,77 +1,17 @@
-// Engine: worker streams, episode and activity completions, abandons, and the
-// server-side parts of the orchestration lifecycle (terminate, rewind).
+// Partition: worker results (episode and activity completions) and the lifecycle
+// steps the server runs itself (terminate, rewind of children, child starts).
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
 #include "server/common/logging.h"
 #include "server/common/status_macros.h"
 #include "server/core/validation.h"
-#include "server/engine/engine.h"
-#include "server/engine/engine_internal.h"
+#include "server/engine/partition.h"
+#include "server/engine/partition_internal.h"
 
 namespace taskhub::engine {
 
 using core::ToProto;
-
-uint64_t Engine::AddStream(WorkItemSink* sink, const GetWorkItemsRequest& req,
-                           const std::string& peer) {
-  absl::MutexLock l(&mu_);
-  if (shutting_down_) {
-    sink->Close();
-    return 0;
-  }
-  auto s = std::make_unique<Stream>();
-  s->id = ++next_stream_;
-  s->sink = sink;
-  s->filter = WorkItemFilter(req);
-  s->peer = peer;
-  s->max_orch = req.maxconcurrentorchestrationworkitems() > 0
-                    ? req.maxconcurrentorchestrationworkitems()
-                    : options_.default_max_concurrent;
-  s->max_act = req.maxconcurrentactivityworkitems() > 0 ? req.maxconcurrentactivityworkitems()
-                                                        : options_.default_max_concurrent;
-  const uint64_t id = s->id;
-  streams_[id] = std::move(s);
-  SchedulePing(id);
-  Logger("engine")->debug("worker stream {} connected", id);
-  Pump();
-  return id;
-}
-
-void Engine::SchedulePing(uint64_t stream_id) {
-  auto it = streams_.find(stream_id);
-  if (it == streams_.end()) return;
-  it->second->ping_timer =
-      timers_.Schedule(clock_->Now() + options_.health_ping_interval, [this, stream_id] {
-        absl::MutexLock l(&mu_);
-        auto s = streams_.find(stream_id);
-        if (s == streams_.end() || shutting_down_) return;
-        WorkItem ping;
-        ping.mutable_healthping();
-        s->second->sink->Send(ping);
-        SchedulePing(stream_id);
-      });
-}
-
-void Engine::RemoveStream(uint64_t stream_id) {
-  absl::MutexLock l(&mu_);
-  auto it = streams_.find(stream_id);
-  if (it == streams_.end()) return;
-  const std::set<std::string> tokens = it->second->tokens;
-  timers_.Cancel(it->second->ping_timer);
-  for (const auto& token : tokens) {
-    if (auto o = orch_tokens_.find(token); o != orch_tokens_.end()) {
-      if (Live* live = FindLive(o->second)) ReleaseOrchestration(*live, absl::ZeroDuration());
-    } else if (auto a = act_tokens_.find(token); a != act_tokens_.end()) {
-      auto act = activities_.find(a->second);
-      if (act != activities_.end()) ReleaseActivity(*act->second, absl::ZeroDuration());
-    }
-  }
-  streams_.erase(stream_id);
-  Logger("engine")->debug("worker stream {} disconnected; {} work items redelivered",
-                          stream_id, tokens.size());
-  Pump();
-}
 
 namespace {
 absl::Status UnknownInstance(const std::string& id) {
@@ -84,48 +24,109 @@ absl::Status ForeignCompletion(absl::string_view what) {
       " was not sent on this connection; send the completionToken of the work item "
       "(a completion without one is accepted only on the worker's own connection)"));
 }
+bool RewindsHistory(const std::vector<HistoryEvent>& new_events) {
+  for (const auto& e : new_events) {
+    if (e.has_executionrewound()) return true;
+  }
+  return false;
+}
 }  // namespace
 
-void Engine::CompleteOrchestration(const OrchestratorResponse& resp, const std::string& peer,
-                                   Done done) {
-  absl::MutexLock l(&mu_);
-  if (absl::Status st = CheckOpen(); !st.ok()) return done(st);
-  Live* live = nullptr;
-  if (!resp.completiontoken().empty()) {
-    auto it = orch_tokens_.find(resp.completiontoken());
-    if (it != orch_tokens_.end()) live = FindLive(it->second);
-  } else if (Live* l2 = FindLive(resp.instanceid()); l2 != nullptr && l2->in_flight()) {
-    if (!SamePeer(l2->stream, peer)) {
-      return done(ForeignCompletion(
-          absl::StrCat("the work item of instance '", resp.instanceid(), "'")));
-    }
-    live = l2;
+Partition::Found Partition::Known(const std::map<std::string, Found>& prefetched,
+                                  const std::string& id) {
+  Found f;
+  if ((f.live = FindLive(id)) != nullptr) return f;
+  if (auto it = pending_.find(id); it != pending_.end()) {
+    f.rec = it->second.rec;
+    return f;
   }
+  auto it = prefetched.find(id);
+  if (it == prefetched.end()) {
+    f.error = absl::InternalError(absl::StrCat("instance '", id, "' was not looked up"));
+    return f;
+  }
+  f.rec = it->second.rec;
+  f.error = it->second.error;
+  return f;
+}
+
+void Partition::CompleteOrchestration(const OrchestratorResponse& resp, const std::string& peer,
+                                      const std::optional<TokenOwner>& owner, Done done) {
+  absl::Status reply;
+  {
+    absl::MutexLock l(&mu_);
+    reply = CheckOpen();
+    if (reply.ok()) reply = CompleteOrchestrationLocked(resp, peer, owner, done);
+  }
+  if (done) done(reply);
+}
+
+absl::Status Partition::CompleteOrchestrationLocked(const OrchestratorResponse& resp,
+                                                    const std::string& peer,
+                                                    const std::optional<TokenOwner>& owner,
+                                                    Done& done) {
+  const std::string& token = resp.completiontoken();
+  // The live instance whose episode this completes; null when stale. Called again
+  // after the lock was released for reads.
+  auto resolve = [&](std::string* token_out) -> absl::StatusOr<Live*> {
+    if (!token.empty()) {
+      if (!owner || owner->kind != WorkKind::kOrchestration) return nullptr;
+      Live* live = FindLive(owner->instance_id);
+      if (live == nullptr || live->token != token) return nullptr;
+      *token_out = token;
+      return live;
+    }
+    Live* live = FindLive(resp.instanceid());
+    if (live == nullptr || !live->in_flight()) return nullptr;
+    if (!ctx_.dispatcher->SentTo(live->token, peer)) {
+      return ForeignCompletion(
+          absl::StrCat("the work item of instance '", resp.instanceid(), "'"));
+    }
+    *token_out = live->token;
+    return live;
+  };
+  std::string held;
+  ASSIGN_OR_RETURN(Live * live, resolve(&held));
   if (live == nullptr) {
-    if (!resp.instanceid().empty() && FindLive(resp.instanceid()) == nullptr) {
-      auto stored = FindStored(resp.instanceid());
-      if (stored.ok() && !stored->has_value()) return done(UnknownInstance(resp.instanceid()));
+    if (!resp.instanceid().empty()) {
+      Found f = Lookup(resp.instanceid());
+      if (f.error.ok() && f.live == nullptr && !f.rec) return UnknownInstance(resp.instanceid());
     }
     Logger("engine")->info("ignoring a stale orchestration completion for '{}'",
                            resp.instanceid());
-    return done(absl::OkStatus());
+    return absl::OkStatus();
   }
   const std::string id = live->rec.instance_id();
   if (!resp.instanceid().empty() && resp.instanceid() != id) {
-    return done(absl::InvalidArgumentError(absl::StrCat(
-        "instanceId '", resp.instanceid(), "' does not match the work item's instance '", id, "'")));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "instanceId '", resp.instanceid(), "' does not match the work item's instance '", id, "'"));
   }
-  if (absl::Status st = EnsureHistory(*live); !st.ok()) return done(st);
+  // Look up (outside the lock) the instances this episode may create or rewind.
+  std::vector<std::string> children = core::ChildIdsOf(id, resp);
+  if (RewindsHistory(live->new_events)) {
+    for (auto& c : core::AllChildren(live->history)) children.push_back(std::move(c));
+  }
+  std::map<std::string, Found> prefetched;
+  if (!children.empty()) {
+    std::vector<Found> found = Lookup(children);
+    for (size_t i = 0; i < children.size(); ++i) {
+      found[i].live = nullptr;  // memory is checked again when used (Known)
+      prefetched[children[i]] = std::move(found[i]);
+    }
+    std::string again;
+    ASSIGN_OR_RETURN(live, resolve(&again));
+    if (live == nullptr || again != held) return absl::OkStatus();  // redelivered meanwhile
+  }
   core::EpisodeInput in;
   in.record = &live->rec;
   in.new_events = &live->new_events;
   in.response = &resp;
   in.history = &live->history;
-  in.now = clock_->Now();
-  in.new_execution_id = ids_->NewId();
-  in.max_payload_bytes = options_.max_payload_bytes;
-  in.max_actions = options_.max_actions_per_response;
-  in.max_history_bytes = options_.max_episode_history_bytes;
+  in.now = ctx_.clock->Now();
+  in.new_execution_id = ctx_.ids->NewId();
+  in.max_payload_bytes = ctx_.options->max_payload_bytes;
+  in.max_actions = ctx_.options->max_actions_per_response;
+  in.max_history_bytes = ctx_.options->max_episode_history_bytes;
   absl::StatusOr<core::EpisodeResult> res = core::ApplyEpisode(in);
   absl::Status reply = absl::OkStatus();
   if (!res.ok()) {
@@ -147,21 +148,25 @@ void Engine::CompleteOrchestration(const OrchestratorResponse& resp, const std::
     in.max_actions = 0;
     in.max_history_bytes = 0;
     res = core::ApplyEpisode(in);
-    if (!res.ok()) return done(res.status());
+    if (!res.ok()) return res.status();
   }
   const size_t consumed = live->dispatched;
   ReleaseOrchestration(*live, absl::ZeroDuration());
   live->abandons = 0;
   Batch b;
-  ApplyEpisodeResult(b, *live, consumed, *res);
+  ApplyEpisodeResult(b, *live, consumed, *res, prefetched);
   b.done.push_back([done = std::move(done), reply](absl::Status st) mutable {
     done(st.ok() ? reply : st);
   });
+  done = nullptr;
   Submit(std::move(b));
-  Pump();
+  PumpLocked();
+  return absl::OkStatus();
 }
 
-void Engine::ApplyEpisodeResult(Batch& b, Live& live, size_t consumed, core::EpisodeResult& r) {
+void Partition::ApplyEpisodeResult(Batch& b, Live& live, size_t consumed,
+                                   core::EpisodeResult& r,
+                                   const std::map<std::string, Found>& children) {
   const std::string id = live.rec.instance_id();
   for (size_t i = 0; i < consumed && !live.inbox.empty(); ++i) {
     b.ws.ops.push_back(storage::DeleteInbox{id, live.inbox.front().first});
@@ -205,8 +210,7 @@ void Engine::ApplyEpisodeResult(Batch& b, Live& live, size_t consumed, core::Epi
     // Dispatched at once, overlapping the WAL sync: if this write is lost in a crash,
     // the episode is redelivered and schedules the activity again (activities are
     // at-least-once), and this delivery's completion is ignored as stale.
-    act->queued = true;
-    ready_act_.push_back(seq);
+    QueueActivity(*act);
     activities_of_[id].insert(seq);
     activities_[seq] = std::move(act);
   }
@@ -224,34 +228,31 @@ void Engine::ApplyEpisodeResult(Batch& b, Live& live, size_t consumed, core::Epi
   for (auto& c : r.children) {
     const std::string child_id = c.record.instance_id();
     const int32_t task_id = c.record.parent().taskscheduledid();
-    absl::StatusOr<std::optional<store::InstanceRecord>> stored =
-        FindLive(child_id) != nullptr
-            ? absl::StatusOr<std::optional<store::InstanceRecord>>(absl::AlreadyExistsError(""))
-            : FindStored(child_id);
-    if (!stored.ok()) {
-      HistoryEvent failed = core::NewEvent(clock_->Now());
+    Found f = Known(children, child_id);
+    if (f.live != nullptr || !f.error.ok()) {
+      HistoryEvent failed = core::NewEvent(ctx_.clock->Now());
       failed.mutable_suborchestrationinstancefailed()->set_taskscheduledid(task_id);
-      auto* f = failed.mutable_suborchestrationinstancefailed()->mutable_failuredetails();
-      f->set_errortype("OrchestrationAlreadyExists");
-      f->set_errormessage(absl::StrCat("an orchestration with instance id '", child_id,
-                                       "' already exists and is not in a terminal state"));
+      auto* fd = failed.mutable_suborchestrationinstancefailed()->mutable_failuredetails();
+      fd->set_errortype("OrchestrationAlreadyExists");
+      fd->set_errormessage(absl::StrCat("an orchestration with instance id '", child_id,
+                                        "' already exists and is not in a terminal state"));
       AddInbox(b, live, std::move(failed));
       continue;
     }
-    if (stored->has_value()) DeleteStored(b, **stored);
-    const std::string exec = ids_->NewId();
+    if (f.rec) DeleteStored(b, *f.rec);
+    const std::string exec = ctx_.ids->NewId();
     c.record.set_execution_id(exec);
     c.start.mutable_executionstarted()->mutable_orchestrationinstance()->mutable_executionid()
         ->set_value(exec);
     CreateLive(b, std::move(c.record), std::move(c.start));
   }
   for (auto& t : r.terminations) {
-    HistoryEvent ev = core::NewEvent(clock_->Now());
+    HistoryEvent ev = core::NewEvent(ctx_.clock->Now());
     if (t.reason.ByteSizeLong() > 0) *ev.mutable_executionterminated()->mutable_input() = t.reason;
     ev.mutable_executionterminated()->set_recurse(t.recurse);
     SendToInstance(b, t.instance_id, std::move(ev));
   }
-  if (r.rewound) RewindChildren(b, live);
+  if (r.rewound) RewindChildren(b, live, children);
   PutRecord(b, live);
   if (r.became_terminal) {
     Retire(b, id);
@@ -260,13 +261,9 @@ void Engine::ApplyEpisodeResult(Batch& b, Live& live, size_t consumed, core::Epi
   }
 }
 
-void Engine::TerminateNow(Live& live, const HistoryEvent& term) {
-  if (absl::Status st = EnsureHistory(live); !st.ok()) {
-    Logger("engine")->error("cannot terminate '{}': {}", live.rec.instance_id(), st.ToString());
-    return;
-  }
+void Partition::TerminateNow(Live& live, const HistoryEvent& term) {
   const std::string id = live.rec.instance_id();
-  const absl::Time now = clock_->Now();
+  const absl::Time now = ctx_.clock->Now();
   core::EpisodeResult r = core::TerminateInstance(live.rec, term, now);
   if (live.history.empty()) {
     // Never started: keep its executionStarted so the history reads as a whole.
@@ -299,7 +296,8 @@ void Engine::TerminateNow(Live& live, const HistoryEvent& term) {
 
 // After a rewind: failed sub-orchestrations without a result in the new history are
 // rewound too; purged ones are created again from their creation event.
-void Engine::RewindChildren(Batch& b, Live& parent) {
+void Partition::RewindChildren(Batch& b, Live& parent,
+                               const std::map<std::string, Found>& children) {
   HistoryEvent reason;
   reason.mutable_executionrewound();
   for (const auto& e : parent.history) {
@@ -310,19 +308,18 @@ void Engine::RewindChildren(Batch& b, Live& parent) {
     if (!e.has_suborchestrationinstancecreated()) continue;
     const auto& created = e.suborchestrationinstancecreated();
     if (std::find(open.begin(), open.end(), created.instanceid()) == open.end()) continue;
-    if (FindLive(created.instanceid()) != nullptr) continue;
-    auto stored = FindStored(created.instanceid());
-    if (!stored.ok()) continue;
-    if (stored->has_value()) {
-      if ((*stored)->status() == ORCHESTRATION_STATUS_FAILED) {
+    Found f = Known(children, created.instanceid());
+    if (f.live != nullptr || !f.error.ok()) continue;
+    if (f.rec) {
+      if (f.rec->status() == ORCHESTRATION_STATUS_FAILED) {
         // The rewound parent runs under a new execution id: point the child at it.
-        store::InstanceRecord rec = std::move(**stored);
+        store::InstanceRecord rec = std::move(*f.rec);
         rec.mutable_parent()->mutable_orchestrationinstance()->mutable_executionid()->set_value(
             parent.rec.execution_id());
         HistoryEvent child_reason = reason;
         child_reason.mutable_executionrewound()->mutable_parentexecutionid()->set_value(
             parent.rec.execution_id());
-        RewindLocked(b, std::move(rec), child_reason).IgnoreError();
+        RewindLocked(b, std::move(rec), child_reason);
       }
       continue;
     }
@@ -335,8 +332,8 @@ void Engine::RewindChildren(Batch& b, Live& parent) {
       *child.mutable_original_input() = created.input();
     }
     child.set_status(ORCHESTRATION_STATUS_PENDING);
-    child.set_execution_id(ids_->NewId());
-    *child.mutable_created_time() = ToProto(clock_->Now());
+    child.set_execution_id(ctx_.ids->NewId());
+    *child.mutable_created_time() = ToProto(ctx_.clock->Now());
     *child.mutable_last_updated_time() = child.created_time();
     auto* p = child.mutable_parent();
     p->set_taskscheduledid(e.eventid());
@@ -345,18 +342,18 @@ void Engine::RewindChildren(Batch& b, Live& parent) {
     p->mutable_orchestrationinstance()->set_instanceid(parent.rec.instance_id());
     p->mutable_orchestrationinstance()->mutable_executionid()->set_value(
         parent.rec.execution_id());
-    HistoryEvent start = core::ExecutionStartedFor(child, clock_->Now());
+    HistoryEvent start = core::ExecutionStartedFor(child, ctx_.clock->Now());
     CreateLive(b, std::move(child), std::move(start));
   }
 }
 
-absl::Status Engine::RewindLocked(Batch& b, store::InstanceRecord rec, const HistoryEvent& ev) {
+void Partition::RewindLocked(Batch& b, store::InstanceRecord rec, const HistoryEvent& ev) {
   const auto previous = storage::IndexedFields::Of(rec);
   rec.set_status(ORCHESTRATION_STATUS_RUNNING);
   rec.clear_output();
   rec.clear_failure_details();
   rec.clear_completed_time();
-  *rec.mutable_last_updated_time() = ToProto(clock_->Now());
+  *rec.mutable_last_updated_time() = ToProto(ctx_.clock->Now());
   auto owned = std::make_unique<Live>();
   Live& live = *owned;
   live.rec = std::move(rec);
@@ -365,22 +362,33 @@ absl::Status Engine::RewindLocked(Batch& b, store::InstanceRecord rec, const His
   pending_.erase(id);
   live_[id] = std::move(owned);
   PutRecord(b, live);
-  HistoryEvent rewound = core::NewEvent(clock_->Now());
+  HistoryEvent rewound = core::NewEvent(ctx_.clock->Now());
   *rewound.mutable_executionrewound() = ev.executionrewound();
   AddInbox(b, live, std::move(rewound));
-  return absl::OkStatus();
 }
 
-void Engine::CompleteActivity(const ActivityResponse& resp, const std::string& peer,
-                              Done done) {
-  absl::MutexLock l(&mu_);
-  if (absl::Status st = CheckOpen(); !st.ok()) return done(st);
+void Partition::CompleteActivity(const ActivityResponse& resp, const std::string& peer,
+                                 const std::optional<TokenOwner>& owner, Done done) {
+  absl::Status reply;
+  {
+    absl::MutexLock l(&mu_);
+    reply = CheckOpen();
+    if (reply.ok()) reply = CompleteActivityLocked(resp, peer, owner, done);
+  }
+  if (done) done(reply);
+}
+
+absl::Status Partition::CompleteActivityLocked(const ActivityResponse& resp,
+                                               const std::string& peer,
+                                               const std::optional<TokenOwner>& owner,
+                                               Done& done) {
   Activity* act = nullptr;
   if (!resp.completiontoken().empty()) {
-    auto it = act_tokens_.find(resp.completiontoken());
-    if (it != act_tokens_.end()) {
-      auto a = activities_.find(it->second);
-      if (a != activities_.end()) act = a->second.get();
+    if (owner && owner->kind == WorkKind::kActivity) {
+      auto a = activities_.find(owner->seq);
+      if (a != activities_.end() && a->second->token == resp.completiontoken()) {
+        act = a->second.get();
+      }
     }
   } else if (auto of = activities_of_.find(resp.instanceid()); of != activities_of_.end()) {
     // Only the instance's own tasks are searched, and only deliveries made on the
@@ -392,30 +400,31 @@ void Engine::CompleteActivity(const ActivityResponse& resp, const std::string& p
           a->second->task.request().taskid() != resp.taskid()) {
         continue;
       }
-      if (SamePeer(a->second->stream, peer)) {
+      if (ctx_.dispatcher->SentTo(a->second->token, peer)) {
         act = a->second.get();
         break;
       }
       foreign = true;
     }
     if (act == nullptr && foreign) {
-      return done(ForeignCompletion(absl::StrCat("activity task ", resp.taskid(),
-                                                 " of instance '", resp.instanceid(), "'")));
+      return ForeignCompletion(absl::StrCat("activity task ", resp.taskid(), " of instance '",
+                                            resp.instanceid(), "'"));
     }
   }
   if (act == nullptr) {
-    if (!resp.instanceid().empty() && FindLive(resp.instanceid()) == nullptr) {
-      auto stored = FindStored(resp.instanceid());
-      if (stored.ok() && !stored->has_value()) return done(UnknownInstance(resp.instanceid()));
+    if (!resp.instanceid().empty()) {
+      Found f = Lookup(resp.instanceid());
+      if (f.error.ok() && f.live == nullptr && !f.rec) return UnknownInstance(resp.instanceid());
     }
     Logger("engine")->info("ignoring a stale activity completion for '{}' task {}",
                            resp.instanceid(), resp.taskid());
-    return done(absl::OkStatus());
+    return absl::OkStatus();
   }
-  absl::Status reply = core::ValidatePayload("result", resp.result(), options_.max_payload_bytes);
+  absl::Status reply =
+      core::ValidatePayload("result", resp.result(), ctx_.options->max_payload_bytes);
   if (reply.ok()) {
     reply = core::ValidateFailureDetails("failureDetails", resp.failuredetails(),
-                                         options_.max_payload_bytes);
+                                         ctx_.options->max_payload_bytes);
   }
   const uint64_t seq = act->seq;
   const store::ActivityTask task = act->task;
@@ -429,7 +438,7 @@ void Engine::CompleteActivity(const ActivityResponse& resp, const std::string& p
   b.ws.ops.push_back(storage::DeleteActivity{seq});
   Live* live = FindLive(task.instance_id());
   if (live != nullptr && live->rec.execution_id() == task.execution_id()) {
-    HistoryEvent ev = core::NewEvent(clock_->Now());
+    HistoryEvent ev = core::NewEvent(ctx_.clock->Now());
     const int32_t task_id = task.request().taskid();
     if (!reply.ok()) {
       auto* f = ev.mutable_taskfailed();
@@ -449,37 +458,10 @@ void Engine::CompleteActivity(const ActivityResponse& resp, const std::string& p
   b.done.push_back([done = std::move(done), reply](absl::Status st) mutable {
     done(st.ok() ? reply : st);
   });
+  done = nullptr;
   Submit(std::move(b));
-  Pump();
-}
-
-void Engine::AbandonOrchestration(const std::string& token, Done done) {
-  {
-    absl::MutexLock l(&mu_);
-    auto it = orch_tokens_.find(token);
-    if (it != orch_tokens_.end()) {
-      if (Live* live = FindLive(it->second)) {
-        ReleaseOrchestration(*live, AbandonDelay(++live->abandons));
-        Pump();
-      }
-    }
-  }
-  done(absl::OkStatus());
-}
-
-void Engine::AbandonActivity(const std::string& token, Done done) {
-  {
-    absl::MutexLock l(&mu_);
-    auto it = act_tokens_.find(token);
-    if (it != act_tokens_.end()) {
-      auto act = activities_.find(it->second);
-      if (act != activities_.end()) {
-        ReleaseActivity(*act->second, AbandonDelay(++act->second->abandons));
-        Pump();
-      }
-    }
-  }
-  done(absl::OkStatus());
+  PumpLocked();
+  return absl::OkStatus();
 }
 
 }  // namespace taskhub::engine

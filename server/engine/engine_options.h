@@ -1,0 +1,46 @@
+// Options of the engine and the callback types of its asynchronous API.
+#ifndef TASKHUB_SERVER_ENGINE_ENGINE_OPTIONS_H_
+#define TASKHUB_SERVER_ENGINE_ENGINE_OPTIONS_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+
+#include "absl/functional/any_invocable.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace taskhub::engine {
+
+struct EngineOptions {
+  size_t max_payload_bytes = 16 << 20;  // per payload (input, result, event data)
+  absl::Duration orchestration_lease = absl::Minutes(5);  // episode completion deadline
+  absl::Duration activity_lease = absl::ZeroDuration();  // 0: no deadline while connected
+  absl::Duration abandon_delay = absl::Seconds(1);       // first redelivery delay
+  absl::Duration max_abandon_delay = absl::Minutes(1);
+  absl::Duration health_ping_interval = absl::Seconds(30);
+  absl::Duration max_wait = absl::Minutes(10);  // server-side cap of WaitFor* calls
+  size_t history_cache_events = 2'000'000;      // bound of cached history events
+  int default_max_concurrent = 1000;            // per stream, when the worker sends 0
+  // Per orchestrator response: at most this many actions, and at most this many
+  // bytes added to the history (0 = no limit). Over a limit the orchestration fails
+  // and the worker gets RESOURCE_EXHAUSTED naming the limit.
+  size_t max_actions_per_response = 10'000;
+  size_t max_episode_history_bytes = 64 << 20;
+  // A purge by filter runs at most this long per call (the client's timeout is capped
+  // to it); isComplete=false tells the client to call again.
+  absl::Duration max_purge_time = absl::Seconds(30);
+  // Called once, on the committer thread, when a store write fails and the engine
+  // starts refusing writes for good (see CommitQueue). Must not block.
+  std::function<void(const absl::Status&)> on_store_failure;
+  // Seeds the completion-token generator (0: OS entropy). Tests only.
+  uint64_t token_seed = 0;
+};
+
+using Done = absl::AnyInvocable<void(absl::Status)>;
+template <typename T>
+using DoneWith = absl::AnyInvocable<void(absl::StatusOr<T>)>;
+
+}  // namespace taskhub::engine
+
+#endif  // TASKHUB_SERVER_ENGINE_ENGINE_OPTIONS_H_

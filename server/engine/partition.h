@@ -1,0 +1,221 @@
+// A partition: the live instances of a set of instance ids, their inboxes, activity
+// tasks and ready queues, behind one lock. Every client or worker request that changes
+// an instance runs here as: look the instance up (storage reads without the lock),
+// decide under the lock, queue one WriteSet on the commit queue, dispatch.
+//
+// Consistency (as the Engine header states): a request mutates the in-memory (logical)
+// state under mu_ and queues its WriteSet in the same order (the commit queue is FIFO);
+// replies and waiter wake-ups come from the post-commit step of the write that made
+// them true. Work items may be dispatched before the write that created them is
+// durable: their completions are queued after that write, and a crash that loses the
+// write makes the old token stale.
+//
+// Lock order (never taken the other way round):
+//   Partition::mu_ -> Dispatcher::mu_ -> Waiters::mu_ -> TimerQueue / CommitQueue /
+//   Executor internal locks.
+// Under mu_ there are no storage reads and no client callbacks (`Done`): callbacks run
+// after the lock is released, or on the committer thread after the commit.
+//
+// Thread-safety: every public method may be called from any thread.
+#ifndef TASKHUB_SERVER_ENGINE_PARTITION_H_
+#define TASKHUB_SERVER_ENGINE_PARTITION_H_
+
+#include <atomic>
+#include <deque>
+#include <list>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/functional/function_ref.h"
+#include "absl/synchronization/mutex.h"
+#include "server/common/clock.h"
+#include "server/common/ids.h"
+#include "server/core/orchestration.h"
+#include "server/engine/commit_queue.h"
+#include "server/engine/dispatcher.h"
+#include "server/engine/engine_options.h"
+#include "server/engine/executor.h"
+#include "server/engine/timer_queue.h"
+#include "server/engine/waiters.h"
+#include "server/storage/backend.h"
+
+namespace taskhub::engine {
+
+// What every partition shares: the store, time, ids, and the engine's services.
+struct EngineContext {
+  storage::Backend* backend = nullptr;
+  Clock* clock = nullptr;
+  IdGenerator* ids = nullptr;
+  const EngineOptions* options = nullptr;
+  CommitQueue* commits = nullptr;
+  TimerQueue* timers = nullptr;
+  Executor* reader = nullptr;
+  Dispatcher* dispatcher = nullptr;
+  Waiters* waiters = nullptr;
+  // Store sequence numbers (inbox, activity and timer keys): one counter for all.
+  std::atomic<uint64_t>* seq = nullptr;
+};
+
+class Partition {
+ public:
+  Partition(int index, EngineContext ctx);
+  ~Partition();
+
+  // Installs recovered state (before any request).
+  void Recover(storage::RecoveryState& st);
+  void BeginShutdown();
+
+  // --- client commands (partition_client.cc) ---
+  void Start(const CreateInstanceRequest& req, DoneWith<std::string> done);
+  void RaiseEvent(const RaiseEventRequest& req, Done done);
+  void Terminate(const TerminateRequest& req, Done done);
+  void Suspend(const SuspendRequest& req, Done done);
+  void Resume(const ResumeRequest& req, Done done);
+  void Rewind(const RewindInstanceRequest& req, Done done);
+  // The record Restart starts from (a finished instance), read outside the lock.
+  absl::StatusOr<store::InstanceRecord> FinishedRecord(const std::string& id);
+  // Deletes the finished instances among `ids` whose record names `parent` (empty: any).
+  // Returns the deleted records through `done` once durable (purge slices).
+  void DeleteFinished(std::vector<std::pair<std::string, std::string>> ids,
+                      DoneWith<std::vector<store::InstanceRecord>> done);
+  void DeleteEverything(Done done);
+
+  // --- worker results (partition_worker.cc) ---
+  void CompleteOrchestration(const OrchestratorResponse& resp, const std::string& peer,
+                             const std::optional<TokenOwner>& owner, Done done);
+  void CompleteActivity(const ActivityResponse& resp, const std::string& peer,
+                        const std::optional<TokenOwner>& owner, Done done);
+  void Abandon(const std::string& token, const TokenOwner& owner);
+  // Work held by a stream that went away: dispatch it again.
+  void Redeliver(const std::vector<TokenOwner>& owners);
+  // Dispatches what is ready (called when streams gain room).
+  void Pump();
+
+  struct Counts {
+    size_t live = 0, ready = 0, activities = 0, cached_history_events = 0;
+  };
+  Counts Stats();
+
+ private:
+  struct Live;
+  struct Activity;
+  struct Batch;
+  // An instance looked up for a request: live, or the record of a finished one.
+  struct Found {
+    Live* live = nullptr;
+    std::optional<store::InstanceRecord> rec;
+    absl::Status error;
+  };
+
+  // --- lookups (partition.cc) ---
+  Live* FindLive(const std::string& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Looks `ids` up. The store is read with mu_ RELEASED (callers hold no pointers
+  // into the partition across this call); returns with mu_ held and every result
+  // consistent with the in-memory state.
+  std::vector<Found> Lookup(const std::vector<std::string>& ids)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  Found Lookup(const std::string& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return std::move(Lookup(std::vector<std::string>{id})[0]);
+  }
+  absl::Status CheckOpen() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  // --- batching (partition.cc) ---
+  uint64_t NextSeq() { return ++*ctx_.seq; }
+  void PutRecord(Batch& b, Live& live) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void AddInbox(Batch& b, Live& live, HistoryEvent ev) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Submit(Batch b) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void AfterCommit(Batch& b, absl::Status st) ABSL_LOCKS_EXCLUDED(mu_);
+  void AfterDurable(absl::AnyInvocable<void(absl::Status)> fn);
+
+  // --- the instance table and history cache (partition.cc) ---
+  Live& CreateLive(Batch& b, store::InstanceRecord rec, HistoryEvent start)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void DeleteStored(Batch& b, const store::InstanceRecord& rec) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Drops a live instance from memory (it is replaced or becomes terminal).
+  void Forget(Batch& b, Live& live, std::optional<store::InstanceRecord> pending)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Retire(Batch& b, const std::string& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void DropActivities(Batch& b, const std::string& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void SendToInstance(Batch& b, const std::string& id, HistoryEvent ev)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Starts loading `live`'s history on the reader thread (no lock held while reading);
+  // the instance is marked ready when it is in memory.
+  void LoadHistory(Live& live) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void TouchHistory(Live& live) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void EvictHistories() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  // --- dispatch (partition_dispatch.cc) ---
+  void MarkReady(const std::string& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void PumpLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool TryDispatchOrchestration(Live& live) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool TryDispatchActivity(Activity& act) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void QueueActivity(Activity& act) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ReleaseOrchestration(Live& live, absl::Duration delay) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ReleaseActivity(Activity& act, absl::Duration delay) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void WakeAt(Live& live, absl::Time when) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Duration AbandonDelay(int attempts) const;
+  void RegisterTimer(int64_t fire_us, uint64_t seq, const store::TimerRecord& t);
+  void FireTimer(int64_t fire_us, uint64_t seq, store::TimerRecord t) ABSL_LOCKS_EXCLUDED(mu_);
+
+  // --- lifecycle steps run by the server (partition_worker.cc) ---
+  absl::Status CompleteOrchestrationLocked(const OrchestratorResponse& resp,
+                                           const std::string& peer,
+                                           const std::optional<TokenOwner>& owner, Done& done)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status CompleteActivityLocked(const ActivityResponse& resp, const std::string& peer,
+                                      const std::optional<TokenOwner>& owner, Done& done)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // `id` as memory knows it (live, pending), else as `prefetched` read it.
+  Found Known(const std::map<std::string, Found>& prefetched, const std::string& id)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ApplyEpisodeResult(Batch& b, Live& live, size_t consumed, core::EpisodeResult& r,
+                          const std::map<std::string, Found>& children)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void TerminateNow(Live& live, const HistoryEvent& term) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void RewindChildren(Batch& b, Live& parent, const std::map<std::string, Found>& children)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void RewindLocked(Batch& b, store::InstanceRecord rec, const HistoryEvent& ev)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Runs `body` on the live instance `id` (it adds to the batch, or nothing: then the
+  // reply is OK at once). An unknown id is NOT_FOUND; a finished one is OK, or
+  // FAILED_PRECONDITION saying `need` when `finished_is_error`.
+  void Control(const std::string& id, bool finished_is_error, absl::string_view need,
+               absl::FunctionRef<void(Batch&, Live&)> body, Done done) ABSL_LOCKS_EXCLUDED(mu_);
+  absl::StatusOr<std::string> StartLocked(Batch& b, const CreateInstanceRequest& req,
+                                          const std::string& id, const Found& found)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  const int index_;
+  const EngineContext ctx_;
+
+  absl::Mutex mu_;
+  bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;
+  absl::flat_hash_map<std::string, std::unique_ptr<Live>> live_ ABSL_GUARDED_BY(mu_);
+  // Non-live instances whose last change is not durable yet (nullopt = deleted).
+  struct Pending {
+    std::optional<store::InstanceRecord> rec;
+    uint64_t gen;
+  };
+  absl::flat_hash_map<std::string, Pending> pending_ ABSL_GUARDED_BY(mu_);
+  uint64_t pending_gen_ ABSL_GUARDED_BY(mu_) = 0;
+  // Bumped whenever a pending change is cleared (the store alone holds it from then
+  // on): a store read that overlapped such a change is read again.
+  uint64_t store_gen_ ABSL_GUARDED_BY(mu_) = 0;
+  std::deque<std::string> ready_orch_ ABSL_GUARDED_BY(mu_);
+  std::map<uint64_t, std::unique_ptr<Activity>> activities_ ABSL_GUARDED_BY(mu_);
+  // Activity tasks of each instance (keys of activities_), to drop them when it ends.
+  absl::flat_hash_map<std::string, std::set<uint64_t>> activities_of_ ABSL_GUARDED_BY(mu_);
+  std::deque<uint64_t> ready_act_ ABSL_GUARDED_BY(mu_);
+  // History cache: LRU of instances whose history is loaded.
+  std::list<std::string> history_lru_ ABSL_GUARDED_BY(mu_);
+  size_t cached_events_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+}  // namespace taskhub::engine
+
+#endif  // TASKHUB_SERVER_ENGINE_PARTITION_H_
