@@ -76,6 +76,11 @@ absl::StatusOr<Config> ParseConfig(int argc, char** argv, int* exit_code) {
   app.add_option("--history-cache-events", c.engine.history_cache_events,
                  "Bound of history events cached in memory")
       ->envname("TASKHUB_HISTORY_CACHE_EVENTS");
+  app.add_option("--engine-partitions", c.engine.partitions,
+                 "Instances are spread over this many engine partitions (1-64), each with its "
+                 "own lock; messages between them go through a durable outbox")
+      ->envname("TASKHUB_ENGINE_PARTITIONS")
+      ->check(CLI::Range(1, 64));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

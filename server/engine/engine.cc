@@ -31,9 +31,9 @@ Engine::Engine(storage::Backend* backend, Clock* clock, IdGenerator* ids, Engine
   ctx.dispatcher = &dispatcher_;
   ctx.waiters = &waiters_;
   ctx.seq = &seq_;
-  // One partition for now: the seam where several (each with its own lock, messages
-  // between them through an outbox) will go.
-  partitions_.push_back(std::make_unique<Partition>(0, ctx));
+  ctx.route = [this](const std::string& id) { return &PartitionOf(id); };
+  const int n = std::clamp(options_.partitions, 1, kMaxPartitions);
+  for (int i = 0; i < n; ++i) partitions_.push_back(std::make_unique<Partition>(i, ctx));
 }
 
 Engine::~Engine() { Stop(); }
@@ -54,10 +54,15 @@ absl::Status Engine::Recover() {
   seq_ = seq;
   const size_t live = st.live_instances.size(), inbox = st.inbox.size(),
                timers = st.timers.size();
-  partitions_[0]->Recover(st);
+  std::vector<RemoteMessage> undelivered;
+  for (auto& p : partitions_) {
+    for (auto& m : p->Recover(st)) undelivered.push_back(std::move(m));
+  }
+  for (auto& m : undelivered) PartitionOf(m.target).Deliver({std::move(m)});
   Logger("engine")->info(
-      "recovered {} live instances, {} inbox events, {} activity tasks, {} timers", live, inbox,
-      partitions_[0]->Stats().activities, timers);
+      "recovered {} live instances, {} inbox events ({} undelivered messages), {} activity "
+      "tasks, {} timers; {} partitions",
+      live, inbox, undelivered.size(), Stats().activities, timers, partitions_.size());
   return absl::OkStatus();
 }
 
@@ -75,7 +80,13 @@ void Engine::Stop() {
   reader_.Stop();
 }
 
-Partition& Engine::PartitionOf(const std::string&) { return *partitions_[0]; }
+Partition& Engine::PartitionOf(const std::string& instance_id) {
+  if (partitions_.size() == 1) return *partitions_[0];
+  // FNV-1a: stable across builds and platforms (a replica will own partitions).
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : instance_id) h = (h ^ c) * 1099511628211ull;
+  return *partitions_[h % partitions_.size()];
+}
 
 void Engine::PumpAll() {
   for (auto& p : partitions_) p->Pump();
@@ -174,6 +185,8 @@ void Engine::Restart(const RestartInstanceRequest& req, DoneWith<std::string> do
 void Engine::DeleteTaskHub(Done done) {
   if (shutting_down()) return done(Closed());
   dispatcher_.ForgetAll();
+  // Every partition forgets its state; the first one writes the deletion.
+  for (size_t i = 1; i < partitions_.size(); ++i) partitions_[i]->DeleteEverything(nullptr);
   partitions_[0]->DeleteEverything(std::move(done));
   Logger("engine")->warn("task hub deleted");
 }

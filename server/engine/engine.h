@@ -59,6 +59,7 @@ struct EngineStats {
 
 class Engine {
  public:
+  static constexpr int kMaxPartitions = 64;
   // Recovers the state stored in `backend` and starts the engine threads.
   static absl::StatusOr<std::unique_ptr<Engine>> Create(storage::Backend* backend,
                                                         Clock* clock, IdGenerator* ids,

@@ -33,6 +33,9 @@ struct EngineOptions {
   // Called once, on the committer thread, when a store write fails and the engine
   // starts refusing writes for good (see CommitQueue). Must not block.
   std::function<void(const absl::Status&)> on_store_failure;
+  // Instances map to this many partitions (a stable hash of the instance id), each
+  // with its own lock and state; 1 = one lock for everything.
+  int partitions = 1;
   // Seeds the completion-token generator (0: OS entropy). Tests only.
   uint64_t token_seed = 0;
 };

@@ -148,25 +148,43 @@ void Engine::PurgeSlice(std::shared_ptr<PurgeJob> job) {
     reader_.Post([this, job] { PurgeSlice(job); });
     return;
   }
-  std::vector<std::pair<std::string, std::string>> ids;
+  // Grouped by partition; the next slice starts when every group's commit is done.
+  std::map<Partition*, std::vector<std::pair<std::string, std::string>>> groups;
   auto children = std::make_shared<std::map<std::string, std::vector<std::string>>>();
   for (auto& c : slice) {
-    ids.emplace_back(c.id, c.parent);
+    groups[&PartitionOf(c.id)].emplace_back(c.id, c.parent);
     (*children)[c.id] = std::move(c.children);
   }
-  // One partition today; with several, a slice is split by partition.
-  PartitionOf(ids[0].first)
-      .DeleteFinished(std::move(ids), [this, job, children](
+  struct Join {
+    size_t left;
+    absl::Status status;
+    std::vector<store::InstanceRecord> deleted;
+    absl::Mutex mu;
+  };
+  auto join = std::make_shared<Join>();
+  join->left = groups.size();
+  for (auto& [p, ids] : groups) {
+    p->DeleteFinished(std::move(ids), [this, job, children, join](
                                           absl::StatusOr<std::vector<store::InstanceRecord>> r) {
-        if (!r.ok()) return FinishPurge(job, r.status(), false);
-        job->deleted += static_cast<int64_t>(r->size());
-        for (const auto& rec : *r) {
-          for (auto& child : (*children)[rec.instance_id()]) {
-            job->todo.emplace_back(std::move(child), rec.instance_id());
-          }
+      {
+        absl::MutexLock l(&join->mu);
+        if (!r.ok()) {
+          join->status.Update(r.status());
+        } else {
+          for (auto& rec : *r) join->deleted.push_back(std::move(rec));
         }
-        reader_.Post([this, job] { PurgeSlice(job); });
-      });
+        if (--join->left > 0) return;
+      }
+      if (!join->status.ok()) return FinishPurge(job, join->status, false);
+      job->deleted += static_cast<int64_t>(join->deleted.size());
+      for (const auto& rec : join->deleted) {
+        for (auto& child : (*children)[rec.instance_id()]) {
+          job->todo.emplace_back(std::move(child), rec.instance_id());
+        }
+      }
+      reader_.Post([this, job] { PurgeSlice(job); });
+    });
+  }
 }
 
 }  // namespace taskhub::engine

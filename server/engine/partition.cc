@@ -16,9 +16,10 @@ using core::FromProto;
 Partition::Partition(int index, EngineContext ctx) : index_(index), ctx_(ctx) {}
 Partition::~Partition() = default;
 
-void Partition::Recover(storage::RecoveryState& st) {
+std::vector<RemoteMessage> Partition::Recover(storage::RecoveryState& st) {
   absl::MutexLock l(&mu_);
   for (auto& rec : st.live_instances) {
+    if (!IsLocal(rec.instance_id())) continue;
     auto live = std::make_unique<Live>();
     live->stored = storage::IndexedFields::Of(rec);
     if (rec.has_scheduled_start_time()) live->not_before = FromProto(rec.scheduled_start_time());
@@ -26,8 +27,14 @@ void Partition::Recover(storage::RecoveryState& st) {
     live_[live->rec.instance_id()] = std::move(live);
   }
   Batch cleanup;
+  std::vector<RemoteMessage> undelivered;
   for (auto& item : st.inbox) {
+    if (!IsLocal(item.instance_id)) continue;
     Live* live = FindLive(item.instance_id);
+    if (IsMessage(item.event, live ? &live->rec.execution_id() : nullptr)) {
+      undelivered.push_back({item.instance_id, item.seq, std::move(item.event), ""});
+      continue;
+    }
     if (live == nullptr) {
       cleanup.ws.ops.push_back(storage::DeleteInbox{item.instance_id, item.seq});
       continue;
@@ -35,6 +42,7 @@ void Partition::Recover(storage::RecoveryState& st) {
     live->inbox.emplace_back(item.seq, std::move(item.event));
   }
   for (auto& item : st.activities) {
+    if (!IsLocal(item.task.instance_id())) continue;
     Live* live = FindLive(item.task.instance_id());
     if (live == nullptr || live->rec.execution_id() != item.task.execution_id()) {
       cleanup.ws.ops.push_back(storage::DeleteActivity{item.seq});
@@ -48,7 +56,9 @@ void Partition::Recover(storage::RecoveryState& st) {
     activities_of_[act->task.instance_id()].insert(item.seq);
     activities_[item.seq] = std::move(act);
   }
-  for (auto& t : st.timers) RegisterTimer(t.fire_us, t.seq, t.timer);
+  for (auto& t : st.timers) {
+    if (IsLocal(t.timer.instance_id())) RegisterTimer(t.fire_us, t.seq, t.timer);
+  }
   // In id order, so a recovery is deterministic.
   std::vector<std::string> ids;
   for (auto& [id, live] : live_) {
@@ -57,6 +67,7 @@ void Partition::Recover(storage::RecoveryState& st) {
   std::sort(ids.begin(), ids.end());
   for (const auto& id : ids) MarkReady(id);
   if (!cleanup.ws.empty()) Submit(std::move(cleanup));
+  return undelivered;
 }
 
 void Partition::BeginShutdown() {
@@ -137,11 +148,6 @@ void Partition::AddInbox(Batch& b, Live& live, HistoryEvent ev) {
   MarkReady(live.rec.instance_id());
 }
 
-void Partition::SendToInstance(Batch& b, const std::string& id, HistoryEvent ev) {
-  Live* live = FindLive(id);
-  if (live != nullptr) AddInbox(b, *live, std::move(ev));
-}
-
 void Partition::Submit(Batch b) {
   b.ws.max_seq = ctx_.seq->load();
   storage::WriteSet ws = std::move(b.ws);
@@ -167,6 +173,15 @@ void Partition::AfterCommit(Batch& b, absl::Status st) {
     for (const auto& id : b.ready) MarkReady(id);
     PumpLocked();
     EvictHistories();
+  }
+  if (st.ok() && !b.outbox.empty()) {
+    // Each target partition takes its messages on the reader thread (it may read the
+    // store), in commit order.
+    std::map<Partition*, std::vector<RemoteMessage>> by_target;
+    for (auto& m : b.outbox) by_target[ctx_.route(m.target)].push_back(std::move(m));
+    for (auto& [p, msgs] : by_target) {
+      ctx_.reader->Post([p, msgs = std::move(msgs)]() mutable { p->Deliver(std::move(msgs)); });
+    }
   }
   if (st.ok()) {
     for (const auto& rec : b.changed) ctx_.waiters->Notify(rec);
@@ -227,10 +242,7 @@ void Partition::Retire(Batch& b, const std::string& id) {
   HistoryEvent note;
   if (core::IsTerminal(live->rec.status()) &&
       core::ParentNotification(live->rec, ctx_.clock->Now(), &parent_id, &parent_exec, &note)) {
-    Live* parent = FindLive(parent_id);
-    if (parent != nullptr && parent->rec.execution_id() == parent_exec) {
-      AddInbox(b, *parent, std::move(note));
-    }
+    SendToInstance(b, parent_id, std::move(note), parent_exec);
   }
   Forget(b, *live, live->rec);
 }
@@ -280,6 +292,7 @@ void Partition::DeleteEverything(Done done) {
       cached_events_ = 0;
       pending_.clear();
       ++store_gen_;
+      if (!done) return;  // another partition writes the deletion
       Batch b;
       b.ws.ops.push_back(storage::DeleteEverything{});
       b.done.push_back(std::move(done));
@@ -287,7 +300,7 @@ void Partition::DeleteEverything(Done done) {
       return;
     }
   }
-  done(st);
+  if (done) done(st);
 }
 
 // --- the history cache ------------------------------------------------------------

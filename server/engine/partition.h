@@ -22,6 +22,7 @@
 
 #include <atomic>
 #include <deque>
+#include <functional>
 #include <list>
 #include <map>
 #include <memory>
@@ -46,6 +47,8 @@
 
 namespace taskhub::engine {
 
+class Partition;
+
 // What every partition shares: the store, time, ids, and the engine's services.
 struct EngineContext {
   storage::Backend* backend = nullptr;
@@ -59,6 +62,25 @@ struct EngineContext {
   Waiters* waiters = nullptr;
   // Store sequence numbers (inbox, activity and timer keys): one counter for all.
   std::atomic<uint64_t>* seq = nullptr;
+  // The partition that owns an instance id.
+  std::function<Partition*(const std::string&)> route;
+};
+
+// A message to an instance of another partition (the outbox path). The sender's
+// commit wrote `event` into the target's durable inbox under `seq`; after that commit
+// the target partition takes it (Deliver). A crash in between is covered by
+// recovery, which hands undelivered messages to Deliver again.
+//   executionStarted with a parentInstance: start a sub-orchestration (or answer the
+//     parent "already exists");
+//   executionRewound with a parentInstance: rewind a failed child, or re-create a
+//     purged one;
+//   anything else: an event for the live instance (dropped if it is not live, or not
+//     the `expected_execution` when that is set).
+struct RemoteMessage {
+  std::string target;
+  uint64_t seq = 0;
+  HistoryEvent event;
+  std::string expected_execution;
 };
 
 class Partition {
@@ -66,8 +88,14 @@ class Partition {
   Partition(int index, EngineContext ctx);
   ~Partition();
 
-  // Installs recovered state (before any request).
-  void Recover(storage::RecoveryState& st);
+  // Installs recovered state (before any request). Inbox items that are undelivered
+  // messages (see RemoteMessage) are returned: the engine passes each to Deliver()
+  // of its target's partition.
+  std::vector<RemoteMessage> Recover(storage::RecoveryState& st);
+  // Takes messages sent to instances of this partition (see RemoteMessage).
+  void Deliver(std::vector<RemoteMessage> msgs);
+  // A message inbox item, as opposed to an event of `live` (null: not live).
+  static bool IsMessage(const HistoryEvent& ev, const std::string* live_execution);
   void BeginShutdown();
 
   // --- client commands (partition_client.cc) ---
@@ -83,6 +111,7 @@ class Partition {
   // Returns the deleted records through `done` once durable (purge slices).
   void DeleteFinished(std::vector<std::pair<std::string, std::string>> ids,
                       DoneWith<std::vector<store::InstanceRecord>> done);
+  // Forgets every instance; with a `done`, also writes the deletion of the whole store.
   void DeleteEverything(Done done);
 
   // --- worker results (partition_worker.cc) ---
@@ -141,8 +170,24 @@ class Partition {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Retire(Batch& b, const std::string& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void DropActivities(Batch& b, const std::string& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void SendToInstance(Batch& b, const std::string& id, HistoryEvent ev)
+  // Sends `ev` to instance `id`: into its inbox when it is live here (and of
+  // `expected_execution` when set), through the outbox when it lives elsewhere.
+  void SendToInstance(Batch& b, const std::string& id, HistoryEvent ev,
+                      const std::string& expected_execution = "")
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Writes `ev` into the durable inbox of `id` (another partition's) in `b`; the
+  // target takes it after the commit.
+  void Outbox(Batch& b, const std::string& id, HistoryEvent ev,
+              const std::string& expected_execution) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool IsLocal(const std::string& id) const { return ctx_.route(id) == this; }
+  void ApplyMessage(Batch& b, RemoteMessage& m, const std::map<std::string, Found>& prefetched)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A sub-orchestration `created` (a subOrchestrationInstanceCreated event with id
+  // `event_id`) of `parent`, to rewind or re-create: the message sent to its partition.
+  HistoryEvent RewindChildMessage(const Live& parent, const HistoryEvent& reason,
+                                  const HistoryEvent& created) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Re-creates a purged child from a rewind (local or message).
+  void RecreateChild(Batch& b, store::InstanceRecord child) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Starts loading `live`'s history on the reader thread (no lock held while reading);
   // the instance is marked ready when it is in memory.
   void LoadHistory(Live& live) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

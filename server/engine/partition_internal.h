@@ -53,6 +53,7 @@ struct Partition::Batch {
   std::vector<storage::TimerItem> timers;  // new durable timers
   std::vector<std::pair<std::string, uint64_t>> pending_clear;  // (id, gen)
   std::vector<std::string> flushed;  // instances whose `unflushed` to decrement
+  std::vector<RemoteMessage> outbox;  // for other partitions, after the commit
   std::vector<Done> done;
 };
 

@@ -102,9 +102,14 @@ absl::Status Partition::CompleteOrchestrationLocked(const OrchestratorResponse& 
         "instanceId '", resp.instanceid(), "' does not match the work item's instance '", id, "'"));
   }
   // Look up (outside the lock) the instances this episode may create or rewind.
-  std::vector<std::string> children = core::ChildIdsOf(id, resp);
+  std::vector<std::string> children;
+  for (auto& c : core::ChildIdsOf(id, resp)) {
+    if (IsLocal(c)) children.push_back(std::move(c));
+  }
   if (RewindsHistory(live->new_events)) {
-    for (auto& c : core::AllChildren(live->history)) children.push_back(std::move(c));
+    for (auto& c : core::AllChildren(live->history)) {
+      if (IsLocal(c)) children.push_back(std::move(c));
+    }
   }
   std::map<std::string, Found> prefetched;
   if (!children.empty()) {
@@ -228,6 +233,13 @@ void Partition::ApplyEpisodeResult(Batch& b, Live& live, size_t consumed,
   for (auto& c : r.children) {
     const std::string child_id = c.record.instance_id();
     const int32_t task_id = c.record.parent().taskscheduledid();
+    if (!IsLocal(child_id)) {
+      // The child's partition creates it (or answers "already exists").
+      c.start.mutable_executionstarted()->mutable_orchestrationinstance()->mutable_executionid()
+          ->set_value(ctx_.ids->NewId());
+      Outbox(b, child_id, std::move(c.start), "");
+      continue;
+    }
     Found f = Known(children, child_id);
     if (f.live != nullptr || !f.error.ok()) {
       HistoryEvent failed = core::NewEvent(ctx_.clock->Now());
@@ -308,6 +320,10 @@ void Partition::RewindChildren(Batch& b, Live& parent,
     if (!e.has_suborchestrationinstancecreated()) continue;
     const auto& created = e.suborchestrationinstancecreated();
     if (std::find(open.begin(), open.end(), created.instanceid()) == open.end()) continue;
+    if (!IsLocal(created.instanceid())) {
+      Outbox(b, created.instanceid(), RewindChildMessage(parent, reason, e), "");
+      continue;
+    }
     Found f = Known(children, created.instanceid());
     if (f.live != nullptr || !f.error.ok()) continue;
     if (f.rec) {
@@ -331,10 +347,6 @@ void Partition::RewindChildren(Batch& b, Live& parent,
       *child.mutable_input() = created.input();
       *child.mutable_original_input() = created.input();
     }
-    child.set_status(ORCHESTRATION_STATUS_PENDING);
-    child.set_execution_id(ctx_.ids->NewId());
-    *child.mutable_created_time() = ToProto(ctx_.clock->Now());
-    *child.mutable_last_updated_time() = child.created_time();
     auto* p = child.mutable_parent();
     p->set_taskscheduledid(e.eventid());
     p->mutable_name()->set_value(parent.rec.name());
@@ -342,8 +354,7 @@ void Partition::RewindChildren(Batch& b, Live& parent,
     p->mutable_orchestrationinstance()->set_instanceid(parent.rec.instance_id());
     p->mutable_orchestrationinstance()->mutable_executionid()->set_value(
         parent.rec.execution_id());
-    HistoryEvent start = core::ExecutionStartedFor(child, ctx_.clock->Now());
-    CreateLive(b, std::move(child), std::move(start));
+    RecreateChild(b, std::move(child));
   }
 }
 
