@@ -2,6 +2,8 @@
 // history cache and waiter notification.
 #include "server/engine/engine.h"
 
+#include <random>
+
 #include "absl/strings/str_cat.h"
 #include "server/common/logging.h"
 #include "server/common/status_macros.h"
@@ -17,7 +19,16 @@ Engine::Engine(storage::Backend* backend, Clock* clock, IdGenerator* ids, Engine
       clock_(clock),
       ids_(ids),
       options_(options),
-      commits_(backend, options.on_store_failure) {}
+      timers_(clock, options.manual_scheduling),
+      reader_(options.manual_scheduling),
+      commits_(backend, options.on_store_failure, options.manual_scheduling) {
+  if (options.token_seed != 0) {
+    std::seed_seq seq{static_cast<uint32_t>(options.token_seed),
+                      static_cast<uint32_t>(options.token_seed >> 32)};
+    absl::MutexLock l(&mu_);
+    token_gen_ = absl::BitGen(seq);
+  }
+}
 
 Engine::~Engine() { Stop(); }
 
@@ -32,7 +43,9 @@ absl::Status Engine::Recover() {
   ASSIGN_OR_RETURN(storage::RecoveryState st, backend_->LoadRecoveryState());
   absl::MutexLock l(&mu_);
   seq_ = st.max_seq;
+  std::vector<std::string> recovered;  // in the backend's order: deterministic dispatch
   for (auto& rec : st.live_instances) {
+    recovered.push_back(rec.instance_id());
     auto live = std::make_unique<Live>();
     live->stored = storage::IndexedFields::Of(rec);
     if (rec.has_scheduled_start_time()) live->not_before = FromProto(rec.scheduled_start_time());
@@ -68,7 +81,8 @@ absl::Status Engine::Recover() {
     seq_ = std::max(seq_, t.seq);
     RegisterTimer(t.fire_us, t.seq, t.timer);
   }
-  for (auto& [id, live] : live_) {
+  for (const auto& id : recovered) {
+    Live* live = FindLive(id);
     if (!live->inbox.empty() || live->rec.force_episode()) MarkReady(id);
   }
   Logger("engine")->info(
@@ -103,6 +117,19 @@ void Engine::Stop() {
   timers_.Stop();
   commits_.Stop();
   reader_.Stop();
+}
+
+bool Engine::RunCommit() { return commits_.RunOnce(); }
+bool Engine::RunRead() { return reader_.RunOne(); }
+size_t Engine::RunDueTimers() { return timers_.RunDue(); }
+std::optional<absl::Time> Engine::NextTimer() { return timers_.NextDeadline(); }
+
+void Engine::CrashForTesting() {
+  // Reads first: commit callbacks that post reads (AfterDurable) then post nothing.
+  reader_.Abandon();
+  timers_.Stop();
+  commits_.Abandon();
+  BeginShutdown();
 }
 
 absl::Status Engine::CheckOpen() {

@@ -63,6 +63,13 @@ struct EngineOptions {
   // Called once, on the committer thread, when a store write fails and the engine
   // starts refusing writes for good (see CommitQueue). Must not block.
   std::function<void(const absl::Status&)> on_store_failure;
+  // Deterministic scheduling (simulation tests): the engine starts no thread; the
+  // caller drives it with RunCommit/RunRead/RunDueTimers, from one thread, and every
+  // callback runs on that thread. Deterministic given the same calls.
+  bool manual_scheduling = false;
+  // Seeds the completion-token generator (0: OS entropy), so that a run with the same
+  // seed issues the same tokens.
+  uint64_t token_seed = 0;
 };
 
 // A worker's GetWorkItems stream, as the engine sees it. Implemented by the api
@@ -148,6 +155,23 @@ class Engine {
   void AbandonActivity(const std::string& token, Done done);
 
   EngineStats Stats();
+
+  // --- Deterministic scheduling (EngineOptions::manual_scheduling) ---------------
+  // Each returns at once (false / 0) when the engine runs its own threads.
+  // Commits everything queued as one group commit and runs its callbacks; false
+  // when nothing was queued.
+  bool RunCommit();
+  // Runs one queued reader-thread task; false when none.
+  bool RunRead();
+  // Runs every timer due at clock->Now(); returns how many ran.
+  size_t RunDueTimers();
+  // The earliest scheduled timer, if any (in either mode).
+  std::optional<absl::Time> NextTimer();
+  // Crash simulation (either mode): drops every queued, uncommitted write (their
+  // callbacks get UNAVAILABLE), drops all timers and queued reads, and stops (closes
+  // streams, fails waiters with UNAVAILABLE). Nothing reaches the backend after it.
+  // After it the Engine may only be destroyed.
+  void CrashForTesting();
 
  private:
   struct Live;
@@ -236,7 +260,7 @@ class Engine {
   absl::Mutex mu_;
   bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t seq_ ABSL_GUARDED_BY(mu_) = 0;
-  absl::BitGen token_gen_ ABSL_GUARDED_BY(mu_);  // seeded from OS entropy at start
+  absl::BitGen token_gen_ ABSL_GUARDED_BY(mu_);  // OS entropy, or options.token_seed
   absl::flat_hash_map<std::string, std::unique_ptr<Live>> live_ ABSL_GUARDED_BY(mu_);
   // Non-live instances whose last change is not durable yet (nullopt = deleted).
   struct Pending {
