@@ -152,7 +152,6 @@ absl::Status InvariantChecker::CheckStaysTerminal(const Snapshot& snap) {
                                         now->execution_id(), ", history_size ",
                                         now->history_size())));
     }
-    allow_reset_.erase(id);
   }
   return absl::OkStatus();
 }
@@ -192,6 +191,10 @@ absl::Status InvariantChecker::Check(const Snapshot& snap) {
   RETURN_IF_ERROR(CheckStaysTerminal(snap));
   RETURN_IF_ERROR(CheckAckedEvents(snap));
   last_ = snap.records;
+  for (const auto& id : reset_done_) {
+    if (--allow_reset_[id] <= 0) allow_reset_.erase(id);
+  }
+  reset_done_.clear();
   return absl::OkStatus();
 }
 

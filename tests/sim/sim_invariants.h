@@ -47,9 +47,10 @@ struct AckedEvent {
 
 class InvariantChecker {
  public:
-  // The workload is about to reset `id` (restart, purge, start with its id): its
-  // terminal record may change or disappear until the next Check.
-  void AllowReset(const std::string& id) { allow_reset_.insert(id); }
+  // The workload is about to reset `id` (restart, purge): its terminal record may
+  // change or disappear until the Check after ResetDone(id) (the call's answer).
+  void AllowReset(const std::string& id) { ++allow_reset_[id]; }
+  void ResetDone(const std::string& id) { reset_done_.push_back(id); }
   void AddAckedEvent(AckedEvent ev) { acked_.push_back(std::move(ev)); }
 
   // Checks every invariant on `snap` and remembers it for the next call.
@@ -62,7 +63,8 @@ class InvariantChecker {
                     const Snapshot& snap) const;
 
   std::map<std::string, store::InstanceRecord> last_;
-  std::set<std::string> allow_reset_;
+  std::map<std::string, int> allow_reset_;
+  std::vector<std::string> reset_done_;
   std::vector<AckedEvent> acked_;
 };
 
