@@ -41,7 +41,7 @@ absl::Status CheckHistory(const store::InstanceRecord& rec,
 // An event whose RaiseEvent was acknowledged (OK), identified by its unique data.
 struct AckedEvent {
   std::string instance_id;
-  std::string execution_id;  // the committed execution when the ack arrived
+  std::string execution_id;  // the committed execution when it was raised
   std::string name, data;
 };
 

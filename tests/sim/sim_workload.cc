@@ -138,11 +138,13 @@ void World::RaiseOne(bool go) {
   // An answer given inside the call was not a committed write (the instance is
   // finished, or the call was refused).
   auto in_call = std::make_shared<bool>(true);
-  engine_->RaiseEvent(req, [this, id, name, data, in_call](absl::Status st) {
+  // The execution the event is checked against: the committed one when it is raised.
+  // (At the answer the store may already hold a newer execution, e.g. when the event
+  // was consumed by an episode that continued-as-new, committed in the same group.)
+  const std::string exec = CommittedExecution(id);
+  engine_->RaiseEvent(req, [this, id, name, data, in_call, exec](absl::Status st) {
     Log(absl::StrCat("  raise ", data, ": ", st.ToString(), *in_call ? " (at once)" : ""));
-    if (st.ok() && !*in_call) {
-      checker_.AddAckedEvent({id, CommittedExecution(id), name, data});
-    }
+    if (st.ok() && !*in_call) checker_.AddAckedEvent({id, exec, name, data});
     if (!Allowed(st, {absl::StatusCode::kUnavailable, absl::StatusCode::kNotFound}) &&
         violation_.ok()) {
       violation_ = absl::InternalError(absl::StrCat("raise to ", id, ": ", st.ToString()));
