@@ -5,33 +5,66 @@
 namespace taskhub::engine {
 
 CommitQueue::CommitQueue(storage::Backend* backend,
-                         std::function<void(const absl::Status&)> on_failure)
-    : backend_(backend), on_failure_(std::move(on_failure)), thread_([this] { Run(); }) {}
+                         std::function<void(const absl::Status&)> on_failure, bool manual)
+    : backend_(backend), on_failure_(std::move(on_failure)), manual_(manual) {
+  if (!manual_) thread_ = std::thread([this] { Run(); });
+}
 
 CommitQueue::~CommitQueue() { Stop(); }
 
 void CommitQueue::Submit(storage::WriteSet ws, After after) {
-  absl::MutexLock l(&mu_);
-  if (stopping_) {
-    // Run outside the lock would be nicer, but callers never hold our lock.
-    mu_.Unlock();
-    after(absl::UnavailableError("the server is shutting down"));
-    mu_.Lock();
-    return;
+  {
+    absl::MutexLock l(&mu_);
+    if (!stopping_) {
+      ++submissions_;
+      queue_.push_back({std::move(ws), std::move(after)});
+      return;
+    }
   }
-  ++submissions_;
-  queue_.push_back({std::move(ws), std::move(after)});
+  after(absl::UnavailableError("the server is shutting down"));
 }
 
 void CommitQueue::Stop() {
   {
     absl::MutexLock l(&mu_);
-    if (stopping_) {
-      if (!thread_.joinable()) return;
-    }
     stopping_ = true;
   }
   if (thread_.joinable()) thread_.join();
+  if (manual_) {
+    // What callbacks submit from now on fails at once, so this ends.
+    while (true) {
+      std::deque<Item> items;
+      {
+        absl::MutexLock l(&mu_);
+        if (queue_.empty()) break;
+        items.swap(queue_);
+      }
+      CommitGroup(items);
+    }
+  }
+}
+
+void CommitQueue::Abandon() {
+  std::deque<Item> dropped;
+  {
+    absl::MutexLock l(&mu_);
+    stopping_ = true;
+    dropped.swap(queue_);
+  }
+  if (thread_.joinable()) thread_.join();
+  for (auto& it : dropped) it.after(absl::UnavailableError("the server crashed (simulated)"));
+}
+
+bool CommitQueue::RunOnce() {
+  if (!manual_) return false;
+  std::deque<Item> items;
+  {
+    absl::MutexLock l(&mu_);
+    if (queue_.empty()) return false;
+    items.swap(queue_);
+  }
+  CommitGroup(items);
+  return true;
 }
 
 uint64_t CommitQueue::commits() const {
@@ -46,7 +79,6 @@ uint64_t CommitQueue::submissions() const {
 void CommitQueue::Run() {
   while (true) {
     std::deque<Item> items;
-    absl::Status sticky;
     {
       absl::MutexLock l(&mu_);
       mu_.Await(absl::Condition(
@@ -56,33 +88,40 @@ void CommitQueue::Run() {
           this));
       if (queue_.empty() && stopping_) return;
       items.swap(queue_);
-      sticky = sticky_;
     }
-    absl::Status st = sticky;
-    if (st.ok()) {
-      storage::WriteSet merged;
-      for (auto& it : items) {
-        merged.max_seq = std::max(merged.max_seq, it.ws.max_seq);
-        for (auto& op : it.ws.ops) merged.ops.push_back(std::move(op));
-      }
-      if (!merged.empty()) {
-        st = backend_->Commit(merged);
-        {
-          absl::MutexLock l(&mu_);
-          ++commits_;
-          if (!st.ok()) sticky_ = st;
-        }
-        if (!st.ok()) {
-          Logger("engine")->critical(
-              "commit failed; refusing every write from now on (restart taskhubd once the "
-              "cause is fixed): {}",
-              st.ToString());
-          if (on_failure_) on_failure_(st);
-        }
-      }
-    }
-    for (auto& it : items) it.after(st);
+    CommitGroup(items);
   }
+}
+
+void CommitQueue::CommitGroup(std::deque<Item>& items) {
+  absl::Status st;
+  {
+    absl::MutexLock l(&mu_);
+    st = sticky_;
+  }
+  if (st.ok()) {
+    storage::WriteSet merged;
+    for (auto& it : items) {
+      merged.max_seq = std::max(merged.max_seq, it.ws.max_seq);
+      for (auto& op : it.ws.ops) merged.ops.push_back(std::move(op));
+    }
+    if (!merged.empty()) {
+      st = backend_->Commit(merged);
+      {
+        absl::MutexLock l(&mu_);
+        ++commits_;
+        if (!st.ok()) sticky_ = st;
+      }
+      if (!st.ok()) {
+        Logger("engine")->critical(
+            "commit failed; refusing every write from now on (restart taskhubd once the "
+            "cause is fixed): {}",
+            st.ToString());
+        if (on_failure_) on_failure_(st);
+      }
+    }
+  }
+  for (auto& it : items) it.after(st);
 }
 
 }  // namespace taskhub::engine

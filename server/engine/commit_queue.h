@@ -1,8 +1,13 @@
-// Group commit: callers submit WriteSets in order; one committer thread takes
-// everything queued, commits it as one durable backend write, then runs each
-// submission's `after` callback in submission order. A failed commit is sticky:
-// that and every later submission's callback receives the error.
-// Thread-safe. `after` callbacks run on the committer thread and must not block.
+// Group commit: callers submit WriteSets in order; the committer takes everything
+// queued, commits it as one durable backend write, then runs each submission's
+// `after` callback in submission order. A failed commit is sticky: that and every
+// later submission's callback receives the error.
+//
+// Threaded mode (the default): one committer thread. Manual mode: no thread; the
+// owner calls RunOnce() to commit one group on its own thread.
+//
+// Thread-safe. `after` callbacks run on the committer thread (or the thread calling
+// RunOnce()/Stop()/Abandon()) without the queue's lock and must not block.
 #ifndef TASKHUB_SERVER_ENGINE_COMMIT_QUEUE_H_
 #define TASKHUB_SERVER_ENGINE_COMMIT_QUEUE_H_
 
@@ -20,15 +25,29 @@ class CommitQueue {
  public:
   using After = absl::AnyInvocable<void(absl::Status)>;
   // `on_failure` (may be empty) runs once, on the committer thread, with the first
-  // failed commit's error.
+  // failed commit's error. `manual`: start no thread (see RunOnce()).
   explicit CommitQueue(storage::Backend* backend,
-                       std::function<void(const absl::Status&)> on_failure = nullptr);
+                       std::function<void(const absl::Status&)> on_failure = nullptr,
+                       bool manual = false);
   ~CommitQueue();  // Stop()s
 
   // Queues `ws` (may be empty: then `after` runs once everything before it is durable).
+  // After Stop() or Abandon(), `after` runs at once with UNAVAILABLE.
   void Submit(storage::WriteSet ws, After after);
-  // Commits what is queued, then stops the thread. Later submissions fail.
+  // Commits what is queued (in manual mode: on the calling thread, group after group
+  // until nothing is queued), then stops the thread. Later submissions fail.
   void Stop();
+  // Crash simulation: drops everything queued and not yet being committed (their
+  // callbacks run on the calling thread with UNAVAILABLE; nothing of it reaches the
+  // backend), then stops like Stop(). A group already being committed by the thread
+  // completes first.
+  void Abandon();
+
+  // Manual mode only (returns false in threaded mode): commits everything queued as
+  // one group and runs its callbacks, exactly as the committer thread does. Returns
+  // false when nothing was queued. Submissions made by the callbacks wait for the
+  // next call.
+  bool RunOnce();
 
   // Counters for metrics and benchmarks.
   uint64_t commits() const;
@@ -40,9 +59,13 @@ class CommitQueue {
     After after;
   };
   void Run();
+  // Commits `items` as one group (unless a commit failed before) and runs their
+  // callbacks. Called without mu_.
+  void CommitGroup(std::deque<Item>& items) ABSL_LOCKS_EXCLUDED(mu_);
 
   storage::Backend* backend_;
   std::function<void(const absl::Status&)> on_failure_;
+  const bool manual_;
   mutable absl::Mutex mu_;
   std::deque<Item> queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;

@@ -15,7 +15,9 @@ Engine::Engine(storage::Backend* backend, Clock* clock, IdGenerator* ids, Engine
       clock_(clock),
       ids_(ids),
       options_(std::move(options)),
-      commits_(backend, options_.on_store_failure),
+      timers_(clock, options_.manual_scheduling),
+      reader_(options_.manual_scheduling),
+      commits_(backend, options_.on_store_failure, options_.manual_scheduling),
       dispatcher_(&timers_, clock,
                   DispatcherOptions{options_.default_max_concurrent,
                                     options_.health_ping_interval, options_.token_seed}),
@@ -78,6 +80,19 @@ void Engine::Stop() {
   timers_.Stop();
   commits_.Stop();
   reader_.Stop();
+}
+
+bool Engine::RunCommit() { return commits_.RunOnce(); }
+bool Engine::RunRead() { return reader_.RunOne(); }
+size_t Engine::RunDueTimers() { return timers_.RunDue(); }
+std::optional<absl::Time> Engine::NextTimer() { return timers_.NextDeadline(); }
+
+void Engine::CrashForTesting() {
+  // Reads first: commit callbacks that post reads (AfterDurable) then post nothing.
+  reader_.Abandon();
+  timers_.Stop();
+  commits_.Abandon();
+  BeginShutdown();
 }
 
 Partition& Engine::PartitionOf(const std::string& instance_id) {

@@ -123,6 +123,23 @@ class Engine {
 
   EngineStats Stats();
 
+  // --- Deterministic scheduling (EngineOptions::manual_scheduling) ---------------
+  // Each returns at once (false / 0) when the engine runs its own threads.
+  // Commits everything queued as one group commit and runs its callbacks; false
+  // when nothing was queued.
+  bool RunCommit();
+  // Runs one queued reader-thread task; false when none.
+  bool RunRead();
+  // Runs every timer due at clock->Now(); returns how many ran.
+  size_t RunDueTimers();
+  // The earliest scheduled timer, if any (in either mode).
+  std::optional<absl::Time> NextTimer();
+  // Crash simulation (either mode): drops every queued, uncommitted write (their
+  // callbacks get UNAVAILABLE), drops all timers and queued reads, and stops (closes
+  // streams, fails waiters with UNAVAILABLE). Nothing reaches the backend after it.
+  // After it the Engine may only be destroyed.
+  void CrashForTesting();
+
  private:
   Engine(storage::Backend* backend, Clock* clock, IdGenerator* ids, EngineOptions options);
   absl::Status Recover();

@@ -36,7 +36,12 @@ struct EngineOptions {
   // Instances map to this many partitions (a stable hash of the instance id), each
   // with its own lock and state; 1 = one lock for everything.
   int partitions = 1;
-  // Seeds the completion-token generator (0: OS entropy). Tests only.
+  // Deterministic scheduling (simulation tests): the engine starts no thread; the
+  // caller drives it with RunCommit/RunRead/RunDueTimers, from one thread, and every
+  // callback runs on that thread. Deterministic given the same calls.
+  bool manual_scheduling = false;
+  // Seeds the completion-token generator (0: OS entropy), so that a run with the same
+  // seed issues the same tokens.
   uint64_t token_seed = 0;
 };
 

@@ -6,6 +6,8 @@
 //
 // The engine runs on the in-memory backend wrapped by storage::FaultInjectingBackend,
 // which counts commits and history loads and can hold a commit until it is released.
+// Time is a FakeClock: leases expire when a test advances it (the 5 s waits below bound
+// a hang; a passing test never waits for them).
 #include <atomic>
 #include <future>
 #include <iostream>
@@ -34,9 +36,9 @@ using testing::ScheduleTask;
 class EngineGuaranteesTest : public ::testing::Test {
  protected:
   void TearDown() override { Close(); }
-  void Open(EngineOptions opts = {}) {
-    opts.abandon_delay = absl::Milliseconds(20);
-    auto e = Engine::Create(&backend_, Clock::Real(), IdGenerator::Random(), opts);
+  void Open(EngineOptions opts = {}, absl::Duration abandon_delay = absl::Milliseconds(20)) {
+    opts.abandon_delay = abandon_delay;
+    auto e = Engine::Create(&backend_, &clock_, IdGenerator::Random(), opts);
     ASSERT_TRUE(e.ok()) << e.status();
     engine_ = std::move(*e);
   }
@@ -89,6 +91,7 @@ class EngineGuaranteesTest : public ::testing::Test {
     return r.ok() ? r->orchestrationstate() : OrchestrationState();
   }
 
+  FakeClock clock_;
   storage::MemoryBackend memory_;
   storage::FaultInjectingBackend backend_{&memory_};
   std::unique_ptr<Engine> engine_;
@@ -142,12 +145,14 @@ TEST_F(EngineGuaranteesTest, TokenFromBeforeRestartNeverApplies) {
 TEST_F(EngineGuaranteesTest, OrchestrationLeaseRedeliversAndLateCompletionIsIgnored) {
   EngineOptions opts;
   opts.orchestration_lease = absl::Milliseconds(200);
-  Open(opts);
+  Open(opts, /*abandon_delay=*/absl::ZeroDuration());  // redelivered when the lease ends
   RecordingSink& sink = Connect();
   Start("lease-o");
   auto first = sink.Next();
   ASSERT_TRUE(first && first->has_orchestratorrequest());
-  // Held without completing: redelivered once the lease expires.
+  // Held without completing: redelivered once the lease expires, not before.
+  EXPECT_FALSE(sink.Next(absl::ZeroDuration()));
+  clock_.Advance(opts.orchestration_lease);
   auto second = sink.Next();
   ASSERT_TRUE(second && second->has_orchestratorrequest()) << "not redelivered after the lease";
   EXPECT_EQ(second->orchestratorrequest().instanceid(), "lease-o");
@@ -164,7 +169,7 @@ TEST_F(EngineGuaranteesTest, OrchestrationLeaseRedeliversAndLateCompletionIsIgno
 TEST_F(EngineGuaranteesTest, ActivityLeaseRedeliversAndLateCompletionIsIgnored) {
   EngineOptions opts;
   opts.activity_lease = absl::Milliseconds(200);
-  Open(opts);
+  Open(opts, /*abandon_delay=*/absl::ZeroDuration());  // redelivered when the lease ends
   RecordingSink& sink = Connect();
   Start("lease-a");
   auto wi = sink.Next();
@@ -172,6 +177,8 @@ TEST_F(EngineGuaranteesTest, ActivityLeaseRedeliversAndLateCompletionIsIgnored) 
   ASSERT_TRUE(Complete(*wi, {ScheduleTask(1, "act")}).ok());
   auto first = sink.Next();
   ASSERT_TRUE(first && first->has_activityrequest());
+  EXPECT_FALSE(sink.Next(absl::ZeroDuration()));
+  clock_.Advance(opts.activity_lease);
   auto second = sink.Next();
   ASSERT_TRUE(second && second->has_activityrequest()) << "activity not redelivered";
   EXPECT_EQ(second->activityrequest().taskid(), 1);
@@ -323,7 +330,7 @@ TEST_F(EngineGuaranteesTest, SuspensionIsDeliveredInAnEpisodeOfItsOwn) {
   OrchestratorAction timer;
   timer.set_id(1);
   timer.mutable_createtimer()->mutable_fireat()->set_seconds(
-      absl::ToUnixSeconds(absl::Now() + absl::Hours(1)));
+      absl::ToUnixSeconds(clock_.Now() + absl::Hours(1)));
   ASSERT_TRUE(Complete(*first, {timer}).ok());
   auto second = sink.Next();
   ASSERT_TRUE(second && second->has_orchestratorrequest());

@@ -1,6 +1,8 @@
 // The fixture of the hostile-input engine tests: an engine over the memory backend
-// (or a fresh RocksDB store), blocking helpers, and a way to write finished instances
-// straight into the store. Test-only; not thread-safe.
+// (or a fresh RocksDB store) on a FakeClock (no test here waits for time to pass; the
+// fake clock keeps a long purge from meeting its time budget on a slow machine),
+// blocking helpers, and a way to write finished instances straight into the store.
+// Test-only; not thread-safe.
 #ifndef TASKHUB_TESTS_ENGINE_ENGINE_HOSTILE_FIXTURE_H_
 #define TASKHUB_TESTS_ENGINE_ENGINE_HOSTILE_FIXTURE_H_
 
@@ -46,7 +48,7 @@ class EngineHostileTest : public ::testing::Test {
     }
     opts.abandon_delay = absl::Milliseconds(50);
     opts_ = opts;
-    auto e = Engine::Create(backend(), Clock::Real(), IdGenerator::Random(), opts);
+    auto e = Engine::Create(backend(), &clock_, IdGenerator::Random(), opts);
     ASSERT_TRUE(e.ok()) << e.status();
     engine_ = std::move(*e);
   }
@@ -105,6 +107,7 @@ class EngineHostileTest : public ::testing::Test {
     pending_ = storage::WriteSet();
   }
 
+  FakeClock clock_;     // outlives the engine
   RecordingSink sink_;  // outlives the engine (TearDown stops it first)
   storage::MemoryBackend memory_;
   std::unique_ptr<storage::Backend> rocks_;

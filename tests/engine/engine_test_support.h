@@ -1,5 +1,6 @@
-// Helpers for engine tests without gRPC: a recording WorkItemSink and blocking
-// wrappers around the engine's callback API. Test-only.
+// Helpers for engine tests without gRPC: a recording WorkItemSink, blocking
+// wrappers around the engine's callback API, and drivers for an engine in manual
+// scheduling mode (EngineOptions::manual_scheduling). Test-only.
 #ifndef TASKHUB_TESTS_ENGINE_ENGINE_TEST_SUPPORT_H_
 #define TASKHUB_TESTS_ENGINE_ENGINE_TEST_SUPPORT_H_
 
@@ -20,9 +21,16 @@ class RecordingSink : public WorkItemSink {
   // `wait`: how long Next() waits by default.
   explicit RecordingSink(absl::Duration wait = absl::Seconds(10)) : wait_(wait) {}
   void Send(const WorkItem& item) override {
-    if (item.has_healthping()) return;
     absl::MutexLock l(&mu_);
+    if (item.has_healthping()) {
+      ++pings_;
+      return;
+    }
     items_.push_back(item);
+  }
+  int pings() {
+    absl::MutexLock l(&mu_);
+    return pings_;
   }
   void Close() override {}
   // Waits up to `timeout` (default: the constructor's `wait`) for the next work item.
@@ -40,6 +48,7 @@ class RecordingSink : public WorkItemSink {
   absl::Mutex mu_;
   std::vector<WorkItem> items_ ABSL_GUARDED_BY(mu_);
   size_t taken_ ABSL_GUARDED_BY(mu_) = 0;
+  int pings_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 template <typename T>
@@ -85,6 +94,34 @@ inline absl::Status CompleteEpisode(Engine& engine, const WorkItem& wi,
   resp.set_completiontoken(wi.completiontoken());
   for (auto& a : actions) *resp.add_actions() = std::move(a);
   return AwaitStatus([&](Done d) { engine.CompleteOrchestration(resp, std::move(d)); });
+}
+
+// --- Manual scheduling: everything runs on the test's thread, from these calls. ---
+
+// Runs queued commits, queued reads and due timers until none is left; returns how
+// many steps ran.
+inline size_t Drain(Engine& engine) {
+  size_t steps = 0;
+  while (engine.RunCommit() || engine.RunRead() || engine.RunDueTimers() > 0) ++steps;
+  return steps;
+}
+
+// Makes the call, then Drain()s; what the callback got, or INTERNAL if it never ran.
+template <typename T>
+absl::StatusOr<T> DriveOr(Engine& engine, std::function<void(DoneWith<T>)> call) {
+  std::optional<absl::StatusOr<T>> got;
+  call([&](absl::StatusOr<T> r) { got = std::move(r); });
+  Drain(engine);
+  if (!got) return absl::InternalError("the callback did not run");
+  return std::move(*got);
+}
+
+inline absl::Status DriveStatus(Engine& engine, std::function<void(Done)> call) {
+  std::optional<absl::Status> got;
+  call([&](absl::Status s) { got = s; });
+  Drain(engine);
+  if (!got) return absl::InternalError("the callback did not run");
+  return *got;
 }
 
 }  // namespace taskhub::engine::testing

@@ -3,6 +3,7 @@
 namespace taskhub::storage {
 
 absl::Status FaultInjectingBackend::Commit(const WriteSet& ws) {
+  bool fail_after = false;
   {
     absl::MutexLock l(&mu_);
     ++commits_;
@@ -10,13 +11,19 @@ absl::Status FaultInjectingBackend::Commit(const WriteSet& ws) {
       --fail_next_;
       return absl::UnavailableError("injected commit failure");
     }
+    if (fail_after_apply_ > 0) {
+      --fail_after_apply_;
+      fail_after = true;
+    }
     if (armed_) {
       armed_ = false;
       blocked_ = true;
       mu_.Await(absl::Condition(+[](bool* b) { return !*b; }, &blocked_));
     }
   }
-  return inner_->Commit(ws);
+  absl::Status st = inner_->Commit(ws);
+  if (st.ok() && fail_after) return absl::UnavailableError("injected failure after the commit");
+  return st;
 }
 
 absl::StatusOr<std::optional<store::InstanceRecord>> FaultInjectingBackend::GetInstance(
@@ -41,6 +48,11 @@ absl::StatusOr<InstancePage> FaultInjectingBackend::QueryInstances(const Instanc
 void FaultInjectingBackend::FailNextCommits(int n) {
   absl::MutexLock l(&mu_);
   fail_next_ = n;
+}
+
+void FaultInjectingBackend::FailNextCommitsAfterApply(int n) {
+  absl::MutexLock l(&mu_);
+  fail_after_apply_ = n;
 }
 
 void FaultInjectingBackend::BlockNextCommit() {

@@ -1,7 +1,7 @@
-// A Backend decorator for tests that injects storage faults: failed commits, commits
-// held until released (slow storage), and counts of commits and history loads. A
-// crash is modelled by the test: destroy the engine and create a new one over the same
-// inner backend, which holds exactly what was committed.
+// A Backend decorator for tests that injects storage faults: failed commits (before or
+// after they were applied), commits held until released (slow storage), and counts of
+// commits and history loads. A crash is modelled by the test: destroy the engine and
+// create a new one over the same inner backend, which holds exactly what was committed.
 //
 // Thread-safe. The inner backend must outlive this one.
 #ifndef TASKHUB_SERVER_STORAGE_TESTING_FAULT_BACKEND_H_
@@ -29,6 +29,9 @@ class FaultInjectingBackend : public Backend {
 
   // The next `n` commits fail with UNAVAILABLE and change nothing.
   void FailNextCommits(int n);
+  // The next `n` commits are applied, then reported failed with UNAVAILABLE (the
+  // write reached the disk but its sync reported an error).
+  void FailNextCommitsAfterApply(int n);
   // The next commit blocks (after it is counted) until Release().
   void BlockNextCommit();
   // Waits until a commit is blocked (true) or `timeout` passed (false).
@@ -42,6 +45,7 @@ class FaultInjectingBackend : public Backend {
   Backend* const inner_;
   absl::Mutex mu_;
   int fail_next_ ABSL_GUARDED_BY(mu_) = 0;
+  int fail_after_apply_ ABSL_GUARDED_BY(mu_) = 0;
   bool armed_ ABSL_GUARDED_BY(mu_) = false;
   bool blocked_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t commits_ ABSL_GUARDED_BY(mu_) = 0;
