@@ -34,9 +34,8 @@
 //     except CompleteActivity and CompleteEpisode, whose non-OK reply comes with a
 //     Transition that must still be applied (the worker is told, the instance moves on).
 //  10. An instance that is still live and has inbox events (or record.force_episode)
-//     afterwards is ready for dispatch, unless an episode is in flight. Before
-//     dispatching, if HasPendingTermination(inbox), the engine applies TerminateNow
-//     instead of dispatching.
+//     afterwards is ready for dispatch, unless an episode is in flight: Next() says
+//     whether to apply TerminateNow or to dispatch OpenEpisode().
 //
 // ## State
 // Functions take an InstanceState: the record (nullptr when no instance has the id:
@@ -188,6 +187,33 @@ bool EffectivelySuspended(const InstanceState& state);
 // episode rewrites it; see CompleteEpisode). None: NOT_FOUND; any other status:
 // FAILED_PRECONDITION.
 Transition Rewind(const InstanceState& state, const RewindCommand& cmd, absl::Time now);
+
+// PurgeInstances, one instance: a finished instance is deleted (discard_existing, no
+// record); when reached as a child of `parent_id` in a recursive purge (non-empty), only
+// if its record names that parent (an id reused by an unrelated instance is left
+// alone). Otherwise (none, live, someone else's child): an empty Transition. The
+// children to visit next are AllChildren(history) (server/core/history.h).
+Transition Purge(const InstanceState& state, const std::string& instance_id,
+                 const std::string& parent_id);
+
+// --- dispatch ------------------------------------------------------------------------
+
+// What a live instance without an episode in flight does next: nothing (empty inbox and
+// no forced episode), TerminateNow (a termination is pending), or an episode. The
+// engine also holds an episode back until record.scheduled_start_time and after
+// abandons; that timing is its own.
+enum class NextStep { kIdle, kTerminate, kEpisode };
+NextStep Next(const InstanceState& state);
+
+// The episode to dispatch: orchestratorStarted (at `now`) then the first `dispatched`
+// inbox events. A suspension opens an episode of its own: the events before a later
+// executionSuspended go in this one (an SDK confirms actions decided in an episode
+// that also delivers the suspension only after it).
+struct EpisodeOpen {
+  size_t dispatched = 0;
+  std::vector<HistoryEvent> new_events;
+};
+EpisodeOpen OpenEpisode(const InstanceState& state, absl::Time now);
 
 // --- worker results ---------------------------------------------------------------
 

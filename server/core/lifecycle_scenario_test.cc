@@ -67,16 +67,19 @@ class World {
     Inst* inst = Find(id);
     if (inst == nullptr || inst->in_flight) return false;
     InstanceState s = StateOf(id);
-    if (HasPendingTermination(s.inbox)) {
-      EXPECT_TRUE(Apply(TerminateNow(s, now)).ok());
-      return false;
+    switch (Next(s)) {
+      case NextStep::kIdle:
+        return false;
+      case NextStep::kTerminate:
+        EXPECT_TRUE(Apply(TerminateNow(s, now)).ok());
+        return false;
+      case NextStep::kEpisode:
+        break;
     }
-    if (inst->inbox.empty() && !inst->rec.force_episode()) return false;
+    EpisodeOpen open = OpenEpisode(s, now);
     inst->in_flight = true;
-    inst->dispatched = inst->inbox.size();
-    inst->new_events = {NewEvent(now)};
-    inst->new_events[0].mutable_orchestratorstarted();
-    inst->new_events.insert(inst->new_events.end(), inst->inbox.begin(), inst->inbox.end());
+    inst->dispatched = open.dispatched;
+    inst->new_events = std::move(open.new_events);
     return true;
   }
 

@@ -113,6 +113,41 @@ Transition TerminateNow(const InstanceState& state, absl::Time now) {
   return t;
 }
 
+Transition Purge(const InstanceState& state, const std::string& instance_id,
+                 const std::string& parent_id) {
+  Transition t = ForInstance(instance_id);
+  if (!state.finished()) return t;  // none, or live: only finished instances are purged
+  if (!parent_id.empty() &&
+      state.record->parent().orchestrationinstance().instanceid() != parent_id) {
+    return t;  // not our child
+  }
+  t.discard_existing = true;
+  return t;
+}
+
+NextStep Next(const InstanceState& state) {
+  if (!state.live()) return NextStep::kIdle;
+  if (HasPendingTermination(state.inbox)) return NextStep::kTerminate;
+  if (state.inbox.empty() && !state.record->force_episode()) return NextStep::kIdle;
+  return NextStep::kEpisode;
+}
+
+EpisodeOpen OpenEpisode(const InstanceState& state, absl::Time now) {
+  EpisodeOpen out;
+  out.dispatched = state.inbox.size();
+  for (size_t i = 1; i < state.inbox.size(); ++i) {
+    if (state.inbox[i]->has_executionsuspended()) {
+      out.dispatched = i;
+      break;
+    }
+  }
+  out.new_events.reserve(out.dispatched + 1);
+  out.new_events.push_back(NewEvent(now));
+  out.new_events.back().mutable_orchestratorstarted();
+  for (size_t i = 0; i < out.dispatched; ++i) out.new_events.push_back(*state.inbox[i]);
+  return out;
+}
+
 Transition CompleteActivity(const InstanceState& state, const std::string& task_execution_id,
                             const ActivityResultCommand& cmd, absl::Time now,
                             const Limits& limits) {

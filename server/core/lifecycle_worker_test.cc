@@ -132,6 +132,99 @@ TEST(LifecycleWorkerTest, TerminateNowWithoutATerminationIsEmpty) {
   EXPECT_TRUE(TerminateNow(f.State(), kNow).empty());
 }
 
+// --- dispatch: what comes next, and what an episode carries -----------------------------
+
+struct DispatchCase {
+  const char* name;
+  int status;
+  bool force_episode;
+  std::vector<Kind> inbox;
+  NextStep want_next;
+  size_t want_dispatched;  // when kEpisode
+};
+
+const Kind ER = HistoryEvent::kEventRaised, SU = HistoryEvent::kExecutionSuspended,
+           RE = HistoryEvent::kExecutionResumed;
+
+const DispatchCase kDispatchCases[] = {
+    {"idle", ORCHESTRATION_STATUS_RUNNING, false, {}, NextStep::kIdle, 0},
+    {"finished", ORCHESTRATION_STATUS_COMPLETED, false, {ER}, NextStep::kIdle, 0},
+    {"unknown", kNone, false, {}, NextStep::kIdle, 0},
+    {"forced (rewind)", ORCHESTRATION_STATUS_RUNNING, true, {}, NextStep::kEpisode, 0},
+    {"all events", ORCHESTRATION_STATUS_PENDING, false, {ES, ER, ER}, NextStep::kEpisode, 3},
+    {"termination first", ORCHESTRATION_STATUS_RUNNING, false, {ER, ET}, NextStep::kTerminate, 0},
+    {"termination while suspended", ORCHESTRATION_STATUS_SUSPENDED, false, {ET},
+     NextStep::kTerminate, 0},
+    {"a suspension opens its own episode", ORCHESTRATION_STATUS_RUNNING, false, {ER, SU, ER},
+     NextStep::kEpisode, 1},
+    {"a leading suspension is delivered", ORCHESTRATION_STATUS_RUNNING, false, {SU, ER, RE},
+     NextStep::kEpisode, 3},
+    {"up to the next suspension", ORCHESTRATION_STATUS_RUNNING, false, {SU, RE, SU, ER},
+     NextStep::kEpisode, 2},
+};
+
+class DispatchTest : public ::testing::TestWithParam<DispatchCase> {};
+
+TEST_P(DispatchTest, NextAndOpenEpisode) {
+  const DispatchCase& c = GetParam();
+  Fixture f;
+  if (c.status != kNone) f.record = Rec("i", static_cast<OrchestrationStatus>(c.status));
+  if (f.record) f.record->set_force_episode(c.force_episode);
+  for (Kind k : c.inbox) f.inbox.push_back(Ev(k));
+  EXPECT_EQ(Next(f.State()), c.want_next);
+  if (c.want_next != NextStep::kEpisode) return;
+  EpisodeOpen open = OpenEpisode(f.State(), kNow);
+  EXPECT_EQ(open.dispatched, c.want_dispatched);
+  std::vector<Kind> want = {OS};
+  want.insert(want.end(), c.inbox.begin(), c.inbox.begin() + c.want_dispatched);
+  EXPECT_EQ(Kinds(open.new_events), want);
+  EXPECT_EQ(FromProto(open.new_events[0].timestamp()), kNow);
+}
+
+INSTANTIATE_TEST_SUITE_P(Lifecycle, DispatchTest, ::testing::ValuesIn(kDispatchCases),
+                         [](const auto& info) { return Name(info.param.name); });
+
+// --- purge -----------------------------------------------------------------------------
+
+struct PurgeCase {
+  const char* name;
+  int status;
+  std::string record_parent;  // the parent the record names
+  std::string reached_from;   // the parent a recursive purge came from ("" = a root)
+  bool want_deleted;
+};
+
+const PurgeCase kPurgeCases[] = {
+    {"finished root", ORCHESTRATION_STATUS_COMPLETED, "", "", true},
+    {"failed child of the purged parent", ORCHESTRATION_STATUS_FAILED, "p", "p", true},
+    {"running root is kept", ORCHESTRATION_STATUS_RUNNING, "", "", false},
+    {"suspended child is kept", ORCHESTRATION_STATUS_SUSPENDED, "p", "p", false},
+    {"unknown", kNone, "", "", false},
+    {"someone else's child", ORCHESTRATION_STATUS_COMPLETED, "q", "p", false},
+    {"a reused id without a parent", ORCHESTRATION_STATUS_COMPLETED, "", "p", false},
+};
+
+class PurgeTest : public ::testing::TestWithParam<PurgeCase> {};
+
+TEST_P(PurgeTest, Transition) {
+  const PurgeCase& c = GetParam();
+  Fixture f;
+  if (c.status != kNone) f.record = Rec("i", static_cast<OrchestrationStatus>(c.status));
+  if (f.record && !c.record_parent.empty()) {
+    f.record->mutable_parent()->mutable_orchestrationinstance()->set_instanceid(c.record_parent);
+  }
+  Transition t = Purge(f.State(), "i", c.reached_from);
+  EXPECT_TRUE(t.reply.ok());
+  EXPECT_EQ(t.instance_id, "i");
+  EXPECT_EQ(t.discard_existing, c.want_deleted);
+  EXPECT_FALSE(t.record.has_value());
+  t.discard_existing = false;
+  EXPECT_TRUE(t.empty());
+}
+
+INSTANTIATE_TEST_SUITE_P(Lifecycle, PurgeTest, ::testing::ValuesIn(kPurgeCases),
+                         [](const auto& info) { return Name(info.param.name); });
+
 // --- activity results ---------------------------------------------------------------
 
 struct ActivityCase {
