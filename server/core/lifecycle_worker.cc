@@ -157,10 +157,10 @@ Transition CompleteActivity(const InstanceState& state, const std::string& task_
   if (reply.ok() && cmd.failure) {
     reply = ValidateFailureDetails("failureDetails", *cmd.failure, limits.max_payload_bytes);
   }
-  Transition t = ForInstance(cmd.instance_id);
+  Transition t =
+      ForInstance(state.record != nullptr ? state.record->instance_id() : cmd.instance_id);
   t.reply = reply;
   if (!state.live() || state.record->execution_id() != task_execution_id) return t;  // stale
-  t.instance_id = state.record->instance_id();
   HistoryEvent ev = NewEvent(now);
   if (!reply.ok()) {
     auto* f = ev.mutable_taskfailed();
