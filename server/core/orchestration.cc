@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "server/common/status_macros.h"
 #include "server/core/history.h"
+#include "server/core/record.h"
 #include "server/core/rewind.h"
 #include "server/core/validation.h"
 
@@ -74,30 +75,21 @@ absl::Status ApplyAction(const OrchestratorAction& a, const store::InstanceRecor
       if (c.has_input()) *ev->mutable_input() = c.input();
       if (c.has_parenttracecontext()) *ev->mutable_parenttracecontext() = c.parenttracecontext();
       for (const auto& [k, v] : c.tags()) (*ev->mutable_tags())[k] = v;
-      ChildStart child;
-      auto& r = child.record;
-      r.set_instance_id(child_id);
-      r.set_name(c.name());
-      if (c.has_version()) *r.mutable_version() = c.version();
-      if (c.has_input()) {
-        *r.mutable_input() = c.input();
-        *r.mutable_original_input() = c.input();
-      }
-      r.set_status(ORCHESTRATION_STATUS_PENDING);
-      *r.mutable_created_time() = ToProto(now);
-      *r.mutable_last_updated_time() = ToProto(now);
-      for (const auto& [k, v] : c.tags()) (*r.mutable_tags())[k] = v;
-      auto* p = r.mutable_parent();
-      p->set_taskscheduledid(a.id());
-      p->mutable_name()->set_value(rec.name());
-      if (rec.has_version()) *p->mutable_version() = rec.version();
-      *p->mutable_orchestrationinstance() = InstanceOf(rec);
-      // The engine assigns the child's execution id before committing.
-      child.start = ExecutionStartedFor(r, now);
-      if (c.has_parenttracecontext()) {
-        *child.start.mutable_executionstarted()->mutable_parenttracecontext() =
-            c.parenttracecontext();
-      }
+      InstanceSpec spec;
+      spec.instance_id = child_id;
+      spec.name = c.name();
+      if (c.has_version()) spec.version = c.version().value();
+      if (c.has_input()) spec.input = c.input().value();
+      spec.tags.insert(c.tags().begin(), c.tags().end());
+      ParentInstanceInfo& p = spec.parent.emplace();
+      p.set_taskscheduledid(a.id());
+      p.mutable_name()->set_value(rec.name());
+      if (rec.has_version()) *p.mutable_version() = rec.version();
+      *p.mutable_orchestrationinstance() = InstanceOf(rec);
+      if (c.has_parenttracecontext()) spec.parent_trace_context = c.parenttracecontext();
+      // The execution id is assigned before committing (core::CompleteEpisode).
+      NewInstance built = BuildInstance(spec, now);
+      ChildStart child{std::move(built.record), std::move(built.start)};
       out->children.push_back(std::move(child));
       break;
     }

@@ -1,0 +1,207 @@
+#include "server/api/translate.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "server/common/status_macros.h"
+#include "server/core/history.h"
+#include "server/core/validation.h"
+
+namespace taskhub::api {
+namespace {
+
+std::optional<std::string> Opt(bool has, const google::protobuf::StringValue& v) {
+  if (!has) return std::nullopt;
+  return v.value();
+}
+
+int32_t PageSize(int32_t asked, const TranslateOptions& opt) {
+  return asked > 0 ? std::min(asked, opt.max_page_size) : opt.default_page_size;
+}
+
+// The terminal statuses among `given` (all terminal statuses when `given` is empty);
+// nothing_matches when `given` names only non-terminal statuses.
+void TerminalOnly(const google::protobuf::RepeatedField<int>& given,
+                  std::vector<OrchestrationStatus>* out, bool* nothing_matches) {
+  out->clear();
+  for (int s : given) {
+    if (core::IsTerminal(static_cast<OrchestrationStatus>(s))) {
+      out->push_back(static_cast<OrchestrationStatus>(s));
+    }
+  }
+  if (given.empty()) {
+    *out = {ORCHESTRATION_STATUS_COMPLETED, ORCHESTRATION_STATUS_FAILED,
+            ORCHESTRATION_STATUS_TERMINATED, ORCHESTRATION_STATUS_CANCELED};
+  }
+  *nothing_matches = out->empty();
+}
+
+absl::Status ValidateIdAndReason(const std::string& id, const google::protobuf::StringValue& v,
+                                 absl::string_view field, const TranslateOptions& opt) {
+  RETURN_IF_ERROR(core::ValidateInstanceId("instanceId", id));
+  return core::ValidatePayload(field, v, opt.max_payload_bytes);
+}
+
+}  // namespace
+
+absl::StatusOr<core::StartCommand> Translate(const CreateInstanceRequest& req,
+                                             const TranslateOptions& opt) {
+  RETURN_IF_ERROR(core::ValidateCreateInstance(req, opt.max_payload_bytes));
+  if (!req.instanceid().empty()) {
+    RETURN_IF_ERROR(core::ValidateInstanceId("instanceId", req.instanceid()));
+  }
+  core::StartCommand c;
+  c.instance_id = req.instanceid();
+  c.name = req.name();
+  c.version = Opt(req.has_version(), req.version());
+  c.input = Opt(req.has_input(), req.input());
+  if (req.has_executionid()) c.execution_id = req.executionid().value();
+  if (req.has_scheduledstarttimestamp()) {
+    c.scheduled_start = core::FromProto(req.scheduledstarttimestamp());
+  }
+  c.tags.insert(req.tags().begin(), req.tags().end());
+  if (req.has_parenttracecontext()) c.parent_trace_context = req.parenttracecontext();
+  if (req.has_orchestrationidreusepolicy()) {
+    auto& r = c.replaceable_statuses.emplace();
+    for (int s : req.orchestrationidreusepolicy().replaceablestatus()) {
+      r.push_back(static_cast<OrchestrationStatus>(s));
+    }
+  }
+  return c;
+}
+
+absl::StatusOr<core::RaiseEventCommand> Translate(const RaiseEventRequest& req,
+                                                  const TranslateOptions& opt) {
+  RETURN_IF_ERROR(core::ValidateInstanceId("instanceId", req.instanceid()));
+  RETURN_IF_ERROR(core::ValidateName("name", req.name()));
+  RETURN_IF_ERROR(core::ValidatePayload("input", req.input(), opt.max_payload_bytes));
+  return core::RaiseEventCommand{req.instanceid(), req.name(),
+                                 Opt(req.has_input(), req.input())};
+}
+
+absl::StatusOr<core::TerminateCommand> Translate(const TerminateRequest& req,
+                                                 const TranslateOptions& opt) {
+  RETURN_IF_ERROR(ValidateIdAndReason(req.instanceid(), req.output(), "output", opt));
+  return core::TerminateCommand{req.instanceid(), Opt(req.has_output(), req.output()),
+                                req.recursive()};
+}
+
+absl::StatusOr<core::SuspendCommand> Translate(const SuspendRequest& req,
+                                               const TranslateOptions& opt) {
+  RETURN_IF_ERROR(ValidateIdAndReason(req.instanceid(), req.reason(), "reason", opt));
+  return core::SuspendCommand{req.instanceid(), Opt(req.has_reason(), req.reason())};
+}
+
+absl::StatusOr<core::ResumeCommand> Translate(const ResumeRequest& req,
+                                              const TranslateOptions& opt) {
+  RETURN_IF_ERROR(ValidateIdAndReason(req.instanceid(), req.reason(), "reason", opt));
+  return core::ResumeCommand{req.instanceid(), Opt(req.has_reason(), req.reason())};
+}
+
+absl::StatusOr<core::RewindCommand> Translate(const RewindInstanceRequest& req,
+                                              const TranslateOptions& opt) {
+  RETURN_IF_ERROR(ValidateIdAndReason(req.instanceid(), req.reason(), "reason", opt));
+  return core::RewindCommand{req.instanceid(), Opt(req.has_reason(), req.reason())};
+}
+
+absl::StatusOr<core::RestartCommand> Translate(const RestartInstanceRequest& req,
+                                               const TranslateOptions&) {
+  RETURN_IF_ERROR(core::ValidateInstanceId("instanceId", req.instanceid()));
+  return core::RestartCommand{req.instanceid(), req.restartwithnewinstanceid()};
+}
+
+absl::StatusOr<core::PurgeCommand> Translate(const PurgeInstancesRequest& req,
+                                             const TranslateOptions&) {
+  core::PurgeCommand c;
+  c.recursive = req.recursive();
+  switch (req.request_case()) {
+    case PurgeInstancesRequest::kPurgeInstanceFilter: {
+      const auto& f = req.purgeinstancefilter();
+      c.by_filter = true;
+      TerminalOnly(f.runtimestatus(), &c.statuses, &c.nothing_matches);
+      if (f.has_createdtimefrom()) c.created_from = core::FromProto(f.createdtimefrom());
+      if (f.has_createdtimeto()) c.created_to = core::FromProto(f.createdtimeto());
+      if (f.has_timeout() && (f.timeout().seconds() > 0 ||
+                              (f.timeout().seconds() == 0 && f.timeout().nanos() > 0))) {
+        c.timeout = absl::Seconds(f.timeout().seconds()) + absl::Nanoseconds(f.timeout().nanos());
+      }
+      return c;
+    }
+    case PurgeInstancesRequest::kInstanceId:
+      RETURN_IF_ERROR(core::ValidateInstanceId("instanceId", req.instanceid()));
+      c.instance_ids.push_back(req.instanceid());
+      return c;
+    case PurgeInstancesRequest::kInstanceBatch: {
+      const auto& ids = req.instancebatch().instanceids();
+      for (int i = 0; i < ids.size(); ++i) {
+        RETURN_IF_ERROR(core::ValidateInstanceId(
+            absl::StrCat("instanceBatch.instanceIds[", i, "]"), ids[i]));
+      }
+      c.instance_ids.assign(ids.begin(), ids.end());
+      return c;
+    }
+    case PurgeInstancesRequest::REQUEST_NOT_SET:
+      break;
+  }
+  return absl::InvalidArgumentError(
+      "PurgeInstancesRequest needs instanceId, purgeInstanceFilter or instanceBatch");
+}
+
+absl::StatusOr<core::QueryCommand> Translate(const InstanceQuery& q,
+                                             const TranslateOptions& opt) {
+  core::QueryCommand c;
+  for (int s : q.runtimestatus()) c.statuses.push_back(static_cast<OrchestrationStatus>(s));
+  if (q.has_createdtimefrom()) c.created_from = core::FromProto(q.createdtimefrom());
+  if (q.has_createdtimeto()) c.created_to = core::FromProto(q.createdtimeto());
+  if (q.has_instanceidprefix()) c.id_prefix = q.instanceidprefix().value();
+  c.page_size = PageSize(q.maxinstancecount(), opt);
+  if (q.has_continuationtoken()) c.continuation = q.continuationtoken().value();
+  c.fetch_payloads = q.fetchinputsandoutputs();
+  return c;
+}
+
+absl::StatusOr<core::ListIdsCommand> Translate(const ListInstanceIdsRequest& req,
+                                               const TranslateOptions& opt) {
+  core::ListIdsCommand c;
+  TerminalOnly(req.runtimestatus(), &c.statuses, &c.nothing_matches);
+  if (req.has_completedtimefrom()) c.completed_from = core::FromProto(req.completedtimefrom());
+  if (req.has_completedtimeto()) c.completed_to = core::FromProto(req.completedtimeto());
+  c.page_size = PageSize(req.pagesize(), opt);
+  if (req.has_lastinstancekey()) c.continuation = req.lastinstancekey().value();
+  return c;
+}
+
+absl::StatusOr<core::ActivityResultCommand> Translate(const ActivityResponse& req,
+                                                      const TranslateOptions&) {
+  core::ActivityResultCommand c;
+  c.completion_token = req.completiontoken();
+  c.instance_id = req.instanceid();
+  c.task_id = req.taskid();
+  c.result = Opt(req.has_result(), req.result());
+  if (req.has_failuredetails()) c.failure = req.failuredetails();
+  return c;
+}
+
+absl::StatusOr<core::EpisodeResultCommand> Translate(const OrchestratorResponse& req,
+                                                     const TranslateOptions&) {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+  const bool partial = req.ispartial();  // .NET/Java chunking (deprecated fields)
+#pragma GCC diagnostic pop
+  if (partial) {
+    return absl::UnimplementedError(
+        "chunked orchestrator responses (isPartial/chunkIndex) are not supported; raise the "
+        "worker's message size limit instead");
+  }
+  return core::EpisodeResultCommand{req.completiontoken(), req.instanceid(), req};
+}
+
+core::AbandonCommand Translate(const AbandonOrchestrationTaskRequest& req) {
+  return {core::AbandonCommand::Kind::kOrchestration, req.completiontoken()};
+}
+
+core::AbandonCommand Translate(const AbandonActivityTaskRequest& req) {
+  return {core::AbandonCommand::Kind::kActivity, req.completiontoken()};
+}
+
+}  // namespace taskhub::api

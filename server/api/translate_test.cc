@@ -1,0 +1,235 @@
+// Tests of the wire -> command translation (server/api/translate.h).
+#include "server/api/translate.h"
+
+#include <functional>
+
+#include "gtest/gtest.h"
+#include "server/core/history.h"
+
+namespace taskhub::api {
+namespace {
+
+const TranslateOptions kOpt{/*max_payload_bytes=*/100, /*max_page_size=*/1000,
+                            /*default_page_size=*/100};
+
+// --- which requests are refused, and with what -------------------------------------
+
+struct RejectCase {
+  const char* name;
+  std::function<absl::Status()> run;
+  absl::StatusCode want;
+  const char* field;  // named in the message ("" = any message)
+};
+
+template <typename Req>
+std::function<absl::Status()> Of(std::function<void(Req&)> fill) {
+  return [fill] {
+    Req req;
+    fill(req);
+    return Translate(req, kOpt).status();
+  };
+}
+
+const std::string kBig(101, 'x');
+const std::string kBadId = "@entity@key";
+
+std::vector<RejectCase> RejectCases() {
+  using C = absl::StatusCode;
+  return {
+      {"start ok", Of<CreateInstanceRequest>([](auto& r) { r.set_name("o"); }), C::kOk, ""},
+      {"start without a name", Of<CreateInstanceRequest>([](auto&) {}), C::kInvalidArgument,
+       "name"},
+      {"start with a bad id", Of<CreateInstanceRequest>([](auto& r) {
+         r.set_name("o");
+         r.set_instanceid(kBadId);
+       }), C::kInvalidArgument, "instanceId"},
+      {"start with a big input", Of<CreateInstanceRequest>([](auto& r) {
+         r.set_name("o");
+         r.mutable_input()->set_value(kBig);
+       }), C::kResourceExhausted, "input"},
+      {"raise without an id", Of<RaiseEventRequest>([](auto& r) { r.set_name("e"); }),
+       C::kInvalidArgument, "instanceId"},
+      {"raise without a name", Of<RaiseEventRequest>([](auto& r) { r.set_instanceid("i"); }),
+       C::kInvalidArgument, "name"},
+      {"raise with a big input", Of<RaiseEventRequest>([](auto& r) {
+         r.set_instanceid("i");
+         r.set_name("e");
+         r.mutable_input()->set_value(kBig);
+       }), C::kResourceExhausted, "input"},
+      {"terminate with a big output", Of<TerminateRequest>([](auto& r) {
+         r.set_instanceid("i");
+         r.mutable_output()->set_value(kBig);
+       }), C::kResourceExhausted, "output"},
+      {"suspend with a bad id", Of<SuspendRequest>([](auto& r) { r.set_instanceid(kBadId); }),
+       C::kInvalidArgument, "instanceId"},
+      {"resume with a big reason", Of<ResumeRequest>([](auto& r) {
+         r.set_instanceid("i");
+         r.mutable_reason()->set_value(kBig);
+       }), C::kResourceExhausted, "reason"},
+      {"rewind with a big reason", Of<RewindInstanceRequest>([](auto& r) {
+         r.set_instanceid("i");
+         r.mutable_reason()->set_value(kBig);
+       }), C::kResourceExhausted, "reason"},
+      {"restart without an id", Of<RestartInstanceRequest>([](auto&) {}), C::kInvalidArgument,
+       "instanceId"},
+      {"purge of nothing", Of<PurgeInstancesRequest>([](auto&) {}), C::kInvalidArgument,
+       "PurgeInstancesRequest"},
+      {"purge a bad id", Of<PurgeInstancesRequest>([](auto& r) { r.set_instanceid(""); }),
+       C::kInvalidArgument, "instanceId"},
+      {"purge a batch with a bad id", Of<PurgeInstancesRequest>([](auto& r) {
+         r.mutable_instancebatch()->add_instanceids("a");
+         r.mutable_instancebatch()->add_instanceids(kBadId);
+       }), C::kInvalidArgument, "instanceBatch.instanceIds[1]"},
+      {"chunked episode answer", Of<OrchestratorResponse>([](auto& r) {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+         r.set_ispartial(true);
+#pragma GCC diagnostic pop
+       }), C::kUnimplemented, "isPartial"},
+      // Checked later, against the state: an oversized activity result still fails the task.
+      {"activity result over the cap passes", Of<ActivityResponse>([](auto& r) {
+         r.mutable_result()->set_value(kBig);
+       }), C::kOk, ""},
+      // The actions are checked by CompleteEpisode (an invalid answer fails the orchestration).
+      {"episode answer with a bad action passes",
+       Of<OrchestratorResponse>([](auto& r) { r.add_actions()->set_id(1); }), C::kOk, ""},
+  };
+}
+
+class RejectTest : public ::testing::TestWithParam<RejectCase> {};
+
+TEST_P(RejectTest, Status) {
+  const RejectCase& c = GetParam();
+  absl::Status st = c.run();
+  EXPECT_EQ(st.code(), c.want) << st;
+  EXPECT_NE(st.message().find(c.field), std::string::npos) << st;
+}
+
+INSTANTIATE_TEST_SUITE_P(Translate, RejectTest, ::testing::ValuesIn(RejectCases()),
+                         [](const auto& info) {
+                           std::string n = info.param.name;
+                           for (char& ch : n) {
+                             if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+                           }
+                           return n;
+                         });
+
+// --- what the commands carry ------------------------------------------------------------
+
+TEST(TranslateTest, StartKeepsAbsentAndEmptyApart) {
+  CreateInstanceRequest req;
+  req.set_name("o");
+  req.mutable_input()->set_value("");
+  req.mutable_executionid()->set_value("x1");
+  *req.mutable_scheduledstarttimestamp() = core::ToProto(absl::FromUnixSeconds(5));
+  (*req.mutable_tags())["k"] = "v";
+  req.mutable_parenttracecontext()->set_traceparent("tp");
+  auto c = Translate(req, kOpt);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->instance_id, "");
+  EXPECT_EQ(c->input, std::optional<std::string>(""));
+  EXPECT_EQ(c->version, std::nullopt);
+  EXPECT_EQ(c->execution_id, "x1");
+  EXPECT_EQ(c->scheduled_start, absl::FromUnixSeconds(5));
+  EXPECT_EQ(c->tags.at("k"), "v");
+  EXPECT_EQ(c->parent_trace_context->traceparent(), "tp");
+  EXPECT_FALSE(c->replaceable_statuses.has_value());  // no policy sent
+
+  req.mutable_orchestrationidreusepolicy();  // a policy that lists nothing
+  c = Translate(req, kOpt);
+  ASSERT_TRUE(c->replaceable_statuses.has_value());
+  EXPECT_TRUE(c->replaceable_statuses->empty());
+  req.mutable_orchestrationidreusepolicy()->add_replaceablestatus(ORCHESTRATION_STATUS_FAILED);
+  c = Translate(req, kOpt);
+  EXPECT_EQ(*c->replaceable_statuses, std::vector{ORCHESTRATION_STATUS_FAILED});
+}
+
+TEST(TranslateTest, ControlCommands) {
+  TerminateRequest t;
+  t.set_instanceid("i");
+  t.set_recursive(true);
+  auto term = Translate(t, kOpt);
+  EXPECT_EQ(term->reason, std::nullopt);
+  EXPECT_TRUE(term->recursive);
+  RaiseEventRequest r;
+  r.set_instanceid("i");
+  r.set_name("e");
+  r.mutable_input()->set_value("1");
+  auto raise = Translate(r, kOpt);
+  EXPECT_EQ(raise->input, std::optional<std::string>("1"));
+  RestartInstanceRequest rs;
+  rs.set_instanceid("i");
+  rs.set_restartwithnewinstanceid(true);
+  EXPECT_TRUE(Translate(rs, kOpt)->new_instance_id);
+}
+
+TEST(TranslateTest, ListsAndPurgesSeeOnlyTerminalStatuses) {
+  ListInstanceIdsRequest l;
+  auto all = Translate(l, kOpt);
+  EXPECT_EQ(all->statuses.size(), 4u);
+  EXPECT_FALSE(all->nothing_matches);
+  EXPECT_EQ(all->page_size, 100);
+  l.add_runtimestatus(ORCHESTRATION_STATUS_RUNNING);
+  EXPECT_TRUE(Translate(l, kOpt)->nothing_matches);
+  l.add_runtimestatus(ORCHESTRATION_STATUS_FAILED);
+  l.set_pagesize(5000);
+  auto some = Translate(l, kOpt);
+  EXPECT_EQ(some->statuses, std::vector{ORCHESTRATION_STATUS_FAILED});
+  EXPECT_EQ(some->page_size, 1000);
+
+  PurgeInstancesRequest p;
+  p.mutable_purgeinstancefilter()->add_runtimestatus(ORCHESTRATION_STATUS_PENDING);
+  p.mutable_purgeinstancefilter()->mutable_timeout()->set_seconds(3);
+  p.set_recursive(true);
+  auto purge = Translate(p, kOpt);
+  EXPECT_TRUE(purge->by_filter);
+  EXPECT_TRUE(purge->nothing_matches);
+  EXPECT_EQ(purge->timeout, absl::Seconds(3));
+  EXPECT_TRUE(purge->recursive);
+  p.mutable_purgeinstancefilter()->mutable_timeout()->set_seconds(-1);
+  EXPECT_EQ(Translate(p, kOpt)->timeout, std::nullopt);
+}
+
+TEST(TranslateTest, QueryPaging) {
+  InstanceQuery q;
+  q.add_runtimestatus(ORCHESTRATION_STATUS_RUNNING);  // any status may be queried
+  q.mutable_instanceidprefix()->set_value("ab");
+  q.mutable_continuationtoken()->set_value("tok");
+  q.set_fetchinputsandoutputs(true);
+  auto c = Translate(q, kOpt);
+  EXPECT_EQ(c->statuses, std::vector{ORCHESTRATION_STATUS_RUNNING});
+  EXPECT_EQ(c->id_prefix, std::optional<std::string>("ab"));
+  EXPECT_EQ(c->continuation, std::optional<std::string>("tok"));
+  EXPECT_EQ(c->page_size, 100);
+  EXPECT_TRUE(c->fetch_payloads);
+}
+
+TEST(TranslateTest, WorkerResults) {
+  ActivityResponse a;
+  a.set_instanceid("i");
+  a.set_taskid(4);
+  a.set_completiontoken("tok");
+  auto void_result = Translate(a, kOpt);
+  EXPECT_EQ(void_result->result, std::nullopt);
+  EXPECT_FALSE(void_result->failure.has_value());
+  a.mutable_failuredetails()->set_errortype("E");
+  auto failed = Translate(a, kOpt);
+  EXPECT_EQ(failed->failure->errortype(), "E");
+  EXPECT_EQ(failed->task_id, 4);
+  EXPECT_EQ(failed->completion_token, "tok");
+
+  OrchestratorResponse o;
+  o.set_instanceid("i");
+  o.set_completiontoken("t2");
+  o.add_actions()->set_id(7);
+  auto ep = Translate(o, kOpt);
+  EXPECT_EQ(ep->completion_token, "t2");
+  EXPECT_EQ(ep->response.actions(0).id(), 7);
+
+  AbandonActivityTaskRequest ab;
+  ab.set_completiontoken("t3");
+  EXPECT_EQ(Translate(ab).kind, core::AbandonCommand::Kind::kActivity);
+}
+
+}  // namespace
+}  // namespace taskhub::api
