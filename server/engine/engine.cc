@@ -18,8 +18,8 @@ Engine::Engine(storage::Backend* backend, Clock* clock, IdGenerator* ids, Engine
       reader_(options_.manual_scheduling),
       commits_(backend, options_.on_store_failure, options_.manual_scheduling),
       dispatcher_(&timers_, clock,
-                  DispatcherOptions{options_.default_max_concurrent,
-                                    options_.health_ping_interval, options_.token_seed}),
+                  DispatcherOptions{options_.default_max_concurrent, options_.health_ping_interval,
+                                    options_.token_seed}),
       waiters_(&timers_, clock, options_.max_wait) {
   EngineContext ctx;
   ctx.backend = backend_;
@@ -53,8 +53,7 @@ absl::Status Engine::Recover() {
   for (const auto& a : st.activities) seq = std::max(seq, a.seq);
   for (const auto& t : st.timers) seq = std::max(seq, t.seq);
   seq_ = seq;
-  const size_t live = st.live_instances.size(), inbox = st.inbox.size(),
-               timers = st.timers.size();
+  const size_t live = st.live_instances.size(), inbox = st.inbox.size(), timers = st.timers.size();
   std::vector<RemoteMessage> undelivered;
   for (auto& p : partitions_) {
     for (auto& m : p->Recover(st)) undelivered.push_back(std::move(m));
@@ -196,8 +195,8 @@ void Engine::RemoveStream(uint64_t stream_id) {
   }
 }
 
-void Engine::CompleteOrchestration(const core::EpisodeResultCommand& cmd,
-                                   const std::string& peer, Done done) {
+void Engine::CompleteOrchestration(const core::EpisodeResultCommand& cmd, const std::string& peer,
+                                   Done done) {
   if (shutting_down()) return done(Closed());
   std::optional<TokenOwner> owner;
   if (!cmd.completion_token.empty()) owner = dispatcher_.Owner(cmd.completion_token);

@@ -62,9 +62,8 @@ class Engine {
  public:
   static constexpr int kMaxPartitions = 64;
   // Recovers the state stored in `backend` and starts the engine threads.
-  static absl::StatusOr<std::unique_ptr<Engine>> Create(storage::Backend* backend,
-                                                        Clock* clock, IdGenerator* ids,
-                                                        EngineOptions options);
+  static absl::StatusOr<std::unique_ptr<Engine>> Create(storage::Backend* backend, Clock* clock,
+                                                        IdGenerator* ids, EngineOptions options);
   ~Engine();
 
   // Closes worker streams (status OK), fails waiters with UNAVAILABLE and refuses
@@ -114,8 +113,7 @@ class Engine {
   // work item was sent on; otherwise FAILED_PRECONDITION.
   void CompleteOrchestration(const core::EpisodeResultCommand& cmd, const std::string& peer,
                              Done done);
-  void CompleteActivity(const core::ActivityResultCommand& cmd, const std::string& peer,
-                        Done done);
+  void CompleteActivity(const core::ActivityResultCommand& cmd, const std::string& peer, Done done);
   void Abandon(const core::AbandonCommand& cmd, Done done);
 
   // --- Wire requests (translated with server/api/translate.h, then as above) ------
@@ -130,8 +128,7 @@ class Engine {
   void Purge(const PurgeInstancesRequest& req, DoneWith<PurgeInstancesResponse> done);
   void Query(const InstanceQuery& req, DoneWith<QueryInstancesResponse> done);
   void ListInstanceIds(const ListInstanceIdsRequest& req, DoneWith<ListInstanceIdsResponse> done);
-  void CompleteOrchestration(const OrchestratorResponse& resp, const std::string& peer,
-                             Done done);
+  void CompleteOrchestration(const OrchestratorResponse& resp, const std::string& peer, Done done);
   void CompleteActivity(const ActivityResponse& resp, const std::string& peer, Done done);
   void CompleteOrchestration(const OrchestratorResponse& resp, Done done) {
     CompleteOrchestration(resp, "", std::move(done));

@@ -150,8 +150,8 @@ void Engine::PurgeSlice(std::shared_ptr<PurgeJob> job) {
   auto join = std::make_shared<Join>();
   join->left = groups.size();
   for (auto& [p, ids] : groups) {
-    p->DeleteFinished(std::move(ids), [this, job, children, join](
-                                          absl::StatusOr<std::vector<store::InstanceRecord>> r) {
+    p->DeleteFinished(std::move(ids), [this, job, children,
+                                       join](absl::StatusOr<std::vector<store::InstanceRecord>> r) {
       {
         absl::MutexLock l(&join->mu);
         if (!r.ok()) {

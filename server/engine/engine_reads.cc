@@ -15,8 +15,7 @@ namespace {
 constexpr int32_t kMaxPageSize = 1000;
 }  // namespace
 
-void Engine::GetInstance(const std::string& id, bool payloads,
-                         DoneWith<GetInstanceResponse> done) {
+void Engine::GetInstance(const std::string& id, bool payloads, DoneWith<GetInstanceResponse> done) {
   if (absl::Status st = core::ValidateInstanceId("instanceId", id); !st.ok()) return done(st);
   AfterDurable([this, id, payloads, done = std::move(done)](absl::Status st) mutable {
     if (!st.ok()) return done(st);
@@ -63,7 +62,8 @@ void Engine::Query(const core::QueryCommand& cmd, DoneWith<QueryInstancesRespons
     for (const auto& rec : page->records) {
       *resp.add_orchestrationstate() = core::ToOrchestrationState(rec, payloads);
     }
-    if (!page->continuation.empty()) resp.mutable_continuationtoken()->set_value(page->continuation);
+    if (!page->continuation.empty())
+      resp.mutable_continuationtoken()->set_value(page->continuation);
     done(resp);
   });
 }
@@ -99,7 +99,8 @@ void Engine::GetHistory(const std::string& id, DoneWith<std::vector<HistoryEvent
     auto rec = backend_->GetInstance(id);
     if (!rec.ok()) return done(rec.status());
     if (!rec->has_value()) {
-      return done(absl::NotFoundError(absl::StrCat("no orchestration instance with id '", id, "'")));
+      return done(
+          absl::NotFoundError(absl::StrCat("no orchestration instance with id '", id, "'")));
     }
     done(backend_->GetHistory(id));
   });

@@ -151,9 +151,8 @@ void Partition::AddInbox(Batch& b, Live& live, HistoryEvent ev) {
 void Partition::Submit(Batch b) {
   b.ws.max_seq = ctx_.seq->load();
   storage::WriteSet ws = std::move(b.ws);
-  ctx_.commits->Submit(std::move(ws), [this, b = std::move(b)](absl::Status st) mutable {
-    AfterCommit(b, st);
-  });
+  ctx_.commits->Submit(std::move(ws),
+                       [this, b = std::move(b)](absl::Status st) mutable { AfterCommit(b, st); });
 }
 
 void Partition::AfterCommit(Batch& b, absl::Status st) {

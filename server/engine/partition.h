@@ -151,8 +151,7 @@ class Partition {
   // Looks `ids` up. The store is read with mu_ RELEASED (callers hold no pointers
   // into the partition across this call); returns with mu_ held and every result
   // consistent with the in-memory state.
-  std::vector<Found> Lookup(const std::vector<std::string>& ids)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  std::vector<Found> Lookup(const std::vector<std::string>& ids) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   Found Lookup(const std::string& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     return std::move(Lookup(std::vector<std::string>{id})[0]);
   }

@@ -26,8 +26,7 @@ core::InstanceState Partition::StateOf(const Found& f) {
 
 core::Limits Partition::Limits() const {
   const EngineOptions& o = *ctx_.options;
-  return core::Limits{o.max_payload_bytes, o.max_actions_per_response,
-                      o.max_episode_history_bytes};
+  return core::Limits{o.max_payload_bytes, o.max_actions_per_response, o.max_episode_history_bytes};
 }
 
 Partition::Prefetched Partition::Prefetch(const std::vector<std::string>& ids) {

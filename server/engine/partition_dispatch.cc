@@ -7,7 +7,6 @@
 
 namespace taskhub::engine {
 
-
 void Partition::MarkReady(const std::string& id) {
   Live* live = FindLive(id);
   if (live == nullptr || live->queued) return;
@@ -142,8 +141,7 @@ bool Partition::TryDispatchOrchestration(Live& live) {
         absl::MutexLock l(&mu_);
         Live* lv = FindLive(id);
         if (lv == nullptr || lv->token != token) return;
-        Logger("engine")->warn("episode of '{}' not completed within the lease; redelivering",
-                               id);
+        Logger("engine")->warn("episode of '{}' not completed within the lease; redelivering", id);
         ReleaseOrchestration(*lv, AbandonDelay(++lv->abandons));
         PumpLocked();
       });
@@ -160,8 +158,7 @@ bool Partition::TryDispatchActivity(Activity& act) {
   act.token = *token;
   if (ctx_.options->activity_lease > absl::ZeroDuration()) {
     act.lease_timer = ctx_.timers->Schedule(
-        ctx_.clock->Now() + ctx_.options->activity_lease,
-        [this, seq = act.seq, token = act.token] {
+        ctx_.clock->Now() + ctx_.options->activity_lease, [this, seq = act.seq, token = act.token] {
           absl::MutexLock l(&mu_);
           auto it = activities_.find(seq);
           if (it == activities_.end() || it->second->token != token) return;

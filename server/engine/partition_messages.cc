@@ -95,8 +95,8 @@ core::Message Partition::Decode(const RemoteMessage& r) const {
     e->clear_tags();
     return m;
   }
-  m.kind = ev.has_executionterminated() ? core::Message::Kind::kTerminate
-                                        : core::Message::Kind::kEvent;
+  m.kind =
+      ev.has_executionterminated() ? core::Message::Kind::kTerminate : core::Message::Kind::kEvent;
   m.event = ev;
   m.expected_execution_id = r.expected_execution;
   return m;

@@ -16,10 +16,10 @@ absl::Status UnknownInstance(const std::string& id) {
       absl::StrCat("instanceId '", id, "' does not name an orchestration instance on this server"));
 }
 absl::Status ForeignCompletion(absl::string_view what) {
-  return absl::FailedPreconditionError(absl::StrCat(
-      "completionToken is empty and ", what,
-      " was not sent on this connection; send the completionToken of the work item "
-      "(a completion without one is accepted only on the worker's own connection)"));
+  return absl::FailedPreconditionError(
+      absl::StrCat("completionToken is empty and ", what,
+                   " was not sent on this connection; send the completionToken of the work item "
+                   "(a completion without one is accepted only on the worker's own connection)"));
 }
 bool RewindsHistory(const std::vector<HistoryEvent>& new_events) {
   for (const auto& e : new_events) {
@@ -71,8 +71,7 @@ absl::Status Partition::CompleteOrchestrationLocked(const core::EpisodeResultCom
       Found f = Lookup(cmd.instance_id);
       if (f.error.ok() && f.live == nullptr && !f.rec) return UnknownInstance(cmd.instance_id);
     }
-    Logger("engine")->info("ignoring a stale orchestration completion for '{}'",
-                           cmd.instance_id);
+    Logger("engine")->info("ignoring a stale orchestration completion for '{}'", cmd.instance_id);
     return absl::OkStatus();
   }
   const std::string id = live->rec.instance_id();
@@ -99,9 +98,9 @@ absl::Status Partition::CompleteOrchestrationLocked(const core::EpisodeResultCom
   }
   // A response that cannot be applied fails the orchestration; the worker gets the
   // error too. Either way the transition is applied.
-  core::Transition t = core::CompleteEpisode(StateOf(*live), live->new_events, live->dispatched,
-                                             cmd, ctx_.clock->Now(),
-                                             [this] { return ctx_.ids->NewId(); }, Limits());
+  core::Transition t = core::CompleteEpisode(
+      StateOf(*live), live->new_events, live->dispatched, cmd, ctx_.clock->Now(),
+      [this] { return ctx_.ids->NewId(); }, Limits());
   const absl::Status reply = t.reply;
   if (!reply.ok()) {
     Logger("engine")->warn("orchestration '{}': invalid response: {}", id, reply.ToString());
@@ -118,8 +117,7 @@ absl::Status Partition::CompleteOrchestrationLocked(const core::EpisodeResultCom
   return absl::OkStatus();
 }
 
-void Partition::CompleteActivity(const core::ActivityResultCommand& cmd,
-                                 const std::string& peer,
+void Partition::CompleteActivity(const core::ActivityResultCommand& cmd, const std::string& peer,
                                  const std::optional<TokenOwner>& owner, Done done) {
   absl::Status reply;
   {
@@ -132,8 +130,7 @@ void Partition::CompleteActivity(const core::ActivityResultCommand& cmd,
 
 absl::Status Partition::CompleteActivityLocked(const core::ActivityResultCommand& cmd,
                                                const std::string& peer,
-                                               const std::optional<TokenOwner>& owner,
-                                               Done& done) {
+                                               const std::optional<TokenOwner>& owner, Done& done) {
   Activity* act = nullptr;
   if (!cmd.completion_token.empty()) {
     if (owner && owner->kind == WorkKind::kActivity) {
@@ -159,8 +156,8 @@ absl::Status Partition::CompleteActivityLocked(const core::ActivityResultCommand
       foreign = true;
     }
     if (act == nullptr && foreign) {
-      return ForeignCompletion(absl::StrCat("activity task ", cmd.task_id, " of instance '",
-                                            cmd.instance_id, "'"));
+      return ForeignCompletion(
+          absl::StrCat("activity task ", cmd.task_id, " of instance '", cmd.instance_id, "'"));
     }
   }
   if (act == nullptr) {
@@ -168,8 +165,8 @@ absl::Status Partition::CompleteActivityLocked(const core::ActivityResultCommand
       Found f = Lookup(cmd.instance_id);
       if (f.error.ok() && f.live == nullptr && !f.rec) return UnknownInstance(cmd.instance_id);
     }
-    Logger("engine")->info("ignoring a stale activity completion for '{}' task {}",
-                           cmd.instance_id, cmd.task_id);
+    Logger("engine")->info("ignoring a stale activity completion for '{}' task {}", cmd.instance_id,
+                           cmd.task_id);
     return absl::OkStatus();
   }
   const uint64_t seq = act->seq;
