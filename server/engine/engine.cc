@@ -54,9 +54,24 @@ absl::Status Engine::Recover() {
   for (const auto& t : st.timers) seq = std::max(seq, t.seq);
   seq_ = seq;
   const size_t live = st.live_instances.size(), inbox = st.inbox.size(), timers = st.timers.size();
+  // Split by partition first: each partition takes (moves) its own items.
+  std::vector<storage::RecoveryState> parts(partitions_.size());
+  for (auto& rec : st.live_instances) {
+    const std::string id = rec.instance_id();
+    parts[PartitionIndex(id)].live_instances.push_back(std::move(rec));
+  }
+  for (auto& i : st.inbox) parts[PartitionIndex(i.instance_id)].inbox.push_back(std::move(i));
+  for (auto& a : st.activities) {
+    const std::string id = a.task.instance_id();
+    parts[PartitionIndex(id)].activities.push_back(std::move(a));
+  }
+  for (auto& t : st.timers) {
+    const std::string id = t.timer.instance_id();
+    parts[PartitionIndex(id)].timers.push_back(std::move(t));
+  }
   std::vector<RemoteMessage> undelivered;
-  for (auto& p : partitions_) {
-    for (auto& m : p->Recover(st)) undelivered.push_back(std::move(m));
+  for (size_t i = 0; i < partitions_.size(); ++i) {
+    for (auto& m : partitions_[i]->Recover(parts[i])) undelivered.push_back(std::move(m));
   }
   for (auto& m : undelivered) PartitionOf(m.target).Deliver({std::move(m)});
   Logger("engine")->info(
@@ -93,12 +108,16 @@ void Engine::CrashForTesting() {
   BeginShutdown();
 }
 
-Partition& Engine::PartitionOf(const std::string& instance_id) {
-  if (partitions_.size() == 1) return *partitions_[0];
+size_t Engine::PartitionIndex(const std::string& instance_id) const {
+  if (partitions_.size() == 1) return 0;
   // FNV-1a: stable across builds and platforms (a replica will own partitions).
   uint64_t h = 1469598103934665603ull;
   for (unsigned char c : instance_id) h = (h ^ c) * 1099511628211ull;
-  return *partitions_[h % partitions_.size()];
+  return h % partitions_.size();
+}
+
+Partition& Engine::PartitionOf(const std::string& instance_id) {
+  return *partitions_[PartitionIndex(instance_id)];
 }
 
 void Engine::PumpAll() {

@@ -161,6 +161,7 @@ class Engine {
  private:
   Engine(storage::Backend* backend, Clock* clock, IdGenerator* ids, EngineOptions options);
   absl::Status Recover();
+  size_t PartitionIndex(const std::string& instance_id) const;
   Partition& PartitionOf(const std::string& instance_id);
   void PumpAll();
   // Runs fn on the reader thread once everything queued so far is durable.

@@ -17,9 +17,9 @@ Partition::Partition(int index, EngineContext ctx) : index_(index), ctx_(ctx) {}
 Partition::~Partition() = default;
 
 std::vector<RemoteMessage> Partition::Recover(storage::RecoveryState& st) {
+  // `st` holds this partition's items only (the engine splits the store's).
   absl::MutexLock l(&mu_);
   for (auto& rec : st.live_instances) {
-    if (!IsLocal(rec.instance_id())) continue;
     auto live = std::make_unique<Live>();
     live->stored = storage::IndexedFields::Of(rec);
     if (rec.has_scheduled_start_time()) live->not_before = FromProto(rec.scheduled_start_time());
@@ -29,7 +29,6 @@ std::vector<RemoteMessage> Partition::Recover(storage::RecoveryState& st) {
   Batch cleanup;
   std::vector<RemoteMessage> undelivered;
   for (auto& item : st.inbox) {
-    if (!IsLocal(item.instance_id)) continue;
     Live* live = FindLive(item.instance_id);
     if (IsMessage(item.event, live ? &live->rec.execution_id() : nullptr)) {
       undelivered.push_back({item.instance_id, item.seq, std::move(item.event), ""});
@@ -42,7 +41,6 @@ std::vector<RemoteMessage> Partition::Recover(storage::RecoveryState& st) {
     live->inbox.emplace_back(item.seq, std::move(item.event));
   }
   for (auto& item : st.activities) {
-    if (!IsLocal(item.task.instance_id())) continue;
     Live* live = FindLive(item.task.instance_id());
     if (live == nullptr || live->rec.execution_id() != item.task.execution_id()) {
       cleanup.ws.ops.push_back(storage::DeleteActivity{item.seq});
@@ -56,9 +54,7 @@ std::vector<RemoteMessage> Partition::Recover(storage::RecoveryState& st) {
     activities_of_[act->task.instance_id()].insert(item.seq);
     activities_[item.seq] = std::move(act);
   }
-  for (auto& t : st.timers) {
-    if (IsLocal(t.timer.instance_id())) RegisterTimer(t.fire_us, t.seq, t.timer);
-  }
+  for (auto& t : st.timers) RegisterTimer(t.fire_us, t.seq, t.timer);
   // In id order, so a recovery is deterministic.
   std::vector<std::string> ids;
   for (auto& [id, live] : live_) {

@@ -90,7 +90,8 @@ class Partition {
   Partition(int index, EngineContext ctx);
   ~Partition();
 
-  // Installs recovered state (before any request). Inbox items that are undelivered
+  // Installs recovered state (before any request); `st` holds this partition's items
+  // only (the engine splits the store's). Inbox items that are undelivered
   // messages (see RemoteMessage) are returned: the engine passes each to Deliver()
   // of its target's partition.
   std::vector<RemoteMessage> Recover(storage::RecoveryState& st);
@@ -228,7 +229,8 @@ class Partition {
   void Send(Batch& b, core::Message& m, const Prefetched& prefetched)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Looks `id` up, runs `body` on its state and applies the Transition it returns;
-  // `done` gets the transition's reply once durable (at once when nothing is written).
+  // `done` gets the transition's reply once everything queued before it is durable
+  // (also when it writes nothing: the reply may rest on state still being written).
   void Command(const std::string& id,
                absl::FunctionRef<core::Transition(const core::InstanceState&)> body, Done done)
       ABSL_LOCKS_EXCLUDED(mu_);

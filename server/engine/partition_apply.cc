@@ -70,16 +70,17 @@ void Partition::Command(const std::string& id,
       if (reply.ok()) {
         core::Transition t = body(StateOf(f));
         reply = t.reply;
-        if (!t.empty()) {
-          Batch b;
-          Apply(b, t, f.live == nullptr && f.rec ? &*f.rec : nullptr, {});
-          b.done.push_back([done = std::move(done), reply](absl::Status st) mutable {
-            done(st.ok() ? reply : st);
-          });
-          Submit(std::move(b));
-          PumpLocked();
-          return;
-        }
+        // Also a reply that writes nothing goes through the commit queue: it may rest on
+        // state that is not durable yet (a finished instance whose end is still being
+        // written, a suspension still in flight), and must not be seen before it is.
+        Batch b;
+        if (!t.empty()) Apply(b, t, f.live == nullptr && f.rec ? &*f.rec : nullptr, {});
+        b.done.push_back([done = std::move(done), reply](absl::Status st) mutable {
+          done(st.ok() ? reply : st);
+        });
+        Submit(std::move(b));
+        PumpLocked();
+        return;
       }
     }
   }
