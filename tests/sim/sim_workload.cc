@@ -101,7 +101,13 @@ void World::StartOne() {
   req.set_instanceid(t.id);
   req.set_name(t.kind);
   req.mutable_input()->set_value(t.input);
-  Log(absl::StrCat(step_, ": start ", t.id, " ", t.kind, "(", t.input, ")"));
+  std::string when;
+  if (Chance(20)) {  // a scheduled start: no episode before that time
+    const absl::Time at = clock_.Now() + absl::Seconds(1 + static_cast<int64_t>(Rand(20)));
+    *req.mutable_scheduledstarttimestamp() = core::ToProto(at);
+    when = absl::StrCat(" not before +", absl::FormatDuration(at - clock_.Now()));
+  }
+  Log(absl::StrCat(step_, ": start ", t.id, " ", t.kind, "(", t.input, ")", when));
   ++stats_.instances;
   const std::string id = t.id;
   const bool child = t.kind == "child";

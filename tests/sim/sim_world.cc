@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "server/common/status_macros.h"
+#include "server/core/history.h"
 
 namespace taskhub::sim {
 namespace {
@@ -115,6 +116,18 @@ void World::OnWorkItem(int conn, const WorkItem& item) {
 }
 
 absl::Status World::CheckOneDelivery(const Held& fresh) {
+  if (fresh.item.has_orchestratorrequest()) {
+    // A scheduled start: its first episode not before its time.
+    for (const auto& e : fresh.item.orchestratorrequest().newevents()) {
+      if (!e.has_executionstarted() || !e.executionstarted().has_scheduledstarttimestamp()) continue;
+      const absl::Time at = core::FromProto(e.executionstarted().scheduledstarttimestamp());
+      if (fresh.sent < at) {
+        return absl::InternalError(absl::StrCat(
+            Describe(fresh.item), " dispatched ", absl::FormatDuration(at - fresh.sent),
+            " before its scheduled start time"));
+      }
+    }
+  }
   for (const Held& h : held_) {
     if (!h.live) continue;
     bool same = false;
