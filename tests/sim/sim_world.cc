@@ -37,6 +37,15 @@ std::string Describe(const WorkItem& item) {
                       a.orchestrationinstance().executionid().value(), " task ", a.taskid());
 }
 
+// Partitions when the engine has them (EngineOptions::partitions); engines without
+// them ignore the request.
+template <typename Options>
+auto SetPartitions(Options& o, int n, int) -> decltype(o.partitions = n, void()) {
+  o.partitions = n;
+}
+template <typename Options>
+void SetPartitions(Options&, int, long) {}
+
 }  // namespace
 
 World::World(uint64_t seed, int steps, bool verbose)
@@ -49,6 +58,7 @@ World::World(uint64_t seed, int steps, bool verbose)
   options_.health_ping_interval = absl::Seconds(30);
   options_.max_wait = absl::Seconds(60);
   options_.history_cache_events = 40;  // small: histories are evicted and reloaded
+  SetPartitions(options_, 1 + static_cast<int>(seed % 3), 0);
   options_.on_store_failure = [this](const absl::Status& st) {
     broken_ = true;
     Log(absl::StrCat("  store failure: ", st.ToString()));
