@@ -184,6 +184,34 @@ absl::Status InvariantChecker::CheckAckedEvents(const Snapshot& snap) {
   return absl::OkStatus();
 }
 
+absl::Status InvariantChecker::CheckAfterCrash(const Snapshot& snap) {
+  std::vector<AckedEvent> events = std::move(immediate_);
+  immediate_.clear();
+  for (const auto& ev : events) {
+    auto it = snap.records.find(ev.instance_id);
+    if (it == snap.records.end() || it->second.execution_id() != ev.execution_id ||
+        core::IsTerminal(it->second.status())) {
+      continue;
+    }
+    auto has = [&](const std::map<std::string, std::vector<HistoryEvent>>& m) {
+      auto e = m.find(ev.instance_id);
+      return e != m.end() &&
+             std::any_of(e->second.begin(), e->second.end(), [&](const HistoryEvent& h) {
+               return h.has_eventraised() && h.eventraised().input().value() == ev.data;
+             });
+    };
+    if (!has(snap.inboxes) && !has(snap.histories)) {
+      return absl::InternalError(absl::StrCat(
+          "event '", ev.name, "' (", ev.data, ") to '", ev.instance_id,
+          "' was acknowledged at once as sent to a finished instance, but after the crash "
+          "the instance is ", core::StatusName(it->second.status()), " (execution ",
+          ev.execution_id, ") without it: its end was not durable when the event was "
+          "acknowledged, and the event is lost"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status InvariantChecker::Check(const Snapshot& snap) {
   for (const auto& [id, rec] : snap.records) {
     RETURN_IF_ERROR(CheckHistory(rec, snap.histories.at(id)));

@@ -151,6 +151,7 @@ void World::RaiseOne(bool go) {
   engine_->RaiseEvent(req, [this, id, name, data, in_call, exec](absl::Status st) {
     Log(absl::StrCat("  raise ", data, ": ", st.ToString(), *in_call ? " (at once)" : ""));
     if (st.ok() && !*in_call) checker_.AddAckedEvent({id, exec, name, data});
+    if (st.ok() && *in_call) checker_.AddImmediateAck({id, exec, name, data});
     if (!Allowed(st, {absl::StatusCode::kUnavailable, absl::StatusCode::kNotFound}) &&
         violation_.ok()) {
       violation_ = absl::InternalError(absl::StrCat("raise to ", id, ": ", st.ToString()));

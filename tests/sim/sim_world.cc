@@ -109,6 +109,9 @@ void World::Crash(const std::string& why) {
   for (auto& c : conns_) c.connected = false;
   for (auto& h : held_) h.live = false;
   CreateEngine();
+  absl::StatusOr<Snapshot> snap = TakeSnapshot(memory_);
+  absl::Status st = snap.ok() ? checker_.CheckAfterCrash(*snap) : snap.status();
+  if (!st.ok() && violation_.ok()) violation_ = st;
 }
 
 void World::OnWorkItem(int conn, const WorkItem& item) {
