@@ -49,7 +49,9 @@ absl::Status CheckHistory(const store::InstanceRecord& rec,
     if (terminal) return Bad(rec, 0, "terminal instance with an empty history");
     return absl::OkStatus();
   }
-  if (!h[0].has_orchestratorstarted()) return Bad(rec, 0, "does not start with OrchestratorStarted");
+  if (!h[0].has_orchestratorstarted()) {
+    return Bad(rec, 0, "does not start with OrchestratorStarted");
+  }
   if (h.size() < 2 || !h[1].has_executionstarted()) {
     return Bad(rec, 1, "the first episode does not deliver ExecutionStarted first");
   }
@@ -103,8 +105,9 @@ absl::Status CheckHistory(const store::InstanceRecord& rec,
       completed_at = static_cast<int>(i);
       const auto& c = e.executioncompleted();
       if (c.orchestrationstatus() != rec.status()) {
-        return Bad(rec, i, absl::StrCat("ExecutionCompleted(", core::StatusName(c.orchestrationstatus()),
-                                        ") but the record is ", core::StatusName(rec.status())));
+        return Bad(rec, i,
+                   absl::StrCat("ExecutionCompleted(", core::StatusName(c.orchestrationstatus()),
+                                ") but the record is ", core::StatusName(rec.status())));
       }
       if (c.orchestrationstatus() == ORCHESTRATION_STATUS_TERMINATED && !terminated) {
         return Bad(rec, i, "TERMINATED without ExecutionTerminated");

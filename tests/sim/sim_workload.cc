@@ -273,7 +273,9 @@ void World::ReadOne() {
       auto rec = memory_.GetInstance(id);
       if (rec.ok() && rec->has_value()) committed = core::StatusName((*rec)->status());
       std::string seen;
-      if (r.ok() && r->exists()) seen = core::StatusName(r->orchestrationstate().orchestrationstatus());
+      if (r.ok() && r->exists()) {
+        seen = core::StatusName(r->orchestrationstate().orchestrationstatus());
+      }
       Log(absl::StrCat("  get ", id, ": ", r.ok() ? seen : r.status().ToString()));
       if (r.ok() && seen != committed && violation_.ok()) {
         violation_ = absl::InternalError(

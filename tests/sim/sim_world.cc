@@ -49,7 +49,11 @@ void SetPartitions(Options&, int, long) {}
 }  // namespace
 
 World::World(uint64_t seed, int steps, bool verbose)
-    : seed_(seed), steps_(steps), verbose_(verbose), rng_(seed), clock_(absl::FromUnixSeconds(1'700'000'000)) {
+    : seed_(seed),
+      steps_(steps),
+      verbose_(verbose),
+      rng_(seed),
+      clock_(absl::FromUnixSeconds(1'700'000'000)) {
   options_.manual_scheduling = true;
   options_.orchestration_lease = absl::Seconds(30);
   options_.activity_lease = absl::Seconds(20);
@@ -137,7 +141,9 @@ absl::Status World::CheckOneDelivery(const Held& fresh) {
   if (fresh.item.has_orchestratorrequest()) {
     // A scheduled start: its first episode not before its time.
     for (const auto& e : fresh.item.orchestratorrequest().newevents()) {
-      if (!e.has_executionstarted() || !e.executionstarted().has_scheduledstarttimestamp()) continue;
+      if (!e.has_executionstarted() || !e.executionstarted().has_scheduledstarttimestamp()) {
+        continue;
+      }
       const absl::Time at = core::FromProto(e.executionstarted().scheduledstarttimestamp());
       if (fresh.sent < at) {
         return absl::InternalError(absl::StrCat(

@@ -13,7 +13,9 @@
 // per task). At the end the workload stops, the system quiesces and every instance
 // must have reached a terminal state its kind and the operations applied to it allow.
 //
-// Same seed and steps: same run (replays exactly). Not thread-safe.
+// Same seed and steps: same run (replays exactly, given an engine whose token_seed
+// makes its completion tokens deterministic). Not covered: rewind, tokenless
+// completions, entities, DeleteTaskHub, query paging. Not thread-safe.
 #ifndef TASKHUB_TESTS_SIM_SIM_WORLD_H_
 #define TASKHUB_TESTS_SIM_SIM_WORLD_H_
 
