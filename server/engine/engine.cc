@@ -2,8 +2,6 @@
 // history cache and waiter notification.
 #include "server/engine/engine.h"
 
-#include <random>
-
 #include "absl/strings/str_cat.h"
 #include "server/common/logging.h"
 #include "server/common/status_macros.h"
@@ -22,12 +20,10 @@ Engine::Engine(storage::Backend* backend, Clock* clock, IdGenerator* ids, Engine
       timers_(clock, options.manual_scheduling),
       reader_(options.manual_scheduling),
       commits_(backend, options.on_store_failure, options.manual_scheduling) {
-  if (options.token_seed != 0) {
-    std::seed_seq seq{static_cast<uint32_t>(options.token_seed),
-                      static_cast<uint32_t>(options.token_seed >> 32)};
-    absl::MutexLock l(&mu_);
-    token_gen_ = absl::BitGen(seq);
-  }
+  // Not absl::BitGen(seed_seq): absl salts a seed sequence per process, so a seeded
+  // BitGen differs from one run of a binary to the next and a seed would not replay.
+  absl::MutexLock l(&mu_);
+  if (options.token_seed != 0) seeded_token_gen_.emplace(options.token_seed);
 }
 
 Engine::~Engine() { Stop(); }
@@ -349,8 +345,11 @@ absl::Duration Engine::AbandonDelay(int attempts) const {
 std::string Engine::NewToken(char kind) {
   // Random, not a counter: a worker must not be able to name another worker's
   // delivery, and a token from before a restart must not match one issued after it.
-  const uint64_t hi = absl::Uniform<uint64_t>(token_gen_);
-  const uint64_t lo = absl::Uniform<uint64_t>(token_gen_);
+  auto next = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return seeded_token_gen_ ? (*seeded_token_gen_)() : absl::Uniform<uint64_t>(token_gen_);
+  };
+  const uint64_t hi = next();
+  const uint64_t lo = next();
   return absl::StrCat(std::string(1, kind), absl::Hex(hi, absl::kZeroPad16),
                       absl::Hex(lo, absl::kZeroPad16));
 }

@@ -22,6 +22,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <random>
 #include <set>
 #include <string>
 #include <vector>
@@ -67,8 +68,10 @@ struct EngineOptions {
   // caller drives it with RunCommit/RunRead/RunDueTimers, from one thread, and every
   // callback runs on that thread. Deterministic given the same calls.
   bool manual_scheduling = false;
-  // Seeds the completion-token generator (0: OS entropy), so that a run with the same
-  // seed issues the same tokens.
+  // Seeds the completion-token generator (0: OS entropy) so that a run with the same
+  // seed issues the same tokens, in any process (tests only: seeded tokens are
+  // predictable). Give each engine over the same store its own seed (e.g. seed +
+  // restart count): a token from before a restart must not match one issued after it.
   uint64_t token_seed = 0;
 };
 
@@ -260,7 +263,9 @@ class Engine {
   absl::Mutex mu_;
   bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t seq_ ABSL_GUARDED_BY(mu_) = 0;
-  absl::BitGen token_gen_ ABSL_GUARDED_BY(mu_);  // OS entropy, or options.token_seed
+  absl::BitGen token_gen_ ABSL_GUARDED_BY(mu_);  // seeded from OS entropy at start
+  // Used instead when options.token_seed != 0 (the same tokens in every process).
+  std::optional<std::mt19937_64> seeded_token_gen_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, std::unique_ptr<Live>> live_ ABSL_GUARDED_BY(mu_);
   // Non-live instances whose last change is not durable yet (nullopt = deleted).
   struct Pending {
