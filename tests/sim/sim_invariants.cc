@@ -38,8 +38,8 @@ absl::StatusOr<Snapshot> TakeSnapshot(storage::MemoryBackend& backend) {
   return s;
 }
 
-absl::Status CheckHistory(const store::InstanceRecord& rec,
-                          const std::vector<HistoryEvent>& h) {
+absl::Status CheckHistory(const store::InstanceRecord& rec, const std::vector<HistoryEvent>& h,
+                          bool rewind_pending) {
   if (rec.history_size() != h.size()) {
     return Bad(rec, h.size(), absl::StrCat("record says history_size ", rec.history_size(),
                                            ", the store holds ", h.size(), " events"));
@@ -104,7 +104,7 @@ absl::Status CheckHistory(const store::InstanceRecord& rec,
     } else if (e.has_executioncompleted()) {
       completed_at = static_cast<int>(i);
       const auto& c = e.executioncompleted();
-      if (c.orchestrationstatus() != rec.status()) {
+      if (c.orchestrationstatus() != rec.status() && !rewind_pending) {
         return Bad(rec, i,
                    absl::StrCat("ExecutionCompleted(", core::StatusName(c.orchestrationstatus()),
                                 ") but the record is ", core::StatusName(rec.status())));
@@ -112,7 +112,7 @@ absl::Status CheckHistory(const store::InstanceRecord& rec,
       if (c.orchestrationstatus() == ORCHESTRATION_STATUS_TERMINATED && !terminated) {
         return Bad(rec, i, "TERMINATED without ExecutionTerminated");
       }
-      if (c.result().value() != rec.output().value()) {
+      if (c.result().value() != rec.output().value() && !rewind_pending) {
         return Bad(rec, i, "ExecutionCompleted's result differs from the record's output");
       }
     }
@@ -121,7 +121,7 @@ absl::Status CheckHistory(const store::InstanceRecord& rec,
     return Bad(rec, h.size(), absl::StrCat("record is ", core::StatusName(rec.status()),
                                            " but the history has no ExecutionCompleted"));
   }
-  if (!terminal && completed_at >= 0) {
+  if (!terminal && completed_at >= 0 && !rewind_pending) {
     return Bad(rec, completed_at, absl::StrCat("ExecutionCompleted but the record is ",
                                                core::StatusName(rec.status())));
   }
@@ -217,7 +217,12 @@ absl::Status InvariantChecker::CheckAfterCrash(const Snapshot& snap) {
 
 absl::Status InvariantChecker::Check(const Snapshot& snap) {
   for (const auto& [id, rec] : snap.records) {
-    RETURN_IF_ERROR(CheckHistory(rec, snap.histories.at(id)));
+    bool rewind_pending = false;
+    if (auto in = snap.inboxes.find(id); in != snap.inboxes.end()) {
+      rewind_pending = std::any_of(in->second.begin(), in->second.end(),
+                                   [](const HistoryEvent& e) { return e.has_executionrewound(); });
+    }
+    RETURN_IF_ERROR(CheckHistory(rec, snap.histories.at(id), rewind_pending));
   }
   RETURN_IF_ERROR(CheckStaysTerminal(snap));
   RETURN_IF_ERROR(CheckAckedEvents(snap));

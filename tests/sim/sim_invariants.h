@@ -35,9 +35,11 @@ struct Snapshot {
 };
 absl::StatusOr<Snapshot> TakeSnapshot(storage::MemoryBackend& backend);
 
-// Well-formedness of one committed instance.
+// Well-formedness of one committed instance. `rewind_pending`: its inbox holds an
+// ExecutionRewound (the record is RUNNING again, the failed history is replaced by the
+// rewind episode).
 absl::Status CheckHistory(const store::InstanceRecord& rec,
-                          const std::vector<HistoryEvent>& history);
+                          const std::vector<HistoryEvent>& history, bool rewind_pending);
 
 // An event whose RaiseEvent was acknowledged (OK), identified by its unique data.
 struct AckedEvent {

@@ -85,6 +85,8 @@ void World::Step() {
   } else if (r < 790) {
     Log(absl::StrCat(step_, ": crash"));
     Crash("injected");
+  } else if (r < 805 && rewind_) {
+    RewindOne();
   } else {
     const bool ran = engine_->RunCommit();
     Log(absl::StrCat(step_, ": RunCommit ", ran ? "committed" : "(nothing queued)"));
@@ -115,7 +117,7 @@ void World::StartOne() {
   if (child) {  // its sub-orchestration, once created, is checked too
     Tracked c;
     c.id = id + ":0000";
-    c.kind = "seq";
+    c.kind = "fragile";
     c.input = tracked_.back().input;
     c.is_child = true;
     tracked_.push_back(std::move(c));
@@ -261,6 +263,29 @@ void World::RestartOne() {
   });
 }
 
+void World::RewindOne() {
+  Tracked* t = PickTracked();
+  if (t == nullptr) return;
+  auto rec = memory_.GetInstance(t->id);
+  if (!rec.ok() || !rec->has_value() || (*rec)->status() != ORCHESTRATION_STATUS_FAILED) return;
+  const std::string id = t->id;
+  checker_.AllowReset(id);
+  if (Tracked* c = FindTracked(id + ":0000")) checker_.AllowReset(c->id);  // rewound with it
+  RewindInstanceRequest req;
+  req.set_instanceid(id);
+  Log(absl::StrCat(step_, ": rewind ", id));
+  engine_->Rewind(req, [this, id](absl::Status st) {
+    Log(absl::StrCat("  rewind ", id, ": ", st.ToString()));
+    checker_.ResetDone(id);
+    if (FindTracked(id + ":0000") != nullptr) checker_.ResetDone(id + ":0000");
+    if (!Allowed(st, {absl::StatusCode::kUnavailable, absl::StatusCode::kNotFound,
+                      absl::StatusCode::kFailedPrecondition}) &&
+        violation_.ok()) {
+      violation_ = absl::InternalError(absl::StrCat("rewind ", id, ": ", st.ToString()));
+    }
+  });
+}
+
 void World::ReadOne() {
   Tracked* t = PickTracked();
   if (t == nullptr) return;
@@ -378,6 +403,17 @@ void World::Answer(size_t index, bool fail, bool abandon) {
     engine_->CompleteOrchestration(resp, peer, done);
   } else {
     ActivityResponse resp = RunActivity(h.item.activityrequest(), fail);
+    if (fail) {
+      const std::string& id = h.item.activityrequest().orchestrationinstance().instanceid();
+      if (Tracked* t = FindTracked(id)) {
+        t->activity_failed = true;
+        if (t->is_child) {
+          if (Tracked* parent = FindTracked(id.substr(0, id.find(':')))) {
+            parent->child_disturbed = true;
+          }
+        }
+      }
+    }
     resp.set_completiontoken(token);
     Log(absl::StrCat(step_, fail ? ": fail " : ": complete ", what));
     engine_->CompleteActivity(resp, peer, done);

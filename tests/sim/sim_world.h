@@ -58,6 +58,9 @@ class World {
   // an instance whose end is not durable yet, then lost in a crash (RaiseEvent
   // answers from the in-memory state). Off: it is counted and logged.
   void set_strict(bool strict) { strict_ = strict; }
+  // Rewind: the workload also rewinds FAILED instances (top-level and children). Off
+  // by default: it finds engine bugs that are not fixed yet (see engine_sim_test.cc).
+  void set_rewind(bool rewind) { rewind_ = rewind; }
 
   int step() const { return step_; }
   const std::deque<std::string>& log() const { return log_; }
@@ -91,7 +94,8 @@ class World {
     bool start_acked = false;  // its StartInstance answered OK
     bool terminate_issued = false;  // on it, or recursively on its parent
     bool purge_issued = false;
-    bool child_disturbed = false;  // its child was terminated, or it was restarted
+    bool child_disturbed = false;  // its child was terminated or failed, or it was restarted
+    bool activity_failed = false;  // the workload failed one of its activities
     std::vector<std::string> go;   // data of "go" events raised to it
   };
 
@@ -113,6 +117,7 @@ class World {
   void SuspendOrResume(bool suspend);
   void PurgeOne();
   void RestartOne();
+  void RewindOne();
   void ReadOne();
   void Connect(int max_orch, int max_act);
   void Disconnect();
@@ -133,6 +138,7 @@ class World {
   const int steps_;
   const bool verbose_;
   bool strict_ = false;
+  bool rewind_ = false;
   std::mt19937_64 rng_;
   engine::EngineOptions options_;
   FakeClock clock_;
