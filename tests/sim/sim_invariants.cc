@@ -38,8 +38,8 @@ absl::StatusOr<Snapshot> TakeSnapshot(storage::MemoryBackend& backend) {
   return s;
 }
 
-absl::Status CheckHistory(const store::InstanceRecord& rec,
-                          const std::vector<HistoryEvent>& h) {
+absl::Status CheckHistory(const store::InstanceRecord& rec, const std::vector<HistoryEvent>& h,
+                          bool rewind_pending) {
   if (rec.history_size() != h.size()) {
     return Bad(rec, h.size(), absl::StrCat("record says history_size ", rec.history_size(),
                                            ", the store holds ", h.size(), " events"));
@@ -49,7 +49,9 @@ absl::Status CheckHistory(const store::InstanceRecord& rec,
     if (terminal) return Bad(rec, 0, "terminal instance with an empty history");
     return absl::OkStatus();
   }
-  if (!h[0].has_orchestratorstarted()) return Bad(rec, 0, "does not start with OrchestratorStarted");
+  if (!h[0].has_orchestratorstarted()) {
+    return Bad(rec, 0, "does not start with OrchestratorStarted");
+  }
   if (h.size() < 2 || !h[1].has_executionstarted()) {
     return Bad(rec, 1, "the first episode does not deliver ExecutionStarted first");
   }
@@ -102,14 +104,15 @@ absl::Status CheckHistory(const store::InstanceRecord& rec,
     } else if (e.has_executioncompleted()) {
       completed_at = static_cast<int>(i);
       const auto& c = e.executioncompleted();
-      if (c.orchestrationstatus() != rec.status()) {
-        return Bad(rec, i, absl::StrCat("ExecutionCompleted(", core::StatusName(c.orchestrationstatus()),
-                                        ") but the record is ", core::StatusName(rec.status())));
+      if (c.orchestrationstatus() != rec.status() && !rewind_pending) {
+        return Bad(rec, i,
+                   absl::StrCat("ExecutionCompleted(", core::StatusName(c.orchestrationstatus()),
+                                ") but the record is ", core::StatusName(rec.status())));
       }
       if (c.orchestrationstatus() == ORCHESTRATION_STATUS_TERMINATED && !terminated) {
         return Bad(rec, i, "TERMINATED without ExecutionTerminated");
       }
-      if (c.result().value() != rec.output().value()) {
+      if (c.result().value() != rec.output().value() && !rewind_pending) {
         return Bad(rec, i, "ExecutionCompleted's result differs from the record's output");
       }
     }
@@ -118,7 +121,7 @@ absl::Status CheckHistory(const store::InstanceRecord& rec,
     return Bad(rec, h.size(), absl::StrCat("record is ", core::StatusName(rec.status()),
                                            " but the history has no ExecutionCompleted"));
   }
-  if (!terminal && completed_at >= 0) {
+  if (!terminal && completed_at >= 0 && !rewind_pending) {
     return Bad(rec, completed_at, absl::StrCat("ExecutionCompleted but the record is ",
                                                core::StatusName(rec.status())));
   }
@@ -184,9 +187,42 @@ absl::Status InvariantChecker::CheckAckedEvents(const Snapshot& snap) {
   return absl::OkStatus();
 }
 
+absl::Status InvariantChecker::CheckAfterCrash(const Snapshot& snap) {
+  std::vector<AckedEvent> events = std::move(immediate_);
+  immediate_.clear();
+  for (const auto& ev : events) {
+    auto it = snap.records.find(ev.instance_id);
+    if (it == snap.records.end() || it->second.execution_id() != ev.execution_id ||
+        core::IsTerminal(it->second.status())) {
+      continue;
+    }
+    auto has = [&](const std::map<std::string, std::vector<HistoryEvent>>& m) {
+      auto e = m.find(ev.instance_id);
+      return e != m.end() &&
+             std::any_of(e->second.begin(), e->second.end(), [&](const HistoryEvent& h) {
+               return h.has_eventraised() && h.eventraised().input().value() == ev.data;
+             });
+    };
+    if (!has(snap.inboxes) && !has(snap.histories)) {
+      return absl::InternalError(absl::StrCat(
+          "event '", ev.name, "' (", ev.data, ") to '", ev.instance_id,
+          "' was acknowledged at once as sent to a finished instance, but after the crash "
+          "the instance is ", core::StatusName(it->second.status()), " (execution ",
+          ev.execution_id, ") without it: its end was not durable when the event was "
+          "acknowledged, and the event is lost"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status InvariantChecker::Check(const Snapshot& snap) {
   for (const auto& [id, rec] : snap.records) {
-    RETURN_IF_ERROR(CheckHistory(rec, snap.histories.at(id)));
+    bool rewind_pending = false;
+    if (auto in = snap.inboxes.find(id); in != snap.inboxes.end()) {
+      rewind_pending = std::any_of(in->second.begin(), in->second.end(),
+                                   [](const HistoryEvent& e) { return e.has_executionrewound(); });
+    }
+    RETURN_IF_ERROR(CheckHistory(rec, snap.histories.at(id), rewind_pending));
   }
   RETURN_IF_ERROR(CheckStaysTerminal(snap));
   RETURN_IF_ERROR(CheckAckedEvents(snap));

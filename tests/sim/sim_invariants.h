@@ -9,7 +9,8 @@
 //  - a terminal instance stays terminal (and unchanged) unless the workload reset it
 //    (restart, purge, start, or its parent's new execution re-creating it);
 //  - no acknowledged event lost: while the execution it was raised to is the current,
-//    non-terminal one, the event is in the instance's inbox or history.
+//    non-terminal one, the event is in the instance's inbox or history (also for an
+//    event acknowledged without a write because the instance looked finished).
 //
 // Thread-compatible (the simulation is single-threaded).
 #ifndef TASKHUB_TESTS_SIM_SIM_INVARIANTS_H_
@@ -34,9 +35,11 @@ struct Snapshot {
 };
 absl::StatusOr<Snapshot> TakeSnapshot(storage::MemoryBackend& backend);
 
-// Well-formedness of one committed instance.
+// Well-formedness of one committed instance. `rewind_pending`: its inbox holds an
+// ExecutionRewound (the record is RUNNING again, the failed history is replaced by the
+// rewind episode).
 absl::Status CheckHistory(const store::InstanceRecord& rec,
-                          const std::vector<HistoryEvent>& history);
+                          const std::vector<HistoryEvent>& history, bool rewind_pending);
 
 // An event whose RaiseEvent was acknowledged (OK), identified by its unique data.
 struct AckedEvent {
@@ -52,6 +55,12 @@ class InvariantChecker {
   void AllowReset(const std::string& id) { ++allow_reset_[id]; }
   void ResetDone(const std::string& id) { reset_done_.push_back(id); }
   void AddAckedEvent(AckedEvent ev) { acked_.push_back(std::move(ev)); }
+  // An event answered OK inside the RaiseEvent call, without a write: the engine
+  // took the instance for finished. If a crash then shows the execution it was
+  // raised to still running, that end was not durable when the OK was given and the
+  // event is lost. CheckAfterCrash (after each recovery) checks and forgets them.
+  void AddImmediateAck(AckedEvent ev) { immediate_.push_back(std::move(ev)); }
+  absl::Status CheckAfterCrash(const Snapshot& snap);
 
   // Checks every invariant on `snap` and remembers it for the next call.
   absl::Status Check(const Snapshot& snap);
@@ -66,6 +75,7 @@ class InvariantChecker {
   std::map<std::string, int> allow_reset_;
   std::vector<std::string> reset_done_;
   std::vector<AckedEvent> acked_;
+  std::vector<AckedEvent> immediate_;
 };
 
 }  // namespace taskhub::sim

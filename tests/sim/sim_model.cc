@@ -62,10 +62,10 @@ class Replay {
     if (started_ == nullptr || suspended_) return resp_;
     const std::string& kind = started_->executionstarted().name();
     const std::string input = started_->executionstarted().input().value();
-    if (kind == "seq") {
+    if (kind == "seq" || kind == "fragile") {
       std::vector<int64_t> inputs;
       for (int64_t i = 0; i < ParseInt(input); ++i) inputs.push_back(i);
-      if (auto sum = Sequential(inputs)) Complete(absl::StrCat(*sum));
+      if (auto sum = Sequential(inputs, /*retry=*/kind == "seq")) Complete(absl::StrCat(*sum));
     } else if (kind == "fan") {
       if (auto sum = FanOut(ParseInt(input))) Complete(absl::StrCat(*sum));
     } else if (kind == "timer") {
@@ -86,7 +86,7 @@ class Replay {
       if (!confirmed_.count(id)) {
         OrchestratorAction a;
         a.set_id(id);
-        a.mutable_createsuborchestration()->set_name("seq");
+        a.mutable_createsuborchestration()->set_name("fragile");
         a.mutable_createsuborchestration()->mutable_input()->set_value(input);
         *resp_.add_actions() = a;
         return resp_;
@@ -95,20 +95,14 @@ class Replay {
         if (r->ok) {
           Complete(absl::StrCat("child:", r->value));
         } else {
-          OrchestratorAction a;
-          a.set_id(next_++);
-          auto* c = a.mutable_completeorchestration();
-          c->set_orchestrationstatus(ORCHESTRATION_STATUS_FAILED);
-          c->mutable_failuredetails()->set_errortype("ChildFailed");
-          c->mutable_failuredetails()->set_errormessage("the sub-orchestration failed");
-          *resp_.add_actions() = a;
+          Fail("ChildFailed");
         }
       }
     } else if (kind == "can") {
       std::vector<std::string> parts = absl::StrSplit(input, ',');
       const int64_t k = ParseInt(parts[0]);
       const int64_t acc = parts.size() > 1 ? ParseInt(parts[1]) : 0;
-      if (auto sum = Sequential({k})) {
+      if (auto sum = Sequential({k}, /*retry=*/true)) {
         if (k > 0) {
           OrchestratorAction a;
           a.set_id(next_++);
@@ -150,8 +144,19 @@ class Replay {
     *resp_.add_actions() = a;
   }
 
-  // One activity at a time, each retried until it succeeds; the sum when all did.
-  std::optional<int64_t> Sequential(const std::vector<int64_t>& inputs) {
+  void Fail(const std::string& type) {
+    OrchestratorAction a;
+    a.set_id(next_++);
+    auto* c = a.mutable_completeorchestration();
+    c->set_orchestrationstatus(ORCHESTRATION_STATUS_FAILED);
+    c->mutable_failuredetails()->set_errortype(type);
+    c->mutable_failuredetails()->set_errormessage("failed in the simulation");
+    *resp_.add_actions() = a;
+  }
+
+  // One activity at a time; the sum when all succeeded. A failed one is retried
+  // (`retry`), or fails the orchestration.
+  std::optional<int64_t> Sequential(const std::vector<int64_t>& inputs, bool retry) {
     int64_t sum = 0;
     for (int64_t x : inputs) {
       while (true) {
@@ -162,6 +167,10 @@ class Replay {
         }
         std::optional<Result> r = Find(id);
         if (!r) return std::nullopt;
+        if (!r->ok && !retry) {
+          Fail("ActivityFailed");
+          return std::nullopt;
+        }
         if (!r->ok) continue;
         sum += ParseInt(r->value);
         break;
@@ -234,7 +243,7 @@ OrchestratorResponse Decide(const OrchestratorRequest& req) { return Replay(req)
 
 std::optional<std::string> ExpectedOutput(const std::string& kind, const std::string& input) {
   const int64_t p = ParseInt(std::string(input.substr(0, input.find(','))));
-  if (kind == "seq" || kind == "fan") return absl::StrCat(SumOfValues(0, p));
+  if (kind == "seq" || kind == "fan" || kind == "fragile") return absl::StrCat(SumOfValues(0, p));
   if (kind == "timer") return "timer";
   if (kind == "child") return absl::StrCat("child:", SumOfValues(0, p));
   if (kind == "can") {

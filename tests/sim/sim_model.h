@@ -7,11 +7,14 @@
 //   fan    p activities at once, completes with the sum of results
 //   timer  a durable timer at ExecutionStarted time + p seconds, completes with "timer"
 //   event  waits for event "go", completes with its data
-//   child  a sub-orchestration "seq" with input p, completes with "child:" + its output;
-//          fails (FAILED, errorType "ChildFailed") when the child fails
+//   fragile  like seq, but fails (errorType "ActivityFailed") when an activity fails
+//   child  a sub-orchestration "fragile" with input p, completes with "child:" + its
+//          output; fails (FAILED, errorType "ChildFailed") when the child fails
 //   can    continue-as-new p times (input "k,acc"), one activity per execution
-// A failed activity is retried (a new task id, same input), so the output of every
-// kind is a function of its input alone. While suspended the model decides nothing.
+// Elsewhere a failed activity is retried (a new task id, same input), so the output
+// of every kind is a function of its input alone; "fragile" and "child" may instead
+// fail when an activity failed, and complete as expected after a rewind. While
+// suspended the model decides nothing.
 //
 // Pure functions; thread-compatible.
 #ifndef TASKHUB_TESTS_SIM_SIM_MODEL_H_
@@ -27,7 +30,8 @@
 namespace taskhub::sim {
 
 inline const std::vector<std::string>& Kinds() {
-  static const std::vector<std::string> kinds = {"seq", "fan", "timer", "event", "child", "can"};
+  static const std::vector<std::string> kinds = {"seq",   "fan",   "timer",  "event",
+                                                 "child", "can",   "fragile"};
   return kinds;
 }
 

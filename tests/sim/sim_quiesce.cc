@@ -117,7 +117,8 @@ absl::Status World::CheckFinal() {
         break;
       case ORCHESTRATION_STATUS_FAILED:
         ++stats_.failed;
-        if (t.kind != "child" || !t.child_disturbed) {
+        if (!(t.kind == "child" && t.child_disturbed) &&
+            !(t.kind == "fragile" && t.activity_failed)) {
           return fail(absl::StrCat("FAILED: ", r.failure_details().errortype(), ": ",
                                    r.failure_details().errormessage()));
         }

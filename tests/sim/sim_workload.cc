@@ -85,6 +85,8 @@ void World::Step() {
   } else if (r < 790) {
     Log(absl::StrCat(step_, ": crash"));
     Crash("injected");
+  } else if (r < 805 && rewind_) {
+    RewindOne();
   } else {
     const bool ran = engine_->RunCommit();
     Log(absl::StrCat(step_, ": RunCommit ", ran ? "committed" : "(nothing queued)"));
@@ -101,7 +103,13 @@ void World::StartOne() {
   req.set_instanceid(t.id);
   req.set_name(t.kind);
   req.mutable_input()->set_value(t.input);
-  Log(absl::StrCat(step_, ": start ", t.id, " ", t.kind, "(", t.input, ")"));
+  std::string when;
+  if (Chance(20)) {  // a scheduled start: no episode before that time
+    const absl::Time at = clock_.Now() + absl::Seconds(1 + static_cast<int64_t>(Rand(20)));
+    *req.mutable_scheduledstarttimestamp() = core::ToProto(at);
+    when = absl::StrCat(" not before +", absl::FormatDuration(at - clock_.Now()));
+  }
+  Log(absl::StrCat(step_, ": start ", t.id, " ", t.kind, "(", t.input, ")", when));
   ++stats_.instances;
   const std::string id = t.id;
   const bool child = t.kind == "child";
@@ -109,7 +117,7 @@ void World::StartOne() {
   if (child) {  // its sub-orchestration, once created, is checked too
     Tracked c;
     c.id = id + ":0000";
-    c.kind = "seq";
+    c.kind = "fragile";
     c.input = tracked_.back().input;
     c.is_child = true;
     tracked_.push_back(std::move(c));
@@ -145,6 +153,7 @@ void World::RaiseOne(bool go) {
   engine_->RaiseEvent(req, [this, id, name, data, in_call, exec](absl::Status st) {
     Log(absl::StrCat("  raise ", data, ": ", st.ToString(), *in_call ? " (at once)" : ""));
     if (st.ok() && !*in_call) checker_.AddAckedEvent({id, exec, name, data});
+    if (st.ok() && *in_call) checker_.AddImmediateAck({id, exec, name, data});
     if (!Allowed(st, {absl::StatusCode::kUnavailable, absl::StatusCode::kNotFound}) &&
         violation_.ok()) {
       violation_ = absl::InternalError(absl::StrCat("raise to ", id, ": ", st.ToString()));
@@ -254,6 +263,29 @@ void World::RestartOne() {
   });
 }
 
+void World::RewindOne() {
+  Tracked* t = PickTracked();
+  if (t == nullptr) return;
+  auto rec = memory_.GetInstance(t->id);
+  if (!rec.ok() || !rec->has_value() || (*rec)->status() != ORCHESTRATION_STATUS_FAILED) return;
+  const std::string id = t->id;
+  checker_.AllowReset(id);
+  if (Tracked* c = FindTracked(id + ":0000")) checker_.AllowReset(c->id);  // rewound with it
+  RewindInstanceRequest req;
+  req.set_instanceid(id);
+  Log(absl::StrCat(step_, ": rewind ", id));
+  engine_->Rewind(req, [this, id](absl::Status st) {
+    Log(absl::StrCat("  rewind ", id, ": ", st.ToString()));
+    checker_.ResetDone(id);
+    if (FindTracked(id + ":0000") != nullptr) checker_.ResetDone(id + ":0000");
+    if (!Allowed(st, {absl::StatusCode::kUnavailable, absl::StatusCode::kNotFound,
+                      absl::StatusCode::kFailedPrecondition}) &&
+        violation_.ok()) {
+      violation_ = absl::InternalError(absl::StrCat("rewind ", id, ": ", st.ToString()));
+    }
+  });
+}
+
 void World::ReadOne() {
   Tracked* t = PickTracked();
   if (t == nullptr) return;
@@ -266,7 +298,9 @@ void World::ReadOne() {
       auto rec = memory_.GetInstance(id);
       if (rec.ok() && rec->has_value()) committed = core::StatusName((*rec)->status());
       std::string seen;
-      if (r.ok() && r->exists()) seen = core::StatusName(r->orchestrationstate().orchestrationstatus());
+      if (r.ok() && r->exists()) {
+        seen = core::StatusName(r->orchestrationstate().orchestrationstatus());
+      }
       Log(absl::StrCat("  get ", id, ": ", r.ok() ? seen : r.status().ToString()));
       if (r.ok() && seen != committed && violation_.ok()) {
         violation_ = absl::InternalError(
@@ -369,6 +403,17 @@ void World::Answer(size_t index, bool fail, bool abandon) {
     engine_->CompleteOrchestration(resp, peer, done);
   } else {
     ActivityResponse resp = RunActivity(h.item.activityrequest(), fail);
+    if (fail) {
+      const std::string& id = h.item.activityrequest().orchestrationinstance().instanceid();
+      if (Tracked* t = FindTracked(id)) {
+        t->activity_failed = true;
+        if (t->is_child) {
+          if (Tracked* parent = FindTracked(id.substr(0, id.find(':')))) {
+            parent->child_disturbed = true;
+          }
+        }
+      }
+    }
     resp.set_completiontoken(token);
     Log(absl::StrCat(step_, fail ? ": fail " : ": complete ", what));
     engine_->CompleteActivity(resp, peer, done);

@@ -13,7 +13,9 @@
 // per task). At the end the workload stops, the system quiesces and every instance
 // must have reached a terminal state its kind and the operations applied to it allow.
 //
-// Same seed and steps: same run (replays exactly). Not thread-safe.
+// Same seed and steps: same run (replays exactly, given an engine whose token_seed
+// makes its completion tokens deterministic). Not covered: rewind, tokenless
+// completions, entities, DeleteTaskHub, query paging. Not thread-safe.
 #ifndef TASKHUB_TESTS_SIM_SIM_WORLD_H_
 #define TASKHUB_TESTS_SIM_SIM_WORLD_H_
 
@@ -38,6 +40,7 @@ namespace taskhub::sim {
 struct SimStats {
   int steps = 0, crashes = 0, failed_commits = 0, instances = 0, completed = 0;
   int terminated = 0, failed = 0, purged = 0, work_items = 0, stale_answers = 0;
+  int lost_immediate_acks = 0;  // the known engine bug below (not failed unless strict)
 };
 
 class World {
@@ -50,6 +53,14 @@ class World {
   // Runs the steps, quiesces and checks the final states. The first violated
   // invariant is returned (step() says where).
   absl::Status Run();
+
+  // Strict: also fail on the known engine bug of an event acknowledged at once for
+  // an instance whose end is not durable yet, then lost in a crash (RaiseEvent
+  // answers from the in-memory state). Off: it is counted and logged.
+  void set_strict(bool strict) { strict_ = strict; }
+  // Rewind: the workload also rewinds FAILED instances (top-level and children). Off
+  // by default: it finds engine bugs that are not fixed yet (see engine_sim_test.cc).
+  void set_rewind(bool rewind) { rewind_ = rewind; }
 
   int step() const { return step_; }
   const std::deque<std::string>& log() const { return log_; }
@@ -83,7 +94,8 @@ class World {
     bool start_acked = false;  // its StartInstance answered OK
     bool terminate_issued = false;  // on it, or recursively on its parent
     bool purge_issued = false;
-    bool child_disturbed = false;  // its child was terminated, or it was restarted
+    bool child_disturbed = false;  // its child was terminated or failed, or it was restarted
+    bool activity_failed = false;  // the workload failed one of its activities
     std::vector<std::string> go;   // data of "go" events raised to it
   };
 
@@ -105,6 +117,7 @@ class World {
   void SuspendOrResume(bool suspend);
   void PurgeOne();
   void RestartOne();
+  void RewindOne();
   void ReadOne();
   void Connect(int max_orch, int max_act);
   void Disconnect();
@@ -124,6 +137,8 @@ class World {
   const uint64_t seed_;
   const int steps_;
   const bool verbose_;
+  bool strict_ = false;
+  bool rewind_ = false;
   std::mt19937_64 rng_;
   engine::EngineOptions options_;
   FakeClock clock_;
