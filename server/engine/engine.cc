@@ -52,6 +52,7 @@ absl::Status Engine::Recover() {
   for (const auto& i : st.inbox) seq = std::max(seq, i.seq);
   for (const auto& a : st.activities) seq = std::max(seq, a.seq);
   for (const auto& t : st.timers) seq = std::max(seq, t.seq);
+  for (const auto& m : st.messages) seq = std::max(seq, m.seq);
   seq_ = seq;
   const size_t live = st.live_instances.size(), inbox = st.inbox.size(), timers = st.timers.size();
   // Split by partition first: each partition takes (moves) its own items.
@@ -69,15 +70,16 @@ absl::Status Engine::Recover() {
     const std::string id = t.timer.instance_id();
     parts[PartitionIndex(id)].timers.push_back(std::move(t));
   }
-  std::vector<RemoteMessage> undelivered;
-  for (size_t i = 0; i < partitions_.size(); ++i) {
-    for (auto& m : partitions_[i]->Recover(parts[i])) undelivered.push_back(std::move(m));
+  for (size_t i = 0; i < partitions_.size(); ++i) partitions_[i]->Recover(parts[i]);
+  // Messages between partitions that were never taken, in the order they were sent.
+  const size_t undelivered = st.messages.size();
+  for (auto& m : st.messages) {
+    PartitionOf(m.message.target()).Deliver({RemoteMessage{m.seq, std::move(m.message)}});
   }
-  for (auto& m : undelivered) PartitionOf(m.target).Deliver({std::move(m)});
   Logger("engine")->info(
-      "recovered {} live instances, {} inbox events ({} undelivered messages), {} activity "
+      "recovered {} live instances, {} inbox events, {} undelivered messages, {} activity "
       "tasks, {} timers; {} partitions",
-      live, inbox, undelivered.size(), Stats().activities, timers, partitions_.size());
+      live, inbox, undelivered, Stats().activities, timers, partitions_.size());
   return absl::OkStatus();
 }
 

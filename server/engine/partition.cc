@@ -16,8 +16,7 @@ using core::FromProto;
 Partition::Partition(int index, EngineContext ctx) : index_(index), ctx_(ctx) {}
 Partition::~Partition() = default;
 
-std::vector<RemoteMessage> Partition::Recover(storage::RecoveryState& st) {
-  // `st` holds this partition's items only (the engine splits the store's).
+void Partition::Recover(storage::RecoveryState& st) {
   absl::MutexLock l(&mu_);
   for (auto& rec : st.live_instances) {
     auto live = std::make_unique<Live>();
@@ -27,13 +26,8 @@ std::vector<RemoteMessage> Partition::Recover(storage::RecoveryState& st) {
     live_[live->rec.instance_id()] = std::move(live);
   }
   Batch cleanup;
-  std::vector<RemoteMessage> undelivered;
   for (auto& item : st.inbox) {
     Live* live = FindLive(item.instance_id);
-    if (IsMessage(item.event, live ? &live->rec.execution_id() : nullptr)) {
-      undelivered.push_back({item.instance_id, item.seq, std::move(item.event), ""});
-      continue;
-    }
     if (live == nullptr) {
       cleanup.ws.ops.push_back(storage::DeleteInbox{item.instance_id, item.seq});
       continue;
@@ -63,7 +57,6 @@ std::vector<RemoteMessage> Partition::Recover(storage::RecoveryState& st) {
   std::sort(ids.begin(), ids.end());
   for (const auto& id : ids) MarkReady(id);
   if (!cleanup.ws.empty()) Submit(std::move(cleanup));
-  return undelivered;
 }
 
 void Partition::BeginShutdown() {
@@ -173,7 +166,9 @@ void Partition::AfterCommit(Batch& b, absl::Status st) {
     // Each target partition takes its messages on the reader thread (it may read the
     // store), in commit order.
     std::map<Partition*, std::vector<RemoteMessage>> by_target;
-    for (auto& m : b.outbox) by_target[ctx_.route(m.target)].push_back(std::move(m));
+    for (auto& m : b.outbox) {
+      by_target[ctx_.route(m.message.target())].push_back(std::move(m));
+    }
     for (auto& [p, msgs] : by_target) {
       ctx_.reader->Post([p, msgs = std::move(msgs)]() mutable { p->Deliver(std::move(msgs)); });
     }

@@ -68,21 +68,14 @@ struct EngineContext {
   std::function<Partition*(const std::string&)> route;
 };
 
-// A message to an instance of another partition (the outbox path). The sender's
-// commit wrote `event` into the target's durable inbox under `seq`; after that commit
-// the target partition takes it (Deliver). A crash in between is covered by
-// recovery, which hands undelivered messages to Deliver again.
-//   executionStarted with a parentInstance: start a sub-orchestration (or answer the
-//     parent "already exists");
-//   executionRewound with a parentInstance: rewind a failed child, or re-create a
-//     purged one;
-//   anything else: an event for the live instance (dropped if it is not live, or not
-//     the `expected_execution` when that is set).
+// A message to an instance of another partition (the outbox path): the sender's
+// commit writes it (storage::PutMessage, keyed by `seq`); after that commit the
+// target's partition takes it (Deliver), receiving it (core::Receive) in a write of
+// its own that also deletes it. Recovery hands the messages never taken to Deliver
+// again, so each is received exactly once.
 struct RemoteMessage {
-  std::string target;
   uint64_t seq = 0;
-  HistoryEvent event;
-  std::string expected_execution;
+  store::OutboxMessage message;
 };
 
 class Partition {
@@ -91,14 +84,10 @@ class Partition {
   ~Partition();
 
   // Installs recovered state (before any request); `st` holds this partition's items
-  // only (the engine splits the store's). Inbox items that are undelivered
-  // messages (see RemoteMessage) are returned: the engine passes each to Deliver()
-  // of its target's partition.
-  std::vector<RemoteMessage> Recover(storage::RecoveryState& st);
+  // only (the engine splits the store's; messages are handed to Deliver instead).
+  void Recover(storage::RecoveryState& st);
   // Takes messages sent to instances of this partition (see RemoteMessage).
   void Deliver(std::vector<RemoteMessage> msgs);
-  // A message inbox item, as opposed to an event of `live` (null: not live).
-  static bool IsMessage(const HistoryEvent& ev, const std::string* live_execution);
   void BeginShutdown();
 
   // --- client commands (partition_client.cc) ---
@@ -193,12 +182,12 @@ class Partition {
 
   // --- messages between instances (partition_messages.cc) ---
   bool IsLocal(const std::string& id) const { return ctx_.route(id) == this; }
-  // Writes `m` into the durable inbox of its target (another partition's) in `b`; the
-  // target takes it after the commit.
+  // Writes `m` (for another partition's instance) into the outbox in `b`; the
+  // target's partition takes it after the commit.
   void Outbox(Batch& b, const core::Message& m) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // The durable form of a message (an inbox event) and back.
-  static HistoryEvent Encode(const core::Message& m);
-  core::Message Decode(const RemoteMessage& r) const;
+  // The stored form of a message and back.
+  static store::OutboxMessage ToStore(const core::Message& m);
+  static core::Message FromStore(const store::OutboxMessage& m);
 
   // --- dispatch (partition_dispatch.cc) ---
   void MarkReady(const std::string& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

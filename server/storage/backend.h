@@ -89,12 +89,20 @@ struct DeleteTimer {
   int64_t fire_us;
   uint64_t seq;
 };
+// A message to an instance of another engine partition (see store.OutboxMessage).
+struct PutMessage {
+  uint64_t seq;
+  store::OutboxMessage message;
+};
+struct DeleteMessage {
+  uint64_t seq;
+};
 // Removes everything in the task hub (DeleteTaskHub).
 struct DeleteEverything {};
 
 using WriteOp = std::variant<PutInstance, DeleteInstance, AppendHistory, ClearHistory,
                              PutInbox, DeleteInbox, PutActivity, DeleteActivity, PutTimer,
-                             DeleteTimer, DeleteEverything>;
+                             DeleteTimer, PutMessage, DeleteMessage, DeleteEverything>;
 
 // An ordered list of operations, committed atomically. `max_seq` is the largest
 // sequence number the engine has handed out so far; backends persist it so
@@ -120,11 +128,16 @@ struct TimerItem {
   uint64_t seq;
   store::TimerRecord timer;
 };
+struct MessageItem {
+  uint64_t seq;
+  store::OutboxMessage message;
+};
 struct RecoveryState {
   std::vector<store::InstanceRecord> live_instances;  // every non-terminal instance
   std::vector<InboxItem> inbox;                       // ordered by (instance, seq)
   std::vector<ActivityItem> activities;               // ordered by seq
   std::vector<TimerItem> timers;                      // ordered by (fire time, seq)
+  std::vector<MessageItem> messages;                  // ordered by seq
   uint64_t max_seq = 0;
 };
 

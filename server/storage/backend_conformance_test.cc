@@ -205,6 +205,45 @@ TEST_P(BackendConformance, ClearHistoryAndDeleteEverything) {
   EXPECT_TRUE(AllIds({}).empty());
 }
 
+// Outbox messages between partitions: kept in seq order, independent of any instance
+// (deleting the target instance keeps them), deleted one by one or with everything.
+TEST_P(BackendConformance, MessagesSurviveUntilDeleted) {
+  auto msg = [](const std::string& target, store::OutboxMessage::Kind kind) {
+    store::OutboxMessage m;
+    m.set_kind(kind);
+    m.set_target(target);
+    m.set_expected_execution("e1");
+    *m.mutable_event() = Raised("x", "1");
+    return m;
+  };
+  WriteSet ws;
+  ws.ops.push_back(PutInstance{Rec("t", ORCHESTRATION_STATUS_COMPLETED, 1), std::nullopt});
+  ws.ops.push_back(PutMessage{31, msg("t", store::OutboxMessage::START_CHILD)});
+  ws.ops.push_back(PutMessage{7, msg("u", store::OutboxMessage::EVENT)});
+  ws.ops.push_back(PutMessage{12, msg("t", store::OutboxMessage::REWIND_CHILD)});
+  ws.max_seq = 31;
+  ASSERT_TRUE(h_->Commit(ws).ok());
+  WriteSet del;
+  del.ops.push_back(DeleteMessage{12});
+  del.ops.push_back(DeleteInstance{"t", IndexedFields::Of(Rec("t", ORCHESTRATION_STATUS_COMPLETED, 1))});
+  ASSERT_TRUE(h_->Commit(del).ok());
+  h_.Reopen();
+  auto st = h_->LoadRecoveryState();
+  ASSERT_TRUE(st.ok()) << st.status();
+  ASSERT_EQ(st->messages.size(), 2u);
+  EXPECT_EQ(st->messages[0].seq, 7u);
+  EXPECT_EQ(st->messages[0].message.target(), "u");
+  EXPECT_EQ(st->messages[0].message.expected_execution(), "e1");
+  EXPECT_EQ(st->messages[1].seq, 31u);
+  EXPECT_EQ(st->messages[1].message.kind(), store::OutboxMessage::START_CHILD);
+  EXPECT_EQ(st->messages[1].message.event().eventraised().name(), "x");
+  WriteSet all;
+  all.ops.push_back(DeleteEverything{});
+  ASSERT_TRUE(h_->Commit(all).ok());
+  h_.Reopen();
+  EXPECT_TRUE(h_->LoadRecoveryState()->messages.empty());
+}
+
 TEST_P(BackendConformance, StatusChangesMoveIndexes) {
   store::InstanceRecord r = Rec("a", ORCHESTRATION_STATUS_PENDING, 1);
   Put(r);

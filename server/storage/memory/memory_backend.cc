@@ -35,7 +35,12 @@ void MemoryBackend::Apply(const WriteOp& op) {
     timers_[{pt->fire_us, pt->seq}] = pt->timer;
   } else if (auto* dt = std::get_if<DeleteTimer>(&op)) {
     timers_.erase({dt->fire_us, dt->seq});
+  } else if (auto* pm = std::get_if<PutMessage>(&op)) {
+    messages_[pm->seq] = pm->message;
+  } else if (auto* dm = std::get_if<DeleteMessage>(&op)) {
+    messages_.erase(dm->seq);
   } else if (std::holds_alternative<DeleteEverything>(op)) {
+    messages_.clear();
     instances_.clear();
     history_.clear();
     inbox_.clear();
@@ -80,6 +85,7 @@ absl::StatusOr<RecoveryState> MemoryBackend::LoadRecoveryState() {
   }
   for (const auto& [seq, t] : activities_) s.activities.push_back({seq, t});
   for (const auto& [key, t] : timers_) s.timers.push_back({key.first, key.second, t});
+  for (const auto& [seq, m] : messages_) s.messages.push_back({seq, m});
   s.max_seq = max_seq_;
   return s;
 }

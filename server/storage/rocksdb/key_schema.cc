@@ -44,6 +44,12 @@ std::string Activity(uint64_t seq) {
   PutU64(&k, seq);
   return k;
 }
+std::string Message(uint64_t seq) {
+  std::string k(1, kMessage);
+  PutU64(&k, seq);
+  return k;
+}
+
 std::string Timer(int64_t fire_us, uint64_t seq) {
   std::string k = WithPrefix(kTimer);
   PutI64(&k, fire_us);

@@ -12,6 +12,7 @@
 //   0x05 <i64 fire_us> <u64 seq>                    -> store.TimerRecord
 //   0x06 <u8 status> <i64 created_us> <id>          -> ""  (status index)
 //   0x07 <i64 created_us> <id>                      -> ""  (created-time index)
+//   0x08 <u64 seq>                                  -> store.OutboxMessage (between partitions)
 #ifndef TASKHUB_SERVER_STORAGE_ROCKSDB_KEY_SCHEMA_H_
 #define TASKHUB_SERVER_STORAGE_ROCKSDB_KEY_SCHEMA_H_
 
@@ -32,6 +33,7 @@ enum Prefix : char {
   kTimer = 0x05,
   kStatusIndex = 0x06,
   kCreatedIndex = 0x07,
+  kMessage = 0x08,
 };
 
 void PutU64(std::string* out, uint64_t v);
@@ -47,6 +49,7 @@ std::string InboxPrefix(std::string_view id);
 std::string Inbox(std::string_view id, uint64_t seq);
 std::string Activity(uint64_t seq);
 std::string Timer(int64_t fire_us, uint64_t seq);
+std::string Message(uint64_t seq);
 std::string StatusIndexPrefix(int status);
 std::string StatusIndex(int status, int64_t created_us, std::string_view id);
 std::string CreatedIndex(int64_t created_us, std::string_view id);

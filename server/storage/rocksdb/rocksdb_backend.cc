@@ -208,6 +208,15 @@ class RocksDbBackend : public Backend {
                            s.timers.push_back(std::move(item));
                            return absl::OkStatus();
                          }));
+    RETURN_IF_ERROR(Scan(std::string(1, keys::kMessage),
+                         [&](const rocksdb::Slice& k, const rocksdb::Slice& v) {
+                           if (k.size() != 1 + 8) return CorruptKey("message", k);
+                           MessageItem item;
+                           item.seq = keys::GetU64(std::string_view(k.data() + 1, 8));
+                           RETURN_IF_ERROR(Parse(v, &item.message, "message"));
+                           s.messages.push_back(std::move(item));
+                           return absl::OkStatus();
+                         }));
     std::string v;
     rocksdb::Status st = db_->Get(rocksdb::ReadOptions(), keys::Meta("max_seq"), &v);
     if (st.ok() && !absl::SimpleAtoi(v, &s.max_seq)) {
@@ -292,6 +301,11 @@ absl::Status RocksDbBackend::AddToBatch(const WriteOp& op, rocksdb::WriteBatch* 
     b->Put(keys::Timer(pt->fire_us, pt->seq), *buf);
   } else if (auto* dt = std::get_if<DeleteTimer>(&op)) {
     b->Delete(keys::Timer(dt->fire_us, dt->seq));
+  } else if (auto* pm = std::get_if<PutMessage>(&op)) {
+    pm->message.SerializeToString(buf);
+    b->Put(keys::Message(pm->seq), *buf);
+  } else if (auto* dm = std::get_if<DeleteMessage>(&op)) {
+    b->Delete(keys::Message(dm->seq));
   } else if (std::holds_alternative<DeleteEverything>(op)) {
     b->DeleteRange(std::string(1, keys::kInstance), std::string(1, '\x7F'));
   }
