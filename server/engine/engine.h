@@ -143,6 +143,8 @@ class Engine {
   void AbandonActivity(const std::string& token, Done done);
 
   EngineStats Stats();
+  // The options the engine runs with (the api layer translates with its payload limit).
+  const EngineOptions& options() const { return options_; }
 
   // --- Deterministic scheduling (EngineOptions::manual_scheduling) ---------------
   // Each returns at once (false / 0) when the engine runs its own threads.
