@@ -24,8 +24,8 @@ auto Finisher(grpc::ServerUnaryReactor* r) {
 // Translates `req` into its core command (server/api/translate.h) with the engine's
 // payload limit and passes it to `call`; a refused request finishes `r` instead.
 template <typename Req, typename Fn>
-grpc::ServerUnaryReactor* Translated(Engine* engine, grpc::ServerUnaryReactor* r,
-                                     const Req& req, Fn call) {
+grpc::ServerUnaryReactor* Translated(Engine* engine, grpc::ServerUnaryReactor* r, const Req& req,
+                                     Fn call) {
   TranslateOptions opt;
   opt.max_payload_bytes = engine->options().max_payload_bytes;
   auto cmd = Translate(req, opt);
