@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "proto/grpc_status.h"
+#include "server/api/translate.h"
 #include "server/common/logging.h"
 
 namespace taskhub::api {
@@ -18,6 +19,22 @@ void Finish(grpc::ServerUnaryReactor* r, const absl::Status& st) { r->Finish(ToG
 // A done-callback that finishes the call.
 auto Finisher(grpc::ServerUnaryReactor* r) {
   return [r](absl::Status st) { Finish(r, st); };
+}
+
+// Translates `req` into its core command (server/api/translate.h) with the engine's
+// payload limit and passes it to `call`; a refused request finishes `r` instead.
+template <typename Req, typename Fn>
+grpc::ServerUnaryReactor* Translated(Engine* engine, grpc::ServerUnaryReactor* r, const Req& req,
+                                     Fn call) {
+  TranslateOptions opt;
+  opt.max_payload_bytes = engine->options().max_payload_bytes;
+  auto cmd = Translate(req, opt);
+  if (!cmd.ok()) {
+    Finish(r, cmd.status());
+  } else {
+    call(std::move(*cmd));
+  }
+  return r;
 }
 
 grpc::ServerUnaryReactor* Unimplemented(grpc::CallbackServerContext* ctx, absl::string_view rpc) {
@@ -184,11 +201,12 @@ SidecarService::Unary* SidecarService::Hello(Ctx* ctx, const Empty*, Empty*) {
 SidecarService::Unary* SidecarService::StartInstance(Ctx* ctx, const CreateInstanceRequest* req,
                                                      CreateInstanceResponse* resp) {
   auto* r = ctx->DefaultReactor();
-  engine_->StartInstance(*req, [r, resp](absl::StatusOr<std::string> id) {
-    if (id.ok()) resp->set_instanceid(*id);
-    Finish(r, id.status());
+  return Translated(engine_, r, *req, [&](core::StartCommand cmd) {
+    engine_->StartInstance(std::move(cmd), [r, resp](absl::StatusOr<std::string> id) {
+      if (id.ok()) resp->set_instanceid(*id);
+      Finish(r, id.status());
+    });
   });
-  return r;
 }
 
 SidecarService::Unary* SidecarService::GetInstance(Ctx* ctx, const GetInstanceRequest* req,
@@ -216,78 +234,77 @@ SidecarService::Unary* SidecarService::WaitForInstanceCompletion(Ctx*,
 SidecarService::Unary* SidecarService::RaiseEvent(Ctx* ctx, const RaiseEventRequest* req,
                                                   RaiseEventResponse*) {
   auto* r = ctx->DefaultReactor();
-  engine_->RaiseEvent(*req, Finisher(r));
-  return r;
+  return Translated(engine_, r, *req, [&](auto cmd) { engine_->RaiseEvent(cmd, Finisher(r)); });
 }
 
 SidecarService::Unary* SidecarService::TerminateInstance(Ctx* ctx, const TerminateRequest* req,
                                                          TerminateResponse*) {
   auto* r = ctx->DefaultReactor();
-  engine_->Terminate(*req, Finisher(r));
-  return r;
+  return Translated(engine_, r, *req, [&](auto cmd) { engine_->Terminate(cmd, Finisher(r)); });
 }
 
 SidecarService::Unary* SidecarService::SuspendInstance(Ctx* ctx, const SuspendRequest* req,
                                                        SuspendResponse*) {
   auto* r = ctx->DefaultReactor();
-  engine_->Suspend(*req, Finisher(r));
-  return r;
+  return Translated(engine_, r, *req, [&](auto cmd) { engine_->Suspend(cmd, Finisher(r)); });
 }
 
 SidecarService::Unary* SidecarService::ResumeInstance(Ctx* ctx, const ResumeRequest* req,
                                                       ResumeResponse*) {
   auto* r = ctx->DefaultReactor();
-  engine_->Resume(*req, Finisher(r));
-  return r;
+  return Translated(engine_, r, *req, [&](auto cmd) { engine_->Resume(cmd, Finisher(r)); });
 }
 
 SidecarService::Unary* SidecarService::RewindInstance(Ctx* ctx, const RewindInstanceRequest* req,
                                                       RewindInstanceResponse*) {
   auto* r = ctx->DefaultReactor();
-  engine_->Rewind(*req, Finisher(r));
-  return r;
+  return Translated(engine_, r, *req, [&](auto cmd) { engine_->Rewind(cmd, Finisher(r)); });
 }
 
 SidecarService::Unary* SidecarService::RestartInstance(Ctx* ctx,
                                                        const RestartInstanceRequest* req,
                                                        RestartInstanceResponse* resp) {
   auto* r = ctx->DefaultReactor();
-  engine_->Restart(*req, [r, resp](absl::StatusOr<std::string> id) {
-    if (id.ok()) resp->set_instanceid(*id);
-    Finish(r, id.status());
+  return Translated(engine_, r, *req, [&](core::RestartCommand cmd) {
+    engine_->Restart(cmd, [r, resp](absl::StatusOr<std::string> id) {
+      if (id.ok()) resp->set_instanceid(*id);
+      Finish(r, id.status());
+    });
   });
-  return r;
 }
 
 SidecarService::Unary* SidecarService::QueryInstances(Ctx* ctx, const QueryInstancesRequest* req,
                                                       QueryInstancesResponse* resp) {
   auto* r = ctx->DefaultReactor();
-  engine_->Query(req->query(), [r, resp](absl::StatusOr<QueryInstancesResponse> q) {
-    if (q.ok()) *resp = std::move(*q);
-    Finish(r, q.status());
+  return Translated(engine_, r, req->query(), [&](core::QueryCommand cmd) {
+    engine_->Query(cmd, [r, resp](absl::StatusOr<QueryInstancesResponse> q) {
+      if (q.ok()) *resp = std::move(*q);
+      Finish(r, q.status());
+    });
   });
-  return r;
 }
 
 SidecarService::Unary* SidecarService::ListInstanceIds(Ctx* ctx,
                                                        const ListInstanceIdsRequest* req,
                                                        ListInstanceIdsResponse* resp) {
   auto* r = ctx->DefaultReactor();
-  engine_->ListInstanceIds(*req, [r, resp](absl::StatusOr<ListInstanceIdsResponse> q) {
-    if (q.ok()) *resp = std::move(*q);
-    Finish(r, q.status());
+  return Translated(engine_, r, *req, [&](core::ListIdsCommand cmd) {
+    engine_->ListInstanceIds(cmd, [r, resp](absl::StatusOr<ListInstanceIdsResponse> q) {
+      if (q.ok()) *resp = std::move(*q);
+      Finish(r, q.status());
+    });
   });
-  return r;
 }
 
 SidecarService::Unary* SidecarService::PurgeInstances(Ctx* ctx, const PurgeInstancesRequest* req,
                                                       PurgeInstancesResponse* resp) {
   auto* r = ctx->DefaultReactor();
-  engine_->Purge(*req, [r, resp](absl::StatusOr<PurgeInstancesResponse> p) {
-    if (p.ok()) *resp = std::move(*p);
-    Finish(r, p.status());
+  return Translated(engine_, r, *req, [&](core::PurgeCommand cmd) {
+    engine_->Purge(cmd, [r, resp](absl::StatusOr<PurgeInstancesResponse> p) {
+      if (p.ok()) *resp = std::move(*p);
+      Finish(r, p.status());
+    });
   });
-  return r;
 }
 
 grpc::ServerWriteReactor<HistoryChunk>* SidecarService::StreamInstanceHistory(
@@ -321,39 +338,32 @@ grpc::ServerWriteReactor<WorkItem>* SidecarService::GetWorkItems(Ctx* ctx,
 SidecarService::Unary* SidecarService::CompleteActivityTask(Ctx* ctx, const ActivityResponse* req,
                                                             CompleteTaskResponse*) {
   auto* r = ctx->DefaultReactor();
-  engine_->CompleteActivity(*req, ctx->peer(), Finisher(r));
-  return r;
+  return Translated(engine_, r, *req, [&](core::ActivityResultCommand cmd) {
+    engine_->CompleteActivity(cmd, ctx->peer(), Finisher(r));
+  });
 }
 
 SidecarService::Unary* SidecarService::CompleteOrchestratorTask(Ctx* ctx,
                                                                 const OrchestratorResponse* req,
                                                                 CompleteTaskResponse*) {
   auto* r = ctx->DefaultReactor();
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-  const bool partial = req->ispartial();  // .NET/Java chunking (deprecated fields)
-#pragma GCC diagnostic pop
-  if (partial) {
-    r->Finish(grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
-                           "chunked orchestrator responses (isPartial/chunkIndex) are not "
-                           "supported; raise the worker's message size limit instead"));
-    return r;
-  }
-  engine_->CompleteOrchestration(*req, ctx->peer(), Finisher(r));
-  return r;
+  // A chunked response (isPartial) is refused by Translate with UNIMPLEMENTED.
+  return Translated(engine_, r, *req, [&](core::EpisodeResultCommand cmd) {
+    engine_->CompleteOrchestration(cmd, ctx->peer(), Finisher(r));
+  });
 }
 
 SidecarService::Unary* SidecarService::AbandonTaskActivityWorkItem(
     Ctx* ctx, const AbandonActivityTaskRequest* req, AbandonActivityTaskResponse*) {
   auto* r = ctx->DefaultReactor();
-  engine_->AbandonActivity(req->completiontoken(), Finisher(r));
+  engine_->Abandon(Translate(*req), Finisher(r));
   return r;
 }
 
 SidecarService::Unary* SidecarService::AbandonTaskOrchestratorWorkItem(
     Ctx* ctx, const AbandonOrchestrationTaskRequest* req, AbandonOrchestrationTaskResponse*) {
   auto* r = ctx->DefaultReactor();
-  engine_->AbandonOrchestration(req->completiontoken(), Finisher(r));
+  engine_->Abandon(Translate(*req), Finisher(r));
   return r;
 }
 

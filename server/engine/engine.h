@@ -116,30 +116,9 @@ class Engine {
   void CompleteActivity(const core::ActivityResultCommand& cmd, const std::string& peer, Done done);
   void Abandon(const core::AbandonCommand& cmd, Done done);
 
-  // --- Wire requests (translated with server/api/translate.h, then as above) ------
-  // Kept for tests and tools that speak protos; the gRPC service translates itself.
-  void StartInstance(const CreateInstanceRequest& req, DoneWith<std::string> done);
-  void RaiseEvent(const RaiseEventRequest& req, Done done);
-  void Terminate(const TerminateRequest& req, Done done);
-  void Suspend(const SuspendRequest& req, Done done);
-  void Resume(const ResumeRequest& req, Done done);
-  void Rewind(const RewindInstanceRequest& req, Done done);
-  void Restart(const RestartInstanceRequest& req, DoneWith<std::string> done);
-  void Purge(const PurgeInstancesRequest& req, DoneWith<PurgeInstancesResponse> done);
-  void Query(const InstanceQuery& req, DoneWith<QueryInstancesResponse> done);
-  void ListInstanceIds(const ListInstanceIdsRequest& req, DoneWith<ListInstanceIdsResponse> done);
-  void CompleteOrchestration(const OrchestratorResponse& resp, const std::string& peer, Done done);
-  void CompleteActivity(const ActivityResponse& resp, const std::string& peer, Done done);
-  void CompleteOrchestration(const OrchestratorResponse& resp, Done done) {
-    CompleteOrchestration(resp, "", std::move(done));
-  }
-  void CompleteActivity(const ActivityResponse& resp, Done done) {
-    CompleteActivity(resp, "", std::move(done));
-  }
-  void AbandonOrchestration(const std::string& token, Done done);
-  void AbandonActivity(const std::string& token, Done done);
-
   EngineStats Stats();
+  // The options the engine runs with (the api layer translates with its payload limit).
+  const EngineOptions& options() const { return options_; }
 
   // --- Deterministic scheduling (EngineOptions::manual_scheduling) ---------------
   // Each returns at once (false / 0) when the engine runs its own threads.

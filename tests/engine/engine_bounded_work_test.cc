@@ -18,6 +18,7 @@
 namespace taskhub::engine {
 namespace {
 
+namespace wire = testing::wire;
 using testing::AwaitOr;
 using testing::AwaitStatus;
 using testing::CompleteAction;
@@ -43,13 +44,14 @@ TEST_F(EngineHostileTest, RecursivePurgeOfADeepTreeIsIterative) {
   PurgeInstancesRequest req;
   req.set_instanceid(name(0));
   req.set_recursive(true);
-  auto r = AwaitOr<PurgeInstancesResponse>([&](auto d) { engine_->Purge(req, std::move(d)); });
+  auto r =
+      AwaitOr<PurgeInstancesResponse>([&](auto d) { wire::Purge(*engine_, req, std::move(d)); });
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->deletedinstancecount(), kDepth);
   EXPECT_TRUE(r->iscomplete().value());
   EXPECT_FALSE(Get(name(kDepth - 1)).exists());
   req.set_instanceid("n-extra");
-  r = AwaitOr<PurgeInstancesResponse>([&](auto d) { engine_->Purge(req, std::move(d)); });
+  r = AwaitOr<PurgeInstancesResponse>([&](auto d) { wire::Purge(*engine_, req, std::move(d)); });
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->deletedinstancecount(), 1);
   EXPECT_TRUE(Get("stranger").exists());
@@ -67,7 +69,7 @@ TEST_F(EngineHostileTest, ReadsInterleaveWithALongFilterPurge) {
   req.mutable_purgeinstancefilter()->mutable_createdtimefrom()->set_seconds(0);
   std::promise<absl::StatusOr<PurgeInstancesResponse>> purged;
   std::atomic<bool> purge_done{false};
-  engine_->Purge(req, [&](absl::StatusOr<PurgeInstancesResponse> r) {
+  wire::Purge(*engine_, req, [&](absl::StatusOr<PurgeInstancesResponse> r) {
     purge_done = true;
     purged.set_value(std::move(r));
   });
@@ -91,14 +93,14 @@ TEST_F(EngineHostileTest, QueryPagesAreBounded) {
   Open();
   InstanceQuery q;
   q.set_maxinstancecount(1 << 30);
-  auto r = AwaitOr<QueryInstancesResponse>([&](auto d) { engine_->Query(q, std::move(d)); });
+  auto r = AwaitOr<QueryInstancesResponse>([&](auto d) { wire::Query(*engine_, q, std::move(d)); });
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->orchestrationstate_size(), 1000);
   EXPECT_TRUE(r->has_continuationtoken());
   ListInstanceIdsRequest l;
   l.set_pagesize(1 << 30);
-  auto ids =
-      AwaitOr<ListInstanceIdsResponse>([&](auto d) { engine_->ListInstanceIds(l, std::move(d)); });
+  auto ids = AwaitOr<ListInstanceIdsResponse>(
+      [&](auto d) { wire::ListInstanceIds(*engine_, l, std::move(d)); });
   ASSERT_TRUE(ids.ok()) << ids.status();
   EXPECT_EQ(ids->instanceids_size(), 1000);
   EXPECT_TRUE(ids->has_lastinstancekey());
@@ -117,7 +119,8 @@ TEST_F(EngineHostileTest, FilterPurgeTimeIsCappedByTheServer) {
   int64_t total = 0;
   int calls = 0;
   while (true) {
-    auto r = AwaitOr<PurgeInstancesResponse>([&](auto d) { engine_->Purge(req, std::move(d)); });
+    auto r =
+        AwaitOr<PurgeInstancesResponse>([&](auto d) { wire::Purge(*engine_, req, std::move(d)); });
     ASSERT_TRUE(r.ok()) << r.status();
     ++calls;
     total += r->deletedinstancecount();

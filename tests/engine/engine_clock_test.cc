@@ -19,6 +19,7 @@
 namespace taskhub::engine {
 namespace {
 
+namespace wire = testing::wire;
 using testing::CompleteAction;
 using testing::Drain;
 using testing::DriveOr;
@@ -68,7 +69,7 @@ class ManualEngineTest : public ::testing::Test {
     req.set_name("orch");
     if (start_at) *req.mutable_scheduledstarttimestamp() = core::ToProto(*start_at);
     return DriveOr<std::string>(*engine_,
-                                [&](auto d) { engine_->StartInstance(req, std::move(d)); });
+                                [&](auto d) { wire::StartInstance(*engine_, req, std::move(d)); });
   }
   absl::Status Complete(const WorkItem& wi, std::vector<OrchestratorAction> actions) {
     OrchestratorResponse resp;
@@ -76,7 +77,7 @@ class ManualEngineTest : public ::testing::Test {
     resp.set_completiontoken(wi.completiontoken());
     for (auto& a : actions) *resp.add_actions() = std::move(a);
     return DriveStatus(*engine_,
-                       [&](Done d) { engine_->CompleteOrchestration(resp, std::move(d)); });
+                       [&](Done d) { wire::CompleteOrchestration(*engine_, resp, std::move(d)); });
   }
   // The next work item already sent (manual mode sends from the driving calls).
   std::optional<WorkItem> Next() { return sink_.Next(absl::ZeroDuration()); }
@@ -109,7 +110,7 @@ TEST_F(ManualEngineTest, NothingRunsUntilDriven) {
     CreateInstanceRequest req;
     req.set_instanceid(id);
     req.set_name("orch");
-    engine_->StartInstance(req, [&](absl::StatusOr<std::string> r) {
+    wire::StartInstance(*engine_, req, [&](absl::StatusOr<std::string> r) {
       ASSERT_TRUE(r.ok()) << r.status();
       started.push_back(*r);
     });
@@ -203,7 +204,7 @@ TEST_F(ManualEngineTest, AbandonBackOffDoublesUpToTheCap) {
   for (absl::Duration expected : {absl::Seconds(1), absl::Seconds(2), absl::Seconds(4),
                                   absl::Seconds(4)}) {
     ASSERT_TRUE(DriveStatus(*engine_, [&](Done d) {
-                  engine_->AbandonOrchestration(wi->completiontoken(), std::move(d));
+                  wire::AbandonOrchestration(*engine_, wi->completiontoken(), std::move(d));
                 }).ok());
     Advance(expected - kTick);
     EXPECT_FALSE(Next()) << "redelivered before the back-off of " << expected;
@@ -283,7 +284,7 @@ TEST_F(ManualEngineTest, SameTokenSeedSameTokens) {
       req.set_instanceid(id);
       req.set_name("orch");
       EXPECT_TRUE(DriveOr<std::string>(**e, [&](auto d) {
-                    (*e)->StartInstance(req, std::move(d));
+                    wire::StartInstance(**e, req, std::move(d));
                   }).ok());
       auto wi = sink.Next(absl::ZeroDuration());
       out.push_back(wi ? wi->completiontoken() : "");
@@ -308,11 +309,11 @@ TEST_F(ManualEngineTest, CrashDropsWhatIsNotCommitted) {
   CreateInstanceRequest req;
   req.set_instanceid("lost");
   req.set_name("orch");
-  engine_->StartInstance(req, [&](auto r) { start_st = r.status(); });
+  wire::StartInstance(*engine_, req, [&](auto r) { start_st = r.status(); });
   RaiseEventRequest ev;
   ev.set_instanceid("kept");
   ev.set_name("go");
-  engine_->RaiseEvent(ev, [&](absl::Status s) { raise_st = s; });
+  wire::RaiseEvent(*engine_, ev, [&](absl::Status s) { raise_st = s; });
   engine_->GetInstance("kept", false, [&](auto) { read_ran = true; });
   std::optional<absl::StatusOr<GetInstanceResponse>> waited;
   engine_->WaitForInstance("kept", true, false, [&](auto r) { waited = std::move(r); });
@@ -360,7 +361,7 @@ TEST(ThreadedEngineOnFakeClock, DurableTimerFiresWhenTheClockIsAdvanced) {
   req.set_instanceid("tt");
   req.set_name("orch");
   ASSERT_TRUE(testing::AwaitOr<std::string>([&](auto d) {
-                engine.StartInstance(req, std::move(d));
+                wire::StartInstance(engine, req, std::move(d));
               }).ok());
   auto wi = sink.Next();
   ASSERT_TRUE(wi);

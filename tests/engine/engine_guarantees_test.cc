@@ -29,6 +29,7 @@ struct RecordingSink : testing::RecordingSink {
   RecordingSink() : testing::RecordingSink(absl::Seconds(5)) {}
 };
 
+namespace wire = testing::wire;
 using testing::AwaitStatus;
 using testing::CompleteAction;
 using testing::ScheduleTask;
@@ -60,7 +61,8 @@ class EngineGuaranteesTest : public ::testing::Test {
     CreateInstanceRequest req;
     req.set_instanceid(id);
     req.set_name("orch");
-    engine_->StartInstance(req, [done = std::move(done)](auto r) mutable { done(r.status()); });
+    wire::StartInstance(*engine_, req,
+                        [done = std::move(done)](auto r) mutable { done(r.status()); });
     return absl::OkStatus();
   }
   void Start(const std::string& id) {
@@ -73,7 +75,7 @@ class EngineGuaranteesTest : public ::testing::Test {
     resp.set_completiontoken(wi.completiontoken());
     if (!custom_status.empty()) resp.mutable_customstatus()->set_value(custom_status);
     for (auto& a : actions) *resp.add_actions() = a;
-    return AwaitStatus([&](Done d) { engine_->CompleteOrchestration(resp, std::move(d)); });
+    return AwaitStatus([&](Done d) { wire::CompleteOrchestration(*engine_, resp, std::move(d)); });
   }
   absl::Status CompleteActivity(const WorkItem& wi, const std::string& result) {
     ActivityResponse ar;
@@ -81,7 +83,7 @@ class EngineGuaranteesTest : public ::testing::Test {
     ar.set_taskid(wi.activityrequest().taskid());
     ar.mutable_result()->set_value(result);
     ar.set_completiontoken(wi.completiontoken());
-    return AwaitStatus([&](Done d) { engine_->CompleteActivity(ar, std::move(d)); });
+    return AwaitStatus([&](Done d) { wire::CompleteActivity(*engine_, ar, std::move(d)); });
   }
   OrchestrationState Get(const std::string& id) {
     std::promise<absl::StatusOr<GetInstanceResponse>> p;
@@ -319,8 +321,8 @@ TEST_F(EngineGuaranteesTest, SuspensionIsDeliveredInAnEpisodeOfItsOwn) {
   ev.set_name("after");
   SuspendRequest sr;
   sr.set_instanceid("susp");
-  ASSERT_TRUE(AwaitStatus([&](Done d) { engine_->Suspend(sr, std::move(d)); }).ok());
-  ASSERT_TRUE(AwaitStatus([&](Done d) { engine_->RaiseEvent(ev, std::move(d)); }).ok());
+  ASSERT_TRUE(AwaitStatus([&](Done d) { wire::Suspend(*engine_, sr, std::move(d)); }).ok());
+  ASSERT_TRUE(AwaitStatus([&](Done d) { wire::RaiseEvent(*engine_, ev, std::move(d)); }).ok());
   RecordingSink& sink = Connect();
   auto first = sink.Next();
   ASSERT_TRUE(first && first->has_orchestratorrequest());
@@ -357,10 +359,10 @@ TEST_F(EngineGuaranteesTest, ControlCallsAreInTheStoreWhenAcknowledged) {
   RaiseEventRequest ev;
   ev.set_instanceid("c-raise");
   ev.set_name("go");
-  ASSERT_TRUE(AwaitStatus([&](Done d) { engine_->RaiseEvent(ev, std::move(d)); }).ok());
+  ASSERT_TRUE(AwaitStatus([&](Done d) { wire::RaiseEvent(*engine_, ev, std::move(d)); }).ok());
   SuspendRequest sr;
   sr.set_instanceid("c-susp");
-  ASSERT_TRUE(AwaitStatus([&](Done d) { engine_->Suspend(sr, std::move(d)); }).ok());
+  ASSERT_TRUE(AwaitStatus([&](Done d) { wire::Suspend(*engine_, sr, std::move(d)); }).ok());
   auto stored = backend_.LoadRecoveryState();
   ASSERT_TRUE(stored.ok());
   auto inbox_has = [&](const std::string& id, auto pred) {
@@ -375,7 +377,7 @@ TEST_F(EngineGuaranteesTest, ControlCallsAreInTheStoreWhenAcknowledged) {
 
   TerminateRequest tr;
   tr.set_instanceid("c-term");
-  ASSERT_TRUE(AwaitStatus([&](Done d) { engine_->Terminate(tr, std::move(d)); }).ok());
+  ASSERT_TRUE(AwaitStatus([&](Done d) { wire::Terminate(*engine_, tr, std::move(d)); }).ok());
   stored = backend_.LoadRecoveryState();
   ASSERT_TRUE(stored.ok());
   auto rec = backend_.GetInstance("c-term");
@@ -385,7 +387,7 @@ TEST_F(EngineGuaranteesTest, ControlCallsAreInTheStoreWhenAcknowledged) {
                         [](const HistoryEvent& e) { return e.has_executionterminated(); }));
 
   tr.set_instanceid("c-purge");
-  ASSERT_TRUE(AwaitStatus([&](Done d) { engine_->Terminate(tr, std::move(d)); }).ok());
+  ASSERT_TRUE(AwaitStatus([&](Done d) { wire::Terminate(*engine_, tr, std::move(d)); }).ok());
   std::promise<absl::StatusOr<GetInstanceResponse>> ended;
   engine_->WaitForInstance("c-purge", true, false,
                            [&](auto r) { ended.set_value(std::move(r)); });
@@ -393,7 +395,7 @@ TEST_F(EngineGuaranteesTest, ControlCallsAreInTheStoreWhenAcknowledged) {
   PurgeInstancesRequest pr;
   pr.set_instanceid("c-purge");
   std::promise<absl::StatusOr<PurgeInstancesResponse>> purged;
-  engine_->Purge(pr, [&](auto r) { purged.set_value(std::move(r)); });
+  wire::Purge(*engine_, pr, [&](auto r) { purged.set_value(std::move(r)); });
   auto pres = purged.get_future().get();
   ASSERT_TRUE(pres.ok()) << pres.status();
   EXPECT_EQ(pres->deletedinstancecount(), 1);

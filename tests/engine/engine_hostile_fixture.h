@@ -53,7 +53,7 @@ class EngineHostileTest : public ::testing::Test {
     engine_ = std::move(*e);
   }
   absl::StatusOr<std::string> Start(const CreateInstanceRequest& req) {
-    return AwaitOr<std::string>([&](auto d) { engine_->StartInstance(req, std::move(d)); });
+    return AwaitOr<std::string>([&](auto d) { wire::StartInstance(*engine_, req, std::move(d)); });
   }
   absl::StatusOr<std::string> Start(const std::string& id, const std::string& name = "orch") {
     CreateInstanceRequest req;

@@ -18,6 +18,7 @@
 namespace taskhub::engine {
 namespace {
 
+namespace wire = testing::wire;
 using testing::AwaitOr;
 using testing::AwaitStatus;
 using testing::CompleteAction;
@@ -34,12 +35,13 @@ TEST_F(EngineHostileTest, CraftedContinuationTokensGetInvalidArgument) {
         "c1-2/x", "c/x", "cx", "zzz", "c123"}) {
     InstanceQuery q;
     q.mutable_continuationtoken()->set_value(token);
-    auto r = AwaitOr<QueryInstancesResponse>([&](auto d) { engine_->Query(q, std::move(d)); });
+    auto r =
+        AwaitOr<QueryInstancesResponse>([&](auto d) { wire::Query(*engine_, q, std::move(d)); });
     EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument) << token;
     ListInstanceIdsRequest l;
     l.mutable_lastinstancekey()->set_value(token);
     auto ids = AwaitOr<ListInstanceIdsResponse>(
-        [&](auto d) { engine_->ListInstanceIds(l, std::move(d)); });
+        [&](auto d) { wire::ListInstanceIds(*engine_, l, std::move(d)); });
     EXPECT_EQ(ids.status().code(), absl::StatusCode::kInvalidArgument) << token;
   }
   EXPECT_TRUE(Get("t1").exists());  // still serving
@@ -66,7 +68,7 @@ TEST_F(EngineHostileTest, RewindHistoryIdsCannotWriteIntoAnotherInstance) {
   ASSERT_TRUE(Complete(*wp, {CompleteAction(0, ORCHESTRATION_STATUS_FAILED)}).ok());
   RewindInstanceRequest rw;
   rw.set_instanceid("p");
-  ASSERT_TRUE(AwaitStatus([&](Done d) { engine_->Rewind(rw, std::move(d)); }).ok());
+  ASSERT_TRUE(AwaitStatus([&](Done d) { wire::Rewind(*engine_, rw, std::move(d)); }).ok());
   auto wr = sink.Next();
   ASSERT_TRUE(wr);
   const std::string evil("v\0x", 3);
@@ -112,29 +114,30 @@ TEST_F(EngineHostileTest, ClientIdsAreValidatedEverywhere) {
   for (const auto& id : bad_ids) {
     SuspendRequest s;
     s.set_instanceid(id);
-    EXPECT_EQ(AwaitStatus([&](Done d) { engine_->Suspend(s, std::move(d)); }).code(),
+    EXPECT_EQ(AwaitStatus([&](Done d) { wire::Suspend(*engine_, s, std::move(d)); }).code(),
               absl::StatusCode::kInvalidArgument);
     ResumeRequest r;
     r.set_instanceid(id);
-    EXPECT_EQ(AwaitStatus([&](Done d) { engine_->Resume(r, std::move(d)); }).code(),
+    EXPECT_EQ(AwaitStatus([&](Done d) { wire::Resume(*engine_, r, std::move(d)); }).code(),
               absl::StatusCode::kInvalidArgument);
     RewindInstanceRequest w;
     w.set_instanceid(id);
-    EXPECT_EQ(AwaitStatus([&](Done d) { engine_->Rewind(w, std::move(d)); }).code(),
+    EXPECT_EQ(AwaitStatus([&](Done d) { wire::Rewind(*engine_, w, std::move(d)); }).code(),
               absl::StatusCode::kInvalidArgument);
     RestartInstanceRequest rs;
     rs.set_instanceid(id);
-    EXPECT_EQ(AwaitOr<std::string>([&](auto d) { engine_->Restart(rs, std::move(d)); })
+    EXPECT_EQ(AwaitOr<std::string>([&](auto d) { wire::Restart(*engine_, rs, std::move(d)); })
                   .status()
                   .code(),
               absl::StatusCode::kInvalidArgument);
     PurgeInstancesRequest p;
     p.mutable_instancebatch()->add_instanceids("fine");
     p.mutable_instancebatch()->add_instanceids(id);
-    EXPECT_EQ(AwaitOr<PurgeInstancesResponse>([&](auto d) { engine_->Purge(p, std::move(d)); })
-                  .status()
-                  .code(),
-              absl::StatusCode::kInvalidArgument);
+    EXPECT_EQ(
+        AwaitOr<PurgeInstancesResponse>([&](auto d) { wire::Purge(*engine_, p, std::move(d)); })
+            .status()
+            .code(),
+        absl::StatusCode::kInvalidArgument);
     EXPECT_EQ(AwaitOr<GetInstanceResponse>(
                   [&](auto d) { engine_->GetInstance(id, false, std::move(d)); })
                   .status()
@@ -176,17 +179,17 @@ TEST_F(EngineHostileTest, EverySizeCarryingClientFieldCountsAgainstTheCaps) {
   SuspendRequest s;
   s.set_instanceid("i");
   s.mutable_reason()->set_value(big);
-  EXPECT_EQ(AwaitStatus([&](Done d) { engine_->Suspend(s, std::move(d)); }).code(),
+  EXPECT_EQ(AwaitStatus([&](Done d) { wire::Suspend(*engine_, s, std::move(d)); }).code(),
             absl::StatusCode::kResourceExhausted);
   ResumeRequest r;
   r.set_instanceid("i");
   r.mutable_reason()->set_value(big);
-  EXPECT_EQ(AwaitStatus([&](Done d) { engine_->Resume(r, std::move(d)); }).code(),
+  EXPECT_EQ(AwaitStatus([&](Done d) { wire::Resume(*engine_, r, std::move(d)); }).code(),
             absl::StatusCode::kResourceExhausted);
   RewindInstanceRequest w;
   w.set_instanceid("i");
   w.mutable_reason()->set_value(big);
-  EXPECT_EQ(AwaitStatus([&](Done d) { engine_->Rewind(w, std::move(d)); }).code(),
+  EXPECT_EQ(AwaitStatus([&](Done d) { wire::Rewind(*engine_, w, std::move(d)); }).code(),
             absl::StatusCode::kResourceExhausted);
   EXPECT_EQ(StatusOf("i"), ORCHESTRATION_STATUS_PENDING);
 }
@@ -310,8 +313,9 @@ TEST_F(EngineHostileTest, CompletionTokensAreUnguessableAndStaleOnesCompleteNoth
     resp.set_instanceid(absl::StrCat("t", i));
     resp.set_completiontoken(tokens[i]);
     *resp.add_actions() = CompleteAction(0);
-    EXPECT_TRUE(
-        AwaitStatus([&](Done d) { engine_->CompleteOrchestration(resp, std::move(d)); }).ok());
+    EXPECT_TRUE(AwaitStatus([&](Done d) {
+                  wire::CompleteOrchestration(*engine_, resp, std::move(d));
+                }).ok());
     EXPECT_EQ(StatusOf(absl::StrCat("t", i)), ORCHESTRATION_STATUS_PENDING);  // not completed
   }
 }
@@ -329,13 +333,13 @@ TEST_F(EngineHostileTest, TokenlessCompletionsOnlyFromTheWorkItemsConnection) {
   *resp.add_actions() = ScheduleTask(1);
   for (const std::string peer : {"ipv4:127.0.0.1:2222", ""}) {
     absl::Status st = AwaitStatus(
-        [&](Done d) { engine_->CompleteOrchestration(resp, peer, std::move(d)); });
+        [&](Done d) { wire::CompleteOrchestration(*engine_, resp, peer, std::move(d)); });
     EXPECT_EQ(st.code(), absl::StatusCode::kFailedPrecondition) << st;
     EXPECT_NE(st.message().find("completionToken"), std::string::npos);
   }
   EXPECT_EQ(engine_->Stats().activities, 0u);
   ASSERT_TRUE(AwaitStatus([&](Done d) {
-                engine_->CompleteOrchestration(resp, "ipv4:127.0.0.1:1111", std::move(d));
+                wire::CompleteOrchestration(*engine_, resp, "ipv4:127.0.0.1:1111", std::move(d));
               }).ok());
   auto act = sink.Next();
   ASSERT_TRUE(act && act->has_activityrequest());
@@ -344,11 +348,11 @@ TEST_F(EngineHostileTest, TokenlessCompletionsOnlyFromTheWorkItemsConnection) {
   ar.set_taskid(1);
   ar.mutable_result()->set_value("\"forged\"");
   absl::Status st = AwaitStatus(
-      [&](Done d) { engine_->CompleteActivity(ar, "ipv4:127.0.0.1:2222", std::move(d)); });
+      [&](Done d) { wire::CompleteActivity(*engine_, ar, "ipv4:127.0.0.1:2222", std::move(d)); });
   EXPECT_EQ(st.code(), absl::StatusCode::kFailedPrecondition) << st;
   ar.mutable_result()->set_value("\"real\"");
   ASSERT_TRUE(AwaitStatus([&](Done d) {
-                engine_->CompleteActivity(ar, "ipv4:127.0.0.1:1111", std::move(d));
+                wire::CompleteActivity(*engine_, ar, "ipv4:127.0.0.1:1111", std::move(d));
               }).ok());
   auto next = sink.Next();
   ASSERT_TRUE(next && next->has_orchestratorrequest());

@@ -22,6 +22,7 @@ struct RecordingSink : testing::RecordingSink {
   RecordingSink() : testing::RecordingSink(absl::Seconds(5)) {}
 };
 
+namespace wire = testing::wire;
 using testing::AwaitStatus;
 using testing::CompleteAction;
 using testing::ScheduleTask;
@@ -50,7 +51,7 @@ class EngineTest : public ::testing::Test {
     req.set_instanceid(id);
     req.set_name(name);
     req.mutable_input()->set_value("\"in\"");
-    return Await<std::string>([&](auto d) { engine_->StartInstance(req, std::move(d)); });
+    return Await<std::string>([&](auto d) { wire::StartInstance(*engine_, req, std::move(d)); });
   }
   absl::Status Complete(const WorkItem& wi, std::vector<OrchestratorAction> actions) {
     return testing::CompleteEpisode(*engine_, wi, std::move(actions));
@@ -90,7 +91,8 @@ TEST_F(EngineTest, ActivityRoundTripCompletesAndWakesWaiter) {
   ar.set_taskid(1);
   ar.mutable_result()->set_value("42");
   ar.set_completiontoken(act->completiontoken());
-  ASSERT_TRUE(AwaitStatus([&](Done d) { engine_->CompleteActivity(ar, std::move(d)); }).ok());
+  ASSERT_TRUE(
+      AwaitStatus([&](Done d) { wire::CompleteActivity(*engine_, ar, std::move(d)); }).ok());
 
   auto wi2 = sink.Next();
   ASSERT_TRUE(wi2 && wi2->has_orchestratorrequest());
@@ -128,7 +130,7 @@ TEST_F(EngineTest, DisconnectAndAbandonRedeliver) {
   EXPECT_TRUE(Complete(*first, {CompleteAction(1, "\"late\"")}).ok());
   EXPECT_EQ(Get("i2").orchestrationstate().orchestrationstatus(), ORCHESTRATION_STATUS_PENDING);
   ASSERT_TRUE(AwaitStatus([&](Done d) {
-                engine_->AbandonOrchestration(again->completiontoken(), std::move(d));
+                wire::AbandonOrchestration(*engine_, again->completiontoken(), std::move(d));
               }).ok());
   // Abandon back-off applied: not redelivered until the clock passes it.
   EXPECT_FALSE(b.Next(absl::ZeroDuration()));
@@ -160,7 +162,7 @@ TEST_F(EngineTest, RecoversPendingWorkAfterRestart) {
   RaiseEventRequest ev;
   ev.set_instanceid("r1");
   ev.set_name("go");
-  ASSERT_TRUE(AwaitStatus([&](Done d) { engine_->RaiseEvent(ev, std::move(d)); }).ok());
+  ASSERT_TRUE(AwaitStatus([&](Done d) { wire::RaiseEvent(*engine_, ev, std::move(d)); }).ok());
   engine_->Stop();
   engine_.reset();
   Open();
@@ -189,7 +191,7 @@ TEST_F(EngineTest, TerminateDropsActivitiesNoWorkerHolds) {
   engine_->WaitForInstance("t1", true, false, [&](auto r) { done.set_value(std::move(r)); });
   TerminateRequest term;
   term.set_instanceid("t1");
-  ASSERT_TRUE(AwaitStatus([&](Done d) { engine_->Terminate(term, std::move(d)); }).ok());
+  ASSERT_TRUE(AwaitStatus([&](Done d) { wire::Terminate(*engine_, term, std::move(d)); }).ok());
   auto r = done.get_future().get();
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->orchestrationstate().orchestrationstatus(), ORCHESTRATION_STATUS_TERMINATED);
@@ -198,7 +200,8 @@ TEST_F(EngineTest, TerminateDropsActivitiesNoWorkerHolds) {
   ar.set_instanceid("t1");
   ar.set_taskid(held->activityrequest().taskid());
   ar.set_completiontoken(held->completiontoken());
-  EXPECT_TRUE(AwaitStatus([&](Done d) { engine_->CompleteActivity(ar, std::move(d)); }).ok());
+  EXPECT_TRUE(
+      AwaitStatus([&](Done d) { wire::CompleteActivity(*engine_, ar, std::move(d)); }).ok());
   // No wait needed: work is dispatched before the call that made it ready completes.
   EXPECT_FALSE(sink.Next(absl::ZeroDuration()));
   Get("t1");  // everything before is durable now
@@ -212,7 +215,7 @@ TEST_F(EngineTest, BadInputGetsClearErrors) {
   CreateInstanceRequest req;
   req.set_instanceid("x");
   absl::Status st = AwaitStatus([&](Done d) {
-    engine_->StartInstance(req, [d = std::move(d)](auto r) mutable { d(r.status()); });
+    wire::StartInstance(*engine_, req, [d = std::move(d)](auto r) mutable { d(r.status()); });
   });
   EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(st.message().find("name"), std::string::npos);
@@ -220,18 +223,20 @@ TEST_F(EngineTest, BadInputGetsClearErrors) {
   req.set_name("orch");
   req.set_instanceid("dup");
   st = AwaitStatus([&](Done d) {
-    engine_->StartInstance(req, [d = std::move(d)](auto r) mutable { d(r.status()); });
+    wire::StartInstance(*engine_, req, [d = std::move(d)](auto r) mutable { d(r.status()); });
   });
   EXPECT_EQ(st.code(), absl::StatusCode::kAlreadyExists);
   RaiseEventRequest ev;
   ev.set_instanceid("nobody");
   ev.set_name("e");
-  EXPECT_EQ(AwaitStatus([&](Done d) { engine_->RaiseEvent(ev, std::move(d)); }).code(),
+  EXPECT_EQ(AwaitStatus([&](Done d) { wire::RaiseEvent(*engine_, ev, std::move(d)); }).code(),
             absl::StatusCode::kNotFound);
   OrchestratorResponse resp;
   resp.set_instanceid("nobody");
   resp.set_completiontoken("o-bogus");
-  EXPECT_EQ(AwaitStatus([&](Done d) { engine_->CompleteOrchestration(resp, std::move(d)); }).code(),
+  EXPECT_EQ(AwaitStatus([&](Done d) {
+              wire::CompleteOrchestration(*engine_, resp, std::move(d));
+            }).code(),
             absl::StatusCode::kInvalidArgument);
   EXPECT_FALSE(Get("nobody").exists());
 }
@@ -243,13 +248,13 @@ TEST_F(EngineTest, FailedCommitIsStickyAndLosesNothingStored) {
   req.set_instanceid("lost");
   req.set_name("orch");
   absl::Status st = AwaitStatus([&](Done d) {
-    engine_->StartInstance(req, [d = std::move(d)](auto r) mutable { d(r.status()); });
+    wire::StartInstance(*engine_, req, [d = std::move(d)](auto r) mutable { d(r.status()); });
   });
   EXPECT_EQ(st.code(), absl::StatusCode::kUnavailable);
   // Later writes keep failing rather than pretending success.
   req.set_instanceid("later");
   st = AwaitStatus([&](Done d) {
-    engine_->StartInstance(req, [d = std::move(d)](auto r) mutable { d(r.status()); });
+    wire::StartInstance(*engine_, req, [d = std::move(d)](auto r) mutable { d(r.status()); });
   });
   EXPECT_FALSE(st.ok());
   auto kept = backend_.GetInstance("kept");

@@ -12,6 +12,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "server/engine/engine.h"
+#include "tests/engine/wire_requests.h"
 
 namespace taskhub::engine::testing {
 
@@ -93,7 +94,7 @@ inline absl::Status CompleteEpisode(Engine& engine, const WorkItem& wi,
   resp.set_instanceid(wi.orchestratorrequest().instanceid());
   resp.set_completiontoken(wi.completiontoken());
   for (auto& a : actions) *resp.add_actions() = std::move(a);
-  return AwaitStatus([&](Done d) { engine.CompleteOrchestration(resp, std::move(d)); });
+  return AwaitStatus([&](Done d) { wire::CompleteOrchestration(engine, resp, std::move(d)); });
 }
 
 // --- Manual scheduling: everything runs on the test's thread, from these calls. ---

@@ -3,8 +3,10 @@
 #include <cstdio>
 
 #include "absl/synchronization/notification.h"
+#include "tests/engine/wire_requests.h"
 
 namespace taskhub::fuzz {
+namespace wire = engine::testing::wire;
 namespace {
 
 // Runs `call` with a completion callback and waits for that callback.
@@ -117,29 +119,29 @@ void EngineHarness::Apply(const ClientCall& c) {
   switch (c.call_case()) {
     case R::kStart:
       return AwaitWith<absl::StatusOr<std::string>>(
-          [&](auto d) { e.StartInstance(c.start(), std::move(d)); });
+          [&](auto d) { wire::StartInstance(e, c.start(), std::move(d)); });
     case R::kRaise:
-      return Await([&](auto d) { e.RaiseEvent(c.raise(), std::move(d)); });
+      return Await([&](auto d) { wire::RaiseEvent(e, c.raise(), std::move(d)); });
     case R::kTerminate:
-      return Await([&](auto d) { e.Terminate(c.terminate(), std::move(d)); });
+      return Await([&](auto d) { wire::Terminate(e, c.terminate(), std::move(d)); });
     case R::kSuspend:
-      return Await([&](auto d) { e.Suspend(c.suspend(), std::move(d)); });
+      return Await([&](auto d) { wire::Suspend(e, c.suspend(), std::move(d)); });
     case R::kResume:
-      return Await([&](auto d) { e.Resume(c.resume(), std::move(d)); });
+      return Await([&](auto d) { wire::Resume(e, c.resume(), std::move(d)); });
     case R::kRewind:
-      return Await([&](auto d) { e.Rewind(c.rewind(), std::move(d)); });
+      return Await([&](auto d) { wire::Rewind(e, c.rewind(), std::move(d)); });
     case R::kRestart:
       return AwaitWith<absl::StatusOr<std::string>>(
-          [&](auto d) { e.Restart(c.restart(), std::move(d)); });
+          [&](auto d) { wire::Restart(e, c.restart(), std::move(d)); });
     case R::kPurge:
       return AwaitWith<absl::StatusOr<PurgeInstancesResponse>>(
-          [&](auto d) { e.Purge(c.purge(), std::move(d)); });
+          [&](auto d) { wire::Purge(e, c.purge(), std::move(d)); });
     case R::kQuery:
       return AwaitWith<absl::StatusOr<QueryInstancesResponse>>(
-          [&](auto d) { e.Query(c.query().query(), std::move(d)); });
+          [&](auto d) { wire::Query(e, c.query().query(), std::move(d)); });
     case R::kList:
       return AwaitWith<absl::StatusOr<ListInstanceIdsResponse>>(
-          [&](auto d) { e.ListInstanceIds(c.list(), std::move(d)); });
+          [&](auto d) { wire::ListInstanceIds(e, c.list(), std::move(d)); });
     case R::kGet:
       return AwaitWith<absl::StatusOr<GetInstanceResponse>>([&](auto d) {
         e.GetInstance(c.get().instanceid(), c.get().getinputsandoutputs(), std::move(d));
@@ -188,7 +190,7 @@ void EngineHarness::Apply(const WorkerStep& s) {
       OrchestratorResponse r = s.orchestrator();
       if (wi != nullptr) r.set_completiontoken(wi->completiontoken());
       if (fill_ids) r.set_instanceid(wi->orchestratorrequest().instanceid());
-      return Await([&](auto d) { e.CompleteOrchestration(r, peer, std::move(d)); });
+      return Await([&](auto d) { wire::CompleteOrchestration(e, r, peer, std::move(d)); });
     }
     case WorkerStep::kActivity: {
       ActivityResponse r = s.activity();
@@ -197,16 +199,16 @@ void EngineHarness::Apply(const WorkerStep& s) {
         r.set_instanceid(wi->activityrequest().orchestrationinstance().instanceid());
         r.set_taskid(wi->activityrequest().taskid());
       }
-      return Await([&](auto d) { e.CompleteActivity(r, peer, std::move(d)); });
+      return Await([&](auto d) { wire::CompleteActivity(e, r, peer, std::move(d)); });
     }
     case WorkerStep::kAbandonOrchestration:
       return Await([&](auto d) {
-        e.AbandonOrchestration(wi ? wi->completiontoken() : s.abandon_orchestration(),
-                               std::move(d));
+        wire::AbandonOrchestration(e, wi ? wi->completiontoken() : s.abandon_orchestration(),
+                                   std::move(d));
       });
     case WorkerStep::kAbandonActivity:
       return Await([&](auto d) {
-        e.AbandonActivity(wi ? wi->completiontoken() : s.abandon_activity(), std::move(d));
+        wire::AbandonActivity(e, wi ? wi->completiontoken() : s.abandon_activity(), std::move(d));
       });
     case WorkerStep::kClient:
       return Apply(s.client());

@@ -6,10 +6,12 @@
 #include "absl/strings/str_cat.h"
 #include "server/common/status_macros.h"
 #include "server/core/history.h"
+#include "tests/engine/wire_requests.h"
 #include "tests/sim/sim_model.h"
 #include "tests/sim/sim_world.h"
 
 namespace taskhub::sim {
+namespace wire = engine::testing::wire;
 namespace {
 
 constexpr int kMaxRounds = 3000;
@@ -31,7 +33,7 @@ absl::Status World::Quiesce() {
   for (Tracked& t : tracked_) {
     ResumeRequest resume;
     resume.set_instanceid(t.id);
-    engine_->Resume(resume, [](absl::Status) {});
+    wire::Resume(*engine_, resume, [](absl::Status) {});
     if (t.kind == "event") {
       const std::string data = absl::StrCat("ev", ++next_event_);
       t.go.push_back(data);
@@ -39,7 +41,7 @@ absl::Status World::Quiesce() {
       req.set_instanceid(t.id);
       req.set_name("go");
       req.mutable_input()->set_value(data);
-      engine_->RaiseEvent(req, [](absl::Status) {});
+      wire::RaiseEvent(*engine_, req, [](absl::Status) {});
     }
   }
   for (int round = 0; round < kMaxRounds; ++round) {

@@ -6,10 +6,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "server/core/history.h"
+#include "tests/engine/wire_requests.h"
 #include "tests/sim/sim_model.h"
 #include "tests/sim/sim_world.h"
 
 namespace taskhub::sim {
+namespace wire = engine::testing::wire;
 namespace {
 
 constexpr size_t kMaxInstances = 10;  // top-level instances per run
@@ -122,7 +124,7 @@ void World::StartOne() {
     c.is_child = true;
     tracked_.push_back(std::move(c));
   }
-  engine_->StartInstance(req, [this, id](absl::StatusOr<std::string> r) {
+  wire::StartInstance(*engine_, req, [this, id](absl::StatusOr<std::string> r) {
     Log(absl::StrCat("  start ", id, ": ", r.ok() ? "OK" : r.status().ToString()));
     if (r.ok()) FindTracked(id)->start_acked = true;
     if (!Allowed(r.status(), {absl::StatusCode::kUnavailable}) && violation_.ok()) {
@@ -150,7 +152,7 @@ void World::RaiseOne(bool go) {
   // (At the answer the store may already hold a newer execution, e.g. when the event
   // was consumed by an episode that continued-as-new, committed in the same group.)
   const std::string exec = CommittedExecution(id);
-  engine_->RaiseEvent(req, [this, id, name, data, in_call, exec](absl::Status st) {
+  wire::RaiseEvent(*engine_, req, [this, id, name, data, in_call, exec](absl::Status st) {
     Log(absl::StrCat("  raise ", data, ": ", st.ToString(), *in_call ? " (at once)" : ""));
     if (st.ok() && !*in_call) checker_.AddAckedEvent({id, exec, name, data});
     if (st.ok() && *in_call) checker_.AddImmediateAck({id, exec, name, data});
@@ -180,7 +182,7 @@ void World::TerminateOne() {
   req.set_recursive(recursive);
   req.mutable_output()->set_value(absl::StrCat("terminated at step ", step_));
   Log(absl::StrCat(step_, ": terminate ", id, recursive ? " recursively" : ""));
-  engine_->Terminate(req, [this, id](absl::Status st) {
+  wire::Terminate(*engine_, req, [this, id](absl::Status st) {
     Log(absl::StrCat("  terminate ", id, ": ", st.ToString()));
     if (!Allowed(st, {absl::StatusCode::kUnavailable, absl::StatusCode::kNotFound}) &&
         violation_.ok()) {
@@ -205,11 +207,11 @@ void World::SuspendOrResume(bool suspend) {
   if (suspend) {
     SuspendRequest req;
     req.set_instanceid(id);
-    engine_->Suspend(req, done);
+    wire::Suspend(*engine_, req, done);
   } else {
     ResumeRequest req;
     req.set_instanceid(id);
-    engine_->Resume(req, done);
+    wire::Resume(*engine_, req, done);
   }
 }
 
@@ -229,7 +231,7 @@ void World::PurgeOne() {
   req.set_instanceid(id);
   req.set_recursive(recursive);
   Log(absl::StrCat(step_, ": purge ", id, recursive ? " recursively" : ""));
-  engine_->Purge(req, [this, id](absl::StatusOr<PurgeInstancesResponse> r) {
+  wire::Purge(*engine_, req, [this, id](absl::StatusOr<PurgeInstancesResponse> r) {
     Log(absl::StrCat("  purge ", id, ": ",
                      r.ok() ? absl::StrCat("deleted ", r->deletedinstancecount())
                             : r.status().ToString()));
@@ -252,7 +254,7 @@ void World::RestartOne() {
   RestartInstanceRequest req;
   req.set_instanceid(id);
   Log(absl::StrCat(step_, ": restart ", id));
-  engine_->Restart(req, [this, id](absl::StatusOr<std::string> r) {
+  wire::Restart(*engine_, req, [this, id](absl::StatusOr<std::string> r) {
     Log(absl::StrCat("  restart ", id, ": ", r.ok() ? "OK" : r.status().ToString()));
     checker_.ResetDone(id);
     if (!Allowed(r.status(), {absl::StatusCode::kUnavailable, absl::StatusCode::kNotFound,
@@ -385,9 +387,9 @@ void World::Answer(size_t index, bool fail, bool abandon) {
   if (abandon) {
     Log(absl::StrCat(step_, ": abandon ", what));
     if (h.item.has_orchestratorrequest()) {
-      engine_->AbandonOrchestration(token, done);
+      wire::AbandonOrchestration(*engine_, token, done);
     } else {
-      engine_->AbandonActivity(token, done);
+      wire::AbandonActivity(*engine_, token, done);
     }
     // Sometimes keep it, to answer late with its (now stale) token.
     if (Chance(30)) {
@@ -400,7 +402,7 @@ void World::Answer(size_t index, bool fail, bool abandon) {
     OrchestratorResponse resp = Decide(h.item.orchestratorrequest());
     resp.set_completiontoken(token);
     Log(absl::StrCat(step_, ": complete ", what, " with ", resp.actions_size(), " actions"));
-    engine_->CompleteOrchestration(resp, peer, done);
+    wire::CompleteOrchestration(*engine_, resp, peer, done);
   } else {
     ActivityResponse resp = RunActivity(h.item.activityrequest(), fail);
     if (fail) {
@@ -416,7 +418,7 @@ void World::Answer(size_t index, bool fail, bool abandon) {
     }
     resp.set_completiontoken(token);
     Log(absl::StrCat(step_, fail ? ": fail " : ": complete ", what));
-    engine_->CompleteActivity(resp, peer, done);
+    wire::CompleteActivity(*engine_, resp, peer, done);
   }
 }
 

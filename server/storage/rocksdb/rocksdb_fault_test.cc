@@ -20,8 +20,10 @@
 #include "server/common/ids.h"
 #include "server/engine/engine.h"
 #include "server/storage/rocksdb/rocksdb_backend.h"
+#include "tests/engine/wire_requests.h"
 
 namespace taskhub::storage {
+namespace wire = engine::testing::wire;
 namespace {
 
 namespace fs = std::filesystem;
@@ -250,7 +252,7 @@ class RocksDbFaultTest : public ::testing::Test {
     req.set_name("Foo");
     absl::Notification done;
     absl::StatusOr<std::string> out;
-    engine_->StartInstance(req, [&](absl::StatusOr<std::string> r) {
+    wire::StartInstance(*engine_, req, [&](absl::StatusOr<std::string> r) {
       out = std::move(r);
       done.Notify();
     });
