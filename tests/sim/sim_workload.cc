@@ -276,7 +276,7 @@ void World::RewindOne() {
   RewindInstanceRequest req;
   req.set_instanceid(id);
   Log(absl::StrCat(step_, ": rewind ", id));
-  engine_->Rewind(req, [this, id](absl::Status st) {
+  wire::Rewind(*engine_, req, [this, id](absl::Status st) {
     Log(absl::StrCat("  rewind ", id, ": ", st.ToString()));
     checker_.ResetDone(id);
     if (FindTracked(id + ":0000") != nullptr) checker_.ResetDone(id + ":0000");
