@@ -122,11 +122,19 @@ TEST_P(PartitionPairTest, RunningInstanceWithTheChildIdFailsTheChildStart) {
 }
 
 // Broken on purpose: `if (f.rec) DeleteStored(...)` removed from ApplyMessage -> the
-// old execution's history stayed under the new one (two executionStarted).
+// old execution's history stayed under the new one.
 TEST_P(PartitionPairTest, FinishedInstanceWithTheChildIdIsReplaced) {
   Open();
   const Ids ids = PairOf(cross(), "replace");
-  StartAndRun(ids.child, {CompleteAction(1, "\"old\"")});
+  // The old execution's history is longer than the new one's.
+  StartAndRun(ids.child, {});
+  RaiseEventRequest raise;
+  raise.set_instanceid(ids.child);
+  raise.set_name("old");
+  ASSERT_TRUE(DriveStatus(*engine_, [&](Done d) { engine_->RaiseEvent(raise, std::move(d)); }).ok());
+  auto old = Take(ids.child);
+  ASSERT_TRUE(old);
+  ASSERT_TRUE(Complete(*old, {CompleteAction(1, "\"old\"")}).ok());
   ASSERT_EQ(StatusOf(ids.child), ORCHESTRATION_STATUS_COMPLETED);
   StartAndRun(ids.parent, {SubOrchestration(1, ids.child)});
   auto child = Take(ids.child);
@@ -140,6 +148,7 @@ TEST_P(PartitionPairTest, FinishedInstanceWithTheChildIdIsReplaced) {
   const std::vector<HistoryEvent> h = History(ids.child);
   EXPECT_EQ(Count(h, "executionStarted"), 1);
   EXPECT_EQ(Count(h, "executionCompleted"), 1);
+  EXPECT_EQ(Count(h, "eventRaised"), 0) << "the old execution's history is still there";
   EXPECT_EQ(Get(ids.child).parentinstanceid().value(), ids.parent);
 }
 
