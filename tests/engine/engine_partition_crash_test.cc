@@ -31,8 +31,8 @@ using testing::SubOrchestration;
 
 // Where the crash falls, relative to the sender's commit and the target's take.
 enum class CrashPoint {
-  kAfterSenderCommit,   // committed, not yet taken by the target partition
-  kAfterTakeQueued,     // taken (Deliver ran, its write queued), its write not committed
+  kAfterSenderCommit,  // committed, not yet taken by the target partition
+  kAfterTakeQueued,    // taken (Deliver ran, its write queued), its write not committed
 };
 
 struct OutboxCase {
@@ -54,22 +54,24 @@ class OutboxCrashTest : public PartitionTest, public ::testing::WithParamInterfa
   }
 };
 
-INSTANTIATE_TEST_SUITE_P(
-    Cases, OutboxCrashTest,
-    ::testing::Values(OutboxCase{true, CrashPoint::kAfterSenderCommit},
-                      OutboxCase{true, CrashPoint::kAfterTakeQueued},
-                      OutboxCase{false, CrashPoint::kAfterSenderCommit},
-                      OutboxCase{false, CrashPoint::kAfterTakeQueued}),
-    [](const auto& info) {
-      return std::string(info.param.child_start ? "ChildStart" : "SendEvent") +
-             (info.param.point == CrashPoint::kAfterSenderCommit ? "AfterSenderCommit"
-                                                                 : "AfterTakeQueued");
-    });
+INSTANTIATE_TEST_SUITE_P(Cases, OutboxCrashTest,
+                         ::testing::Values(OutboxCase{true, CrashPoint::kAfterSenderCommit},
+                                           OutboxCase{true, CrashPoint::kAfterTakeQueued},
+                                           OutboxCase{false, CrashPoint::kAfterSenderCommit},
+                                           OutboxCase{false, CrashPoint::kAfterTakeQueued}),
+                         [](const auto& info) {
+                           return std::string(info.param.child_start ? "ChildStart" : "SendEvent") +
+                                  (info.param.point == CrashPoint::kAfterSenderCommit
+                                       ? "AfterSenderCommit"
+                                       : "AfterTakeQueued");
+                         });
 
 // Broken on purpose: (1) Engine::Recover not passing undelivered messages to Deliver
-// -> AfterSenderCommit: no child / no event after the restart; (2) Partition::Outbox
-// not writing the PutInbox (memory only) -> lost in the crash; (3) ApplyMessage not
-// deleting a taken child start's inbox item -> a second recovery... (see below).
+// -> the ChildStart cases failed (no child after the restart; an event for a live
+// instance does not need it: recovery reads it as an ordinary inbox item); (2)
+// Partition::Outbox not writing the PutInbox (memory only) -> all four failed; (3)
+// ApplyMessage not deleting a taken child start's inbox item -> the ChildStart cases
+// failed (the second recovery re-created the finished child).
 TEST_P(OutboxCrashTest, MessageCommittedButNotTakenIsDeliveredOnce) {
   const OutboxCase c = GetParam();
   Open();
@@ -116,9 +118,8 @@ TEST_P(OutboxCrashTest, MessageCommittedButNotTakenIsDeliveredOnce) {
   }
 }
 
-// Broken on purpose: Partition::Submit's callback delivering b.outbox whatever the
-// commit status, and CommitQueue::Abandon running callbacks with OK -> the child
-// existed after the crash.
+// Broken on purpose: Partition::Outbox committing the PutInbox on its own, at once
+// (not in the sender's WriteSet) -> the child existed after the crash.
 TEST_F(PartitionTest, MessageOfAnUncommittedEpisodeIsLostWithIt) {
   Open();
   const std::string sender = IdIn(1, "lost-s"), child = IdIn(2, "lost-c"),
@@ -149,7 +150,8 @@ TEST_F(PartitionTest, MessageOfAnUncommittedEpisodeIsLostWithIt) {
 
 // Messages in flight when a 4-partition engine crashes are delivered by an engine
 // recovering with another partition count. Broken on purpose: Engine::Recover's
-// redelivery dropped -> children missing after the restart.
+// redelivery dropped -> children missing after the restart; Partition::Outbox not
+// writing the PutInbox -> children and events missing.
 class RepartitionTest : public PartitionTest, public ::testing::WithParamInterface<int> {};
 
 INSTANTIATE_TEST_SUITE_P(Counts, RepartitionTest, ::testing::Values(1, 3, 4),

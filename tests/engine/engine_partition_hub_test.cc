@@ -105,6 +105,7 @@ TEST_F(PartitionHubTest, RecursivePurgeFollowsChildrenIntoOtherPartitions) {
   for (const auto& id : {root, a, b, c}) EXPECT_FALSE(Exists(id)) << id;
 }
 
+// Broken on purpose: PurgeJob::recursive always true -> the children were purged.
 TEST_F(PartitionHubTest, NonRecursivePurgeLeavesChildren) {
   Open();
   const std::string root = IdIn(0, "nr-root"), a = IdIn(1, "nr-a"), b = IdIn(2, "nr-b"),
@@ -167,8 +168,8 @@ TEST_F(PartitionHubTest, StatsAndQuerySumEveryPartition) {
   InstanceQuery q;
   q.mutable_instanceidprefix()->set_value("st");
   q.set_maxinstancecount(100);
-  auto r = DriveOr<QueryInstancesResponse>(*engine_,
-                                           [&](auto d) { engine_->Query(q, std::move(d)); });
+  auto r =
+      DriveOr<QueryInstancesResponse>(*engine_, [&](auto d) { engine_->Query(q, std::move(d)); });
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->orchestrationstate_size(), 8);
 }
@@ -210,6 +211,8 @@ std::vector<OrchestratorAction> Decide(const std::string& id, const WorkItem& wi
 
 using Histories = std::map<std::string, std::vector<std::string>>;
 
+// Broken on purpose: SendToInstance dropping messages to other partitions -> under
+// N=4 targets and children in other partitions never completed.
 TEST_F(PartitionHubTest, OneAndFourPartitionsGiveTheSameHistories) {
   std::vector<std::string> parents;
   for (int p = 0; p < kN; ++p) parents.push_back(IdIn(p, "eq"));

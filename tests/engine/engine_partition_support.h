@@ -102,8 +102,8 @@ inline std::vector<HistoryEvent> AllEvents(const WorkItem& wi) {
 }
 
 inline std::vector<std::string> NewTypes(const WorkItem& wi) {
-  return Types({wi.orchestratorrequest().newevents().begin(),
-                wi.orchestratorrequest().newevents().end()});
+  return Types(
+      {wi.orchestratorrequest().newevents().begin(), wi.orchestratorrequest().newevents().end()});
 }
 
 class PartitionTest : public ::testing::Test {

@@ -43,8 +43,7 @@ Ids PairOf(bool cross, const std::string& tag) {
   return ids;
 }
 
-class PartitionPairTest : public PartitionTest,
-                          public ::testing::WithParamInterface<bool> {
+class PartitionPairTest : public PartitionTest, public ::testing::WithParamInterface<bool> {
  protected:
   bool cross() const { return GetParam(); }
   // After the server rewound it, the parent replays its cleaned history (the child
@@ -71,15 +70,15 @@ TEST(PartitionRouting, IdsSpreadOverPartitions) {
 }
 
 // Broken on purpose: ApplyMessage's child start returning before CreateLive (the
-// outbox message taken and dropped) -> no child episode (Cross only).
+// outbox message taken and dropped) -> no child episode (Cross only); Outbox() not
+// handing the message to the target after the commit -> the same.
 TEST_P(PartitionPairTest, ChildStartsRunsAndNotifiesItsParent) {
   Open();
   const Ids ids = PairOf(cross(), "start");
   StartAndRun(ids.parent, {SubOrchestration(1, ids.child, "child", "\"in\"")});
   auto child = Take(ids.child);
   ASSERT_TRUE(child) << "the child was not created";
-  EXPECT_EQ(child->orchestratorrequest().newevents(1).executionstarted().input().value(),
-            "\"in\"");
+  EXPECT_EQ(child->orchestratorrequest().newevents(1).executionstarted().input().value(), "\"in\"");
   EXPECT_EQ(child->orchestratorrequest()
                 .newevents(1)
                 .executionstarted()
@@ -131,7 +130,8 @@ TEST_P(PartitionPairTest, FinishedInstanceWithTheChildIdIsReplaced) {
   RaiseEventRequest raise;
   raise.set_instanceid(ids.child);
   raise.set_name("old");
-  ASSERT_TRUE(DriveStatus(*engine_, [&](Done d) { engine_->RaiseEvent(raise, std::move(d)); }).ok());
+  ASSERT_TRUE(
+      DriveStatus(*engine_, [&](Done d) { engine_->RaiseEvent(raise, std::move(d)); }).ok());
   auto old = Take(ids.child);
   ASSERT_TRUE(old);
   ASSERT_TRUE(Complete(*old, {CompleteAction(1, "\"old\"")}).ok());
@@ -142,8 +142,11 @@ TEST_P(PartitionPairTest, FinishedInstanceWithTheChildIdIsReplaced) {
   ASSERT_TRUE(Complete(*child, {CompleteAction(1, "\"new\"")}).ok());
   auto parent = Take(ids.parent);
   ASSERT_TRUE(parent);
-  EXPECT_EQ(parent->orchestratorrequest().newevents(1).suborchestrationinstancecompleted()
-                .result().value(),
+  EXPECT_EQ(parent->orchestratorrequest()
+                .newevents(1)
+                .suborchestrationinstancecompleted()
+                .result()
+                .value(),
             "\"new\"");
   const std::vector<HistoryEvent> h = History(ids.child);
   EXPECT_EQ(Count(h, "executionStarted"), 1);
@@ -152,8 +155,8 @@ TEST_P(PartitionPairTest, FinishedInstanceWithTheChildIdIsReplaced) {
   EXPECT_EQ(Get(ids.child).parentinstanceid().value(), ids.parent);
 }
 
-// Broken on purpose: child failure notification dropped in Retire for a parent in
-// another partition (SendToInstance returning when !IsLocal) -> parent not answered.
+// Broken on purpose: SendToInstance dropping messages to other partitions (return
+// when !IsLocal) -> the parent was not answered (Cross only).
 TEST_P(PartitionPairTest, ParentIsNotifiedWhenItsChildFails) {
   Open();
   const Ids ids = PairOf(cross(), "fails");
@@ -170,7 +173,8 @@ TEST_P(PartitionPairTest, ParentIsNotifiedWhenItsChildFails) {
 }
 
 // Broken on purpose: Outbox() not queuing the message in b.outbox (only the store
-// write) -> the event reached the target only after a restart (Cross only).
+// write) -> the event did not reach the target (Cross only; it would only after a
+// restart); SendToInstance dropping messages to other partitions -> the same.
 TEST_P(PartitionPairTest, SendEventReachesTheTargetOnce) {
   Open();
   const Ids ids = PairOf(cross(), "send");
@@ -188,7 +192,8 @@ TEST_P(PartitionPairTest, SendEventReachesTheTargetOnce) {
 }
 
 // Broken on purpose: ApplyMessage's plain-event branch deleting the inbox item
-// instead of adding it to the live inbox -> the target never terminated (Cross only).
+// instead of adding it to the live inbox -> the target never terminated (Cross only);
+// SendToInstance dropping messages to other partitions -> the same.
 TEST_P(PartitionPairTest, TerminateActionStopsTheTarget) {
   Open();
   const Ids ids = PairOf(cross(), "term");
