@@ -272,5 +272,62 @@ TEST_F(PartitionTest, RecoveryDoesNotInventInstancesOrActivities) {
   EXPECT_EQ(redelivered, ids) << "activity tasks lost from the store";
 }
 
+// A recursive termination sent to a child whose start message is not taken yet.
+// Without a crash the target partition takes the start, then the termination (in
+// commit order): the child is created and terminated. After a crash in between,
+// the same must hold.
+// KNOWN BUG (skipped unless TASKHUB_RUN_KNOWN_BUGS=1): Partition::Recover treats the
+// child start as an undelivered message but the termination after it (an inbox item
+// of an instance that is not live yet) as an orphan, and deletes it: the child is
+// created after the restart and runs although its parent's recursive termination was
+// acknowledged. The same loses an event sent (by another orchestration) to a child
+// whose start was not taken. Fix: in Recover, hand every inbox item of a non-live
+// target that has an undelivered child start to Deliver with it, in seq order.
+class TerminateInFlightTest : public PartitionTest, public ::testing::WithParamInterface<bool> {};
+
+INSTANTIATE_TEST_SUITE_P(CrashOrNot, TerminateInFlightTest, ::testing::Bool(),
+                         [](const auto& info) { return info.param ? "Crash" : "NoCrash"; });
+
+TEST_P(TerminateInFlightTest, TerminationAfterAnUntakenChildStartIsKept) {
+  const bool crash = GetParam();
+  if (crash && std::getenv("TASKHUB_RUN_KNOWN_BUGS") == nullptr) {
+    GTEST_SKIP() << "known bug: Partition::Recover deletes inbox items queued behind an "
+                    "undelivered child start (set TASKHUB_RUN_KNOWN_BUGS=1 to run)";
+  }
+  Open();
+  const std::string parent = IdIn(0, "tf-p"), child = IdIn(2, "tf-c");
+  ASSERT_TRUE(Start(parent).ok());
+  auto wi = Take(parent);
+  ASSERT_TRUE(wi);
+  std::optional<absl::Status> episode, terminated;
+  engine_->CompleteOrchestration(Response(*wi, {SubOrchestration(1, child)}),
+                                 [&](absl::Status s) { episode = s; });
+  ASSERT_TRUE(engine_->RunCommit());  // the child start is written, not taken
+  TerminateRequest req;
+  req.set_instanceid(parent);
+  req.set_recursive(true);
+  engine_->Terminate(req, [&](absl::Status s) { terminated = s; });
+  while (engine_->RunCommit()) {
+  }
+  ASSERT_TRUE(episode && episode->ok());
+  ASSERT_TRUE(terminated && terminated->ok()) << "the termination was not acknowledged";
+  if (crash) {
+    CrashAndRecover();
+  } else {
+    Drain(*engine_);
+  }
+  EXPECT_EQ(StatusOf(parent), ORCHESTRATION_STATUS_TERMINATED);
+  // The child may have been sent its first episode before the termination reached
+  // it (a termination message does not release an episode in flight, as with N=1);
+  // the worker answers it, and then the termination applies.
+  if (auto first = Take(child)) {
+    ASSERT_TRUE(Complete(*first, {}).ok());
+  }
+  EXPECT_FALSE(Take(child)) << "the child runs although its parent was terminated recursively";
+  if (Exists(child)) {
+    EXPECT_EQ(StatusOf(child), ORCHESTRATION_STATUS_TERMINATED);
+  }
+}
+
 }  // namespace
 }  // namespace taskhub::engine
