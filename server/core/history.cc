@@ -41,28 +41,6 @@ HistoryEvent ExecutionStartedFor(const store::InstanceRecord& rec, absl::Time no
   return e;
 }
 
-store::InstanceRecord RecordFromStart(const HistoryEvent& start) {
-  const auto& es = start.executionstarted();
-  store::InstanceRecord rec;
-  rec.set_instance_id(es.orchestrationinstance().instanceid());
-  rec.set_name(es.name());
-  if (es.has_version()) *rec.mutable_version() = es.version();
-  if (es.has_input()) {
-    *rec.mutable_input() = es.input();
-    *rec.mutable_original_input() = es.input();
-  }
-  rec.set_status(ORCHESTRATION_STATUS_PENDING);
-  rec.set_execution_id(es.orchestrationinstance().executionid().value());
-  *rec.mutable_created_time() = start.timestamp();
-  *rec.mutable_last_updated_time() = start.timestamp();
-  if (es.has_parentinstance()) *rec.mutable_parent() = es.parentinstance();
-  if (es.has_scheduledstarttimestamp()) {
-    *rec.mutable_scheduled_start_time() = es.scheduledstarttimestamp();
-  }
-  for (const auto& [k, v] : es.tags()) (*rec.mutable_tags())[k] = v;
-  return rec;
-}
-
 std::vector<std::string> AllChildren(const std::vector<HistoryEvent>& history) {
   std::vector<std::string> out;
   for (const auto& e : history) {

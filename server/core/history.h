@@ -27,9 +27,6 @@ HistoryEvent NewEvent(absl::Time now, int32_t event_id = -1);
 
 // The executionStarted event that begins an execution of `rec`.
 HistoryEvent ExecutionStartedFor(const store::InstanceRecord& rec, absl::Time now);
-// The inverse of ExecutionStartedFor: the PENDING record of the instance `start`
-// (an executionStarted event) creates, created at the event's timestamp.
-store::InstanceRecord RecordFromStart(const HistoryEvent& start);
 
 // Instance ids of sub-orchestrations created in `history` that have no completion
 // or failure event in it yet (used by recursive terminate and purge).

@@ -102,13 +102,13 @@ OrchestrationStatus StatusAfterEvents(OrchestrationStatus current,
 
 // The event a parent receives when its child reaches terminal status `child`.
 // Returns false when the child has no parent.
-bool ParentNotification(const store::InstanceRecord& child, absl::Time now,
-                        std::string* parent_id, std::string* parent_execution_id,
-                        HistoryEvent* event);
+bool ParentNotification(const store::InstanceRecord& child, absl::Time now, std::string* parent_id,
+                        std::string* parent_execution_id, HistoryEvent* event);
 
 // The instance ids of the sub-orchestrations `response` asks to create (explicit
 // ids, or the default "<parent>:<action id>" ones), unvalidated, in action order.
-std::vector<std::string> ChildIdsOf(const std::string& parent, const OrchestratorResponse& response);
+std::vector<std::string> ChildIdsOf(const std::string& parent,
+                                    const OrchestratorResponse& response);
 
 }  // namespace taskhub::core
 

@@ -26,8 +26,8 @@ uint64_t Dispatcher::AddStream(WorkItemSink* sink, const GetWorkItemsRequest& re
   s->max[0] = req.maxconcurrentorchestrationworkitems() > 0
                   ? req.maxconcurrentorchestrationworkitems()
                   : dflt;
-  s->max[1] = req.maxconcurrentactivityworkitems() > 0 ? req.maxconcurrentactivityworkitems()
-                                                       : dflt;
+  s->max[1] =
+      req.maxconcurrentactivityworkitems() > 0 ? req.maxconcurrentactivityworkitems() : dflt;
   const uint64_t id = s->id;
   streams_[id] = std::move(s);
   SchedulePing(id);
@@ -88,8 +88,8 @@ std::string Dispatcher::NewToken(WorkKind kind) {
     hi = absl::Uniform<uint64_t>(entropy_);
     lo = absl::Uniform<uint64_t>(entropy_);
   }
-  return absl::StrCat(kind == WorkKind::kOrchestration ? "o" : "a",
-                      absl::Hex(hi, absl::kZeroPad16), absl::Hex(lo, absl::kZeroPad16));
+  return absl::StrCat(kind == WorkKind::kOrchestration ? "o" : "a", absl::Hex(hi, absl::kZeroPad16),
+                      absl::Hex(lo, absl::kZeroPad16));
 }
 
 std::optional<std::string> Dispatcher::Dispatch(WorkKind kind, const std::string& name,

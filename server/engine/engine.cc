@@ -5,7 +5,6 @@
 #include "absl/strings/str_cat.h"
 #include "server/common/logging.h"
 #include "server/common/status_macros.h"
-#include "server/core/validation.h"
 #include "server/engine/partition.h"
 
 namespace taskhub::engine {
@@ -19,8 +18,8 @@ Engine::Engine(storage::Backend* backend, Clock* clock, IdGenerator* ids, Engine
       reader_(options_.manual_scheduling),
       commits_(backend, options_.on_store_failure, options_.manual_scheduling),
       dispatcher_(&timers_, clock,
-                  DispatcherOptions{options_.default_max_concurrent,
-                                    options_.health_ping_interval, options_.token_seed}),
+                  DispatcherOptions{options_.default_max_concurrent, options_.health_ping_interval,
+                                    options_.token_seed}),
       waiters_(&timers_, clock, options_.max_wait) {
   EngineContext ctx;
   ctx.backend = backend_;
@@ -54,8 +53,7 @@ absl::Status Engine::Recover() {
   for (const auto& a : st.activities) seq = std::max(seq, a.seq);
   for (const auto& t : st.timers) seq = std::max(seq, t.seq);
   seq_ = seq;
-  const size_t live = st.live_instances.size(), inbox = st.inbox.size(),
-               timers = st.timers.size();
+  const size_t live = st.live_instances.size(), inbox = st.inbox.size(), timers = st.timers.size();
   std::vector<RemoteMessage> undelivered;
   for (auto& p : partitions_) {
     for (auto& m : p->Recover(st)) undelivered.push_back(std::move(m));
@@ -135,66 +133,37 @@ namespace {
 absl::Status Closed() { return absl::UnavailableError("the server is shutting down"); }
 }  // namespace
 
-void Engine::StartInstance(const CreateInstanceRequest& req, DoneWith<std::string> done) {
+void Engine::StartInstance(core::StartCommand cmd, DoneWith<std::string> done) {
   if (shutting_down()) return done(Closed());
-  if (absl::Status st = core::ValidateCreateInstance(req, options_.max_payload_bytes); !st.ok()) return done(st);
-  if (!req.instanceid().empty()) {
-    if (absl::Status st = core::ValidateInstanceId("instanceId", req.instanceid()); !st.ok()) return done(st);
-    return PartitionOf(req.instanceid()).Start(req, std::move(done));
-  }
-  CreateInstanceRequest named = req;
-  named.set_instanceid(ids_->NewId());
-  PartitionOf(named.instanceid()).Start(named, std::move(done));
+  core::ResolveStartId(&cmd, [this] { return ids_->NewId(); });  // to route it
+  Partition& p = PartitionOf(cmd.instance_id);
+  p.Start(std::move(cmd), std::move(done));
 }
 
-void Engine::RaiseEvent(const RaiseEventRequest& req, Done done) {
-  absl::Status st = core::ValidateInstanceId("instanceId", req.instanceid());
-  if (st.ok()) st = core::ValidateName("name", req.name());
-  if (st.ok()) st = core::ValidatePayload("input", req.input(), options_.max_payload_bytes);
-  if (!st.ok()) return done(st);
-  PartitionOf(req.instanceid()).RaiseEvent(req, std::move(done));
+void Engine::RaiseEvent(const core::RaiseEventCommand& cmd, Done done) {
+  PartitionOf(cmd.instance_id).RaiseEvent(cmd, std::move(done));
 }
 
-void Engine::Terminate(const TerminateRequest& req, Done done) {
-  absl::Status st = core::ValidateInstanceId("instanceId", req.instanceid());
-  if (st.ok()) st = core::ValidatePayload("output", req.output(), options_.max_payload_bytes);
-  if (!st.ok()) return done(st);
-  PartitionOf(req.instanceid()).Terminate(req, std::move(done));
+void Engine::Terminate(const core::TerminateCommand& cmd, Done done) {
+  PartitionOf(cmd.instance_id).Terminate(cmd, std::move(done));
 }
 
-void Engine::Suspend(const SuspendRequest& req, Done done) {
-  absl::Status st = core::ValidateInstanceId("instanceId", req.instanceid());
-  if (st.ok()) st = core::ValidatePayload("reason", req.reason(), options_.max_payload_bytes);
-  if (!st.ok()) return done(st);
-  PartitionOf(req.instanceid()).Suspend(req, std::move(done));
+void Engine::Suspend(const core::SuspendCommand& cmd, Done done) {
+  PartitionOf(cmd.instance_id).Suspend(cmd, std::move(done));
 }
 
-void Engine::Resume(const ResumeRequest& req, Done done) {
-  absl::Status st = core::ValidateInstanceId("instanceId", req.instanceid());
-  if (st.ok()) st = core::ValidatePayload("reason", req.reason(), options_.max_payload_bytes);
-  if (!st.ok()) return done(st);
-  PartitionOf(req.instanceid()).Resume(req, std::move(done));
+void Engine::Resume(const core::ResumeCommand& cmd, Done done) {
+  PartitionOf(cmd.instance_id).Resume(cmd, std::move(done));
 }
 
-void Engine::Rewind(const RewindInstanceRequest& req, Done done) {
-  absl::Status st = core::ValidateInstanceId("instanceId", req.instanceid());
-  if (st.ok()) st = core::ValidatePayload("reason", req.reason(), options_.max_payload_bytes);
-  if (!st.ok()) return done(st);
-  PartitionOf(req.instanceid()).Rewind(req, std::move(done));
+void Engine::Rewind(const core::RewindCommand& cmd, Done done) {
+  PartitionOf(cmd.instance_id).Rewind(cmd, std::move(done));
 }
 
-void Engine::Restart(const RestartInstanceRequest& req, DoneWith<std::string> done) {
-  if (absl::Status st = core::ValidateInstanceId("instanceId", req.instanceid()); !st.ok()) return done(st);
-  absl::StatusOr<store::InstanceRecord> old =
-      PartitionOf(req.instanceid()).FinishedRecord(req.instanceid());
-  if (!old.ok()) return done(old.status());
-  CreateInstanceRequest create;
-  create.set_instanceid(req.restartwithnewinstanceid() ? ids_->NewId() : old->instance_id());
-  create.set_name(old->name());
-  if (old->has_version()) *create.mutable_version() = old->version();
-  if (old->has_original_input()) *create.mutable_input() = old->original_input();
-  for (const auto& [k, v] : old->tags()) (*create.mutable_tags())[k] = v;
-  PartitionOf(create.instanceid()).Start(create, std::move(done));
+void Engine::Restart(const core::RestartCommand& cmd, DoneWith<std::string> done) {
+  absl::StatusOr<core::StartCommand> start = PartitionOf(cmd.instance_id).RestartCommand(cmd);
+  if (!start.ok()) return done(start.status());
+  StartInstance(std::move(*start), std::move(done));
 }
 
 void Engine::DeleteTaskHub(Done done) {
@@ -226,38 +195,34 @@ void Engine::RemoveStream(uint64_t stream_id) {
   }
 }
 
-void Engine::CompleteOrchestration(const OrchestratorResponse& resp, const std::string& peer,
+void Engine::CompleteOrchestration(const core::EpisodeResultCommand& cmd, const std::string& peer,
                                    Done done) {
   if (shutting_down()) return done(Closed());
   std::optional<TokenOwner> owner;
-  if (!resp.completiontoken().empty()) owner = dispatcher_.Owner(resp.completiontoken());
-  Partition& p = owner ? *partitions_[owner->partition] : PartitionOf(resp.instanceid());
-  p.CompleteOrchestration(resp, peer, owner, std::move(done));
+  if (!cmd.completion_token.empty()) owner = dispatcher_.Owner(cmd.completion_token);
+  Partition& p = owner ? *partitions_[owner->partition] : PartitionOf(cmd.instance_id);
+  p.CompleteOrchestration(cmd, peer, owner, std::move(done));
   if (partitions_.size() > 1) PumpAll();  // the freed slot may serve another partition
 }
 
-void Engine::CompleteActivity(const ActivityResponse& resp, const std::string& peer,
+void Engine::CompleteActivity(const core::ActivityResultCommand& cmd, const std::string& peer,
                               Done done) {
   if (shutting_down()) return done(Closed());
   std::optional<TokenOwner> owner;
-  if (!resp.completiontoken().empty()) owner = dispatcher_.Owner(resp.completiontoken());
-  Partition& p = owner ? *partitions_[owner->partition] : PartitionOf(resp.instanceid());
-  p.CompleteActivity(resp, peer, owner, std::move(done));
+  if (!cmd.completion_token.empty()) owner = dispatcher_.Owner(cmd.completion_token);
+  Partition& p = owner ? *partitions_[owner->partition] : PartitionOf(cmd.instance_id);
+  p.CompleteActivity(cmd, peer, owner, std::move(done));
   if (partitions_.size() > 1) PumpAll();
 }
 
-void Engine::Abandon(const std::string& token, WorkKind kind) {
-  std::optional<TokenOwner> owner = dispatcher_.Owner(token);
-  if (owner && owner->kind == kind) partitions_[owner->partition]->Abandon(token, *owner);
-}
-
-void Engine::AbandonOrchestration(const std::string& token, Done done) {
-  Abandon(token, WorkKind::kOrchestration);
-  done(absl::OkStatus());
-}
-
-void Engine::AbandonActivity(const std::string& token, Done done) {
-  Abandon(token, WorkKind::kActivity);
+void Engine::Abandon(const core::AbandonCommand& cmd, Done done) {
+  const WorkKind kind = cmd.kind == core::AbandonCommand::Kind::kOrchestration
+                            ? WorkKind::kOrchestration
+                            : WorkKind::kActivity;
+  std::optional<TokenOwner> owner = dispatcher_.Owner(cmd.completion_token);
+  if (owner && owner->kind == kind) {
+    partitions_[owner->partition]->Abandon(cmd.completion_token, *owner);
+  }
   done(absl::OkStatus());
 }
 

@@ -39,6 +39,7 @@
 #include "absl/status/statusor.h"
 #include "server/common/clock.h"
 #include "server/common/ids.h"
+#include "server/core/commands.h"
 #include "server/engine/commit_queue.h"
 #include "server/engine/dispatcher.h"
 #include "server/engine/engine_options.h"
@@ -61,9 +62,8 @@ class Engine {
  public:
   static constexpr int kMaxPartitions = 64;
   // Recovers the state stored in `backend` and starts the engine threads.
-  static absl::StatusOr<std::unique_ptr<Engine>> Create(storage::Backend* backend,
-                                                        Clock* clock, IdGenerator* ids,
-                                                        EngineOptions options);
+  static absl::StatusOr<std::unique_ptr<Engine>> Create(storage::Backend* backend, Clock* clock,
+                                                        IdGenerator* ids, EngineOptions options);
   ~Engine();
 
   // Closes worker streams (status OK), fails waiters with UNAVAILABLE and refuses
@@ -72,7 +72,9 @@ class Engine {
   void Stop();
 
   // --- Clients ------------------------------------------------------------------
-  void StartInstance(const CreateInstanceRequest& req, DoneWith<std::string> done);
+  // Commands arrive valid (the api layer translates and checks wire requests:
+  // server/api/translate.h); the pure lifecycle (server/core/lifecycle.h) decides.
+  void StartInstance(core::StartCommand cmd, DoneWith<std::string> done);
   void GetInstance(const std::string& id, bool payloads, DoneWith<GetInstanceResponse> done);
   // Completes when the instance has started (or reached a terminal state when
   // `completion`), when it does not exist (exists=false), at the server-side cap
@@ -80,19 +82,19 @@ class Engine {
   uint64_t WaitForInstance(const std::string& id, bool completion, bool payloads,
                            DoneWith<GetInstanceResponse> done);
   void CancelWait(uint64_t handle);
-  void RaiseEvent(const RaiseEventRequest& req, Done done);
-  void Terminate(const TerminateRequest& req, Done done);
-  void Suspend(const SuspendRequest& req, Done done);
-  void Resume(const ResumeRequest& req, Done done);
-  void Rewind(const RewindInstanceRequest& req, Done done);
-  void Restart(const RestartInstanceRequest& req, DoneWith<std::string> done);
+  void RaiseEvent(const core::RaiseEventCommand& cmd, Done done);
+  void Terminate(const core::TerminateCommand& cmd, Done done);
+  void Suspend(const core::SuspendCommand& cmd, Done done);
+  void Resume(const core::ResumeCommand& cmd, Done done);
+  void Rewind(const core::RewindCommand& cmd, Done done);
+  void Restart(const core::RestartCommand& cmd, DoneWith<std::string> done);
   // Purges finished instances (by id, batch or filter; `recursive` follows children
   // whose records name their parent, to any depth). Runs in bounded slices between
   // other reads; a filter purge stops after min(client timeout, max_purge_time) with
   // isComplete=false.
-  void Purge(const PurgeInstancesRequest& req, DoneWith<PurgeInstancesResponse> done);
-  void Query(const InstanceQuery& q, DoneWith<QueryInstancesResponse> done);
-  void ListInstanceIds(const ListInstanceIdsRequest& req, DoneWith<ListInstanceIdsResponse> done);
+  void Purge(const core::PurgeCommand& cmd, DoneWith<PurgeInstancesResponse> done);
+  void Query(const core::QueryCommand& cmd, DoneWith<QueryInstancesResponse> done);
+  void ListInstanceIds(const core::ListIdsCommand& cmd, DoneWith<ListInstanceIdsResponse> done);
   void GetHistory(const std::string& id, DoneWith<std::vector<HistoryEvent>> done);
   void DeleteTaskHub(Done done);
 
@@ -109,8 +111,24 @@ class Engine {
   // Without one (older SDKs send none), the work item is found by instance id (and
   // task id) and the completion is accepted only when `peer` is the connection the
   // work item was sent on; otherwise FAILED_PRECONDITION.
-  void CompleteOrchestration(const OrchestratorResponse& resp, const std::string& peer,
+  void CompleteOrchestration(const core::EpisodeResultCommand& cmd, const std::string& peer,
                              Done done);
+  void CompleteActivity(const core::ActivityResultCommand& cmd, const std::string& peer, Done done);
+  void Abandon(const core::AbandonCommand& cmd, Done done);
+
+  // --- Wire requests (translated with server/api/translate.h, then as above) ------
+  // Kept for tests and tools that speak protos; the gRPC service translates itself.
+  void StartInstance(const CreateInstanceRequest& req, DoneWith<std::string> done);
+  void RaiseEvent(const RaiseEventRequest& req, Done done);
+  void Terminate(const TerminateRequest& req, Done done);
+  void Suspend(const SuspendRequest& req, Done done);
+  void Resume(const ResumeRequest& req, Done done);
+  void Rewind(const RewindInstanceRequest& req, Done done);
+  void Restart(const RestartInstanceRequest& req, DoneWith<std::string> done);
+  void Purge(const PurgeInstancesRequest& req, DoneWith<PurgeInstancesResponse> done);
+  void Query(const InstanceQuery& req, DoneWith<QueryInstancesResponse> done);
+  void ListInstanceIds(const ListInstanceIdsRequest& req, DoneWith<ListInstanceIdsResponse> done);
+  void CompleteOrchestration(const OrchestratorResponse& resp, const std::string& peer, Done done);
   void CompleteActivity(const ActivityResponse& resp, const std::string& peer, Done done);
   void CompleteOrchestration(const OrchestratorResponse& resp, Done done) {
     CompleteOrchestration(resp, "", std::move(done));
@@ -145,7 +163,6 @@ class Engine {
   absl::Status Recover();
   Partition& PartitionOf(const std::string& instance_id);
   void PumpAll();
-  void Abandon(const std::string& token, WorkKind kind);
   // Runs fn on the reader thread once everything queued so far is durable.
   void AfterDurable(absl::AnyInvocable<void(absl::Status)> fn);
   bool shutting_down() const { return shutting_down_.load(); }

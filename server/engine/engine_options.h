@@ -13,10 +13,10 @@
 namespace taskhub::engine {
 
 struct EngineOptions {
-  size_t max_payload_bytes = 16 << 20;  // per payload (input, result, event data)
+  size_t max_payload_bytes = 16 << 20;                    // per payload (input, result, event data)
   absl::Duration orchestration_lease = absl::Minutes(5);  // episode completion deadline
-  absl::Duration activity_lease = absl::ZeroDuration();  // 0: no deadline while connected
-  absl::Duration abandon_delay = absl::Seconds(1);       // first redelivery delay
+  absl::Duration activity_lease = absl::ZeroDuration();   // 0: no deadline while connected
+  absl::Duration abandon_delay = absl::Seconds(1);        // first redelivery delay
   absl::Duration max_abandon_delay = absl::Minutes(1);
   absl::Duration health_ping_interval = absl::Seconds(30);
   absl::Duration max_wait = absl::Minutes(10);  // server-side cap of WaitFor* calls

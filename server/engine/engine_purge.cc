@@ -12,10 +12,10 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "server/common/logging.h"
+#include "server/core/history.h"
 #include "server/core/validation.h"
 #include "server/engine/engine.h"
 #include "server/engine/partition.h"
-#include "server/engine/status_filter.h"
 
 namespace taskhub::engine {
 namespace {
@@ -40,46 +40,32 @@ struct Engine::PurgeJob {
   DoneWith<PurgeInstancesResponse> done;
 };
 
-void Engine::Purge(const PurgeInstancesRequest& req, DoneWith<PurgeInstancesResponse> done) {
+void Engine::Purge(const core::PurgeCommand& cmd, DoneWith<PurgeInstancesResponse> done) {
   auto job = std::make_shared<PurgeJob>();
-  job->recursive = req.recursive();
-  if (req.has_purgeinstancefilter()) {
-    const auto& f = req.purgeinstancefilter();
-    std::optional<std::vector<OrchestrationStatus>> statuses = TerminalOnly(f.runtimestatus());
-    if (!statuses) {  // only running statuses requested: nothing may be purged
+  job->recursive = cmd.recursive;
+  if (cmd.by_filter) {
+    if (cmd.nothing_matches) {  // only running statuses requested: nothing may be purged
       PurgeInstancesResponse resp;
       resp.mutable_iscomplete()->set_value(true);
       return done(resp);
     }
     job->by_filter = true;
-    job->filter.statuses = *statuses;
-    if (f.has_createdtimefrom()) job->filter.created_from = core::FromProto(f.createdtimefrom());
-    if (f.has_createdtimeto()) job->filter.created_to = core::FromProto(f.createdtimeto());
+    job->filter.statuses = cmd.statuses;
+    if (job->filter.statuses.empty()) {
+      job->filter.statuses = {ORCHESTRATION_STATUS_COMPLETED, ORCHESTRATION_STATUS_FAILED,
+                              ORCHESTRATION_STATUS_TERMINATED, ORCHESTRATION_STATUS_CANCELED};
+    }
+    job->filter.created_from = cmd.created_from;
+    job->filter.created_to = cmd.created_to;
     job->filter.page_size = kFilterPage;
     // The client chooses the time budget, capped by the server.
     absl::Duration budget = options_.max_purge_time;
-    if (f.has_timeout() && (f.timeout().seconds() > 0 ||
-                            (f.timeout().seconds() == 0 && f.timeout().nanos() > 0))) {
-      budget = std::min(budget, absl::Seconds(f.timeout().seconds()) +
-                                    absl::Nanoseconds(f.timeout().nanos()));
+    if (cmd.timeout && *cmd.timeout > absl::ZeroDuration()) {
+      budget = std::min(budget, *cmd.timeout);
     }
     job->deadline = clock_->Now() + budget;
-  } else if (req.request_case() == PurgeInstancesRequest::kInstanceId) {
-    if (absl::Status st = core::ValidateInstanceId("instanceId", req.instanceid()); !st.ok()) {
-      return done(st);
-    }
-    job->ids.push_back(req.instanceid());
-  } else if (req.has_instancebatch()) {
-    const auto& ids = req.instancebatch().instanceids();
-    for (int i = 0; i < ids.size(); ++i) {
-      absl::Status st =
-          core::ValidateInstanceId(absl::StrCat("instanceBatch.instanceIds[", i, "]"), ids[i]);
-      if (!st.ok()) return done(st);
-    }
-    job->ids.assign(ids.begin(), ids.end());
   } else {
-    return done(absl::InvalidArgumentError(
-        "PurgeInstancesRequest needs instanceId, purgeInstanceFilter or instanceBatch"));
+    job->ids = cmd.instance_ids;
   }
   job->done = std::move(done);
   AfterDurable([this, job](absl::Status st) mutable {
@@ -164,8 +150,8 @@ void Engine::PurgeSlice(std::shared_ptr<PurgeJob> job) {
   auto join = std::make_shared<Join>();
   join->left = groups.size();
   for (auto& [p, ids] : groups) {
-    p->DeleteFinished(std::move(ids), [this, job, children, join](
-                                          absl::StatusOr<std::vector<store::InstanceRecord>> r) {
+    p->DeleteFinished(std::move(ids), [this, job, children,
+                                       join](absl::StatusOr<std::vector<store::InstanceRecord>> r) {
       {
         absl::MutexLock l(&join->mu);
         if (!r.ok()) {

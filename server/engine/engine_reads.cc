@@ -6,11 +6,8 @@
 #include "server/core/history.h"
 #include "server/core/validation.h"
 #include "server/engine/engine.h"
-#include "server/engine/status_filter.h"
 
 namespace taskhub::engine {
-
-using core::FromProto;
 
 namespace {
 // One query page is one read on the reader thread: bounded, whatever the client asks
@@ -18,8 +15,7 @@ namespace {
 constexpr int32_t kMaxPageSize = 1000;
 }  // namespace
 
-void Engine::GetInstance(const std::string& id, bool payloads,
-                         DoneWith<GetInstanceResponse> done) {
+void Engine::GetInstance(const std::string& id, bool payloads, DoneWith<GetInstanceResponse> done) {
   if (absl::Status st = core::ValidateInstanceId("instanceId", id); !st.ok()) return done(st);
   AfterDurable([this, id, payloads, done = std::move(done)](absl::Status st) mutable {
     if (!st.ok()) return done(st);
@@ -49,15 +45,15 @@ void Engine::CancelWait(uint64_t handle) {
   waiters_.End(handle, absl::CancelledError("the wait was cancelled"));
 }
 
-void Engine::Query(const InstanceQuery& q, DoneWith<QueryInstancesResponse> done) {
+void Engine::Query(const core::QueryCommand& cmd, DoneWith<QueryInstancesResponse> done) {
   storage::InstanceFilter f;
-  for (int s : q.runtimestatus()) f.statuses.push_back(static_cast<OrchestrationStatus>(s));
-  if (q.has_createdtimefrom()) f.created_from = FromProto(q.createdtimefrom());
-  if (q.has_createdtimeto()) f.created_to = FromProto(q.createdtimeto());
-  if (q.has_instanceidprefix()) f.id_prefix = q.instanceidprefix().value();
-  f.page_size = q.maxinstancecount() > 0 ? std::min(q.maxinstancecount(), kMaxPageSize) : 100;
-  if (q.has_continuationtoken()) f.continuation = q.continuationtoken().value();
-  const bool payloads = q.fetchinputsandoutputs();
+  f.statuses = cmd.statuses;
+  f.created_from = cmd.created_from;
+  f.created_to = cmd.created_to;
+  if (cmd.id_prefix) f.id_prefix = *cmd.id_prefix;
+  f.page_size = std::clamp(cmd.page_size, 1, kMaxPageSize);
+  if (cmd.continuation) f.continuation = *cmd.continuation;
+  const bool payloads = cmd.fetch_payloads;
   AfterDurable([this, f, payloads, done = std::move(done)](absl::Status st) mutable {
     if (!st.ok()) return done(st);
     absl::StatusOr<storage::InstancePage> page = backend_->QueryInstances(f);
@@ -66,21 +62,25 @@ void Engine::Query(const InstanceQuery& q, DoneWith<QueryInstancesResponse> done
     for (const auto& rec : page->records) {
       *resp.add_orchestrationstate() = core::ToOrchestrationState(rec, payloads);
     }
-    if (!page->continuation.empty()) resp.mutable_continuationtoken()->set_value(page->continuation);
+    if (!page->continuation.empty())
+      resp.mutable_continuationtoken()->set_value(page->continuation);
     done(resp);
   });
 }
 
-void Engine::ListInstanceIds(const ListInstanceIdsRequest& req,
+void Engine::ListInstanceIds(const core::ListIdsCommand& cmd,
                              DoneWith<ListInstanceIdsResponse> done) {
+  if (cmd.nothing_matches) return done(ListInstanceIdsResponse());  // finished ones only
   storage::InstanceFilter f;
-  std::optional<std::vector<OrchestrationStatus>> statuses = TerminalOnly(req.runtimestatus());
-  if (!statuses) return done(ListInstanceIdsResponse());  // ids of finished instances only
-  f.statuses = *statuses;
-  if (req.has_completedtimefrom()) f.completed_from = FromProto(req.completedtimefrom());
-  if (req.has_completedtimeto()) f.completed_to = FromProto(req.completedtimeto());
-  f.page_size = req.pagesize() > 0 ? std::min(req.pagesize(), kMaxPageSize) : 100;
-  if (req.has_lastinstancekey()) f.continuation = req.lastinstancekey().value();
+  f.statuses = cmd.statuses;
+  if (f.statuses.empty()) {
+    f.statuses = {ORCHESTRATION_STATUS_COMPLETED, ORCHESTRATION_STATUS_FAILED,
+                  ORCHESTRATION_STATUS_TERMINATED, ORCHESTRATION_STATUS_CANCELED};
+  }
+  f.completed_from = cmd.completed_from;
+  f.completed_to = cmd.completed_to;
+  f.page_size = std::clamp(cmd.page_size, 1, kMaxPageSize);
+  if (cmd.continuation) f.continuation = *cmd.continuation;
   AfterDurable([this, f, done = std::move(done)](absl::Status st) mutable {
     if (!st.ok()) return done(st);
     absl::StatusOr<storage::InstancePage> page = backend_->QueryInstances(f);
@@ -99,7 +99,8 @@ void Engine::GetHistory(const std::string& id, DoneWith<std::vector<HistoryEvent
     auto rec = backend_->GetInstance(id);
     if (!rec.ok()) return done(rec.status());
     if (!rec->has_value()) {
-      return done(absl::NotFoundError(absl::StrCat("no orchestration instance with id '", id, "'")));
+      return done(
+          absl::NotFoundError(absl::StrCat("no orchestration instance with id '", id, "'")));
     }
     done(backend_->GetHistory(id));
   });

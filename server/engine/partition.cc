@@ -151,9 +151,8 @@ void Partition::AddInbox(Batch& b, Live& live, HistoryEvent ev) {
 void Partition::Submit(Batch b) {
   b.ws.max_seq = ctx_.seq->load();
   storage::WriteSet ws = std::move(b.ws);
-  ctx_.commits->Submit(std::move(ws), [this, b = std::move(b)](absl::Status st) mutable {
-    AfterCommit(b, st);
-  });
+  ctx_.commits->Submit(std::move(ws),
+                       [this, b = std::move(b)](absl::Status st) mutable { AfterCommit(b, st); });
 }
 
 void Partition::AfterCommit(Batch& b, absl::Status st) {
@@ -197,27 +196,27 @@ void Partition::AfterDurable(absl::AnyInvocable<void(absl::Status)> fn) {
 
 // --- the instance table -----------------------------------------------------------
 
-Partition::Live& Partition::CreateLive(Batch& b, store::InstanceRecord rec, HistoryEvent start) {
+Partition::Live& Partition::NewLive(store::InstanceRecord rec,
+                                    std::optional<storage::IndexedFields> previous,
+                                    bool history_loaded) {
   auto owned = std::make_unique<Live>();
   Live& live = *owned;
   live.rec = std::move(rec);
-  live.history_loaded = true;  // a new execution has an empty history
+  live.stored = std::move(previous);
+  live.history_loaded = history_loaded;
   if (live.rec.has_scheduled_start_time()) {
     live.not_before = FromProto(live.rec.scheduled_start_time());
   }
   const std::string id = live.rec.instance_id();
   pending_.erase(id);
   live_[id] = std::move(owned);
-  TouchHistory(live);
-  PutRecord(b, live);
-  AddInbox(b, live, std::move(start));
+  if (history_loaded) TouchHistory(live);
   return live;
 }
 
-void Partition::DeleteStored(Batch& b, const store::InstanceRecord& rec) {
-  b.ws.ops.push_back(storage::DeleteInstance{rec.instance_id(), storage::IndexedFields::Of(rec)});
-  pending_[rec.instance_id()] = Pending{std::nullopt, ++pending_gen_};
-  b.pending_clear.emplace_back(rec.instance_id(), pending_gen_);
+void Partition::PendingDelete(Batch& b, const std::string& id) {
+  pending_[id] = Pending{std::nullopt, ++pending_gen_};
+  b.pending_clear.emplace_back(id, pending_gen_);
 }
 
 void Partition::Forget(Batch& b, Live& live, std::optional<store::InstanceRecord> pending) {
@@ -238,12 +237,6 @@ void Partition::Retire(Batch& b, const std::string& id) {
   Live* live = FindLive(id);
   if (live == nullptr) return;
   for (const auto& [seq, ev] : live->inbox) b.ws.ops.push_back(storage::DeleteInbox{id, seq});
-  std::string parent_id, parent_exec;
-  HistoryEvent note;
-  if (core::IsTerminal(live->rec.status()) &&
-      core::ParentNotification(live->rec, ctx_.clock->Now(), &parent_id, &parent_exec, &note)) {
-    SendToInstance(b, parent_id, std::move(note), parent_exec);
-  }
   Forget(b, *live, live->rec);
 }
 

@@ -36,6 +36,8 @@
 #include "absl/synchronization/mutex.h"
 #include "server/common/clock.h"
 #include "server/common/ids.h"
+#include "server/core/commands.h"
+#include "server/core/lifecycle.h"
 #include "server/core/orchestration.h"
 #include "server/engine/commit_queue.h"
 #include "server/engine/dispatcher.h"
@@ -99,14 +101,16 @@ class Partition {
   void BeginShutdown();
 
   // --- client commands (partition_client.cc) ---
-  void Start(const CreateInstanceRequest& req, DoneWith<std::string> done);
-  void RaiseEvent(const RaiseEventRequest& req, Done done);
-  void Terminate(const TerminateRequest& req, Done done);
-  void Suspend(const SuspendRequest& req, Done done);
-  void Resume(const ResumeRequest& req, Done done);
-  void Rewind(const RewindInstanceRequest& req, Done done);
-  // The record Restart starts from (a finished instance), read outside the lock.
-  absl::StatusOr<store::InstanceRecord> FinishedRecord(const std::string& id);
+  // `cmd.instance_id` is set (the engine resolves generated ids to route them).
+  void Start(core::StartCommand cmd, DoneWith<std::string> done);
+  void RaiseEvent(const core::RaiseEventCommand& cmd, Done done);
+  void Terminate(const core::TerminateCommand& cmd, Done done);
+  void Suspend(const core::SuspendCommand& cmd, Done done);
+  void Resume(const core::ResumeCommand& cmd, Done done);
+  void Rewind(const core::RewindCommand& cmd, Done done);
+  // Restart, step 1: the StartCommand that restarts a finished instance of this
+  // partition (step 2 is Start in the partition of its instance id).
+  absl::StatusOr<core::StartCommand> RestartCommand(const core::RestartCommand& cmd);
   // Deletes the finished instances among `ids` whose record names `parent` (empty: any).
   // Returns the deleted records through `done` once durable (purge slices).
   void DeleteFinished(std::vector<std::pair<std::string, std::string>> ids,
@@ -115,9 +119,9 @@ class Partition {
   void DeleteEverything(Done done);
 
   // --- worker results (partition_worker.cc) ---
-  void CompleteOrchestration(const OrchestratorResponse& resp, const std::string& peer,
+  void CompleteOrchestration(const core::EpisodeResultCommand& cmd, const std::string& peer,
                              const std::optional<TokenOwner>& owner, Done done);
-  void CompleteActivity(const ActivityResponse& resp, const std::string& peer,
+  void CompleteActivity(const core::ActivityResultCommand& cmd, const std::string& peer,
                         const std::optional<TokenOwner>& owner, Done done);
   void Abandon(const std::string& token, const TokenOwner& owner);
   // Work held by a stream that went away: dispatch it again.
@@ -140,17 +144,22 @@ class Partition {
     std::optional<store::InstanceRecord> rec;
     absl::Status error;
   };
+  using Prefetched = std::map<std::string, Found>;
 
   // --- lookups (partition.cc) ---
   Live* FindLive(const std::string& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Looks `ids` up. The store is read with mu_ RELEASED (callers hold no pointers
   // into the partition across this call); returns with mu_ held and every result
   // consistent with the in-memory state.
-  std::vector<Found> Lookup(const std::vector<std::string>& ids)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  std::vector<Found> Lookup(const std::vector<std::string>& ids) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   Found Lookup(const std::string& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     return std::move(Lookup(std::vector<std::string>{id})[0]);
   }
+  // Lookup() of `ids` kept for Known() (live pointers dropped: memory is asked again).
+  Prefetched Prefetch(const std::vector<std::string>& ids) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // `id` as memory knows it (live, pending), else as `prefetched` read it.
+  Found Known(const Prefetched& prefetched, const std::string& id)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status CheckOpen() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // --- batching (partition.cc) ---
@@ -162,37 +171,33 @@ class Partition {
   void AfterDurable(absl::AnyInvocable<void(absl::Status)> fn);
 
   // --- the instance table and history cache (partition.cc) ---
-  Live& CreateLive(Batch& b, store::InstanceRecord rec, HistoryEvent start)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void DeleteStored(Batch& b, const store::InstanceRecord& rec) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Drops a live instance from memory (it is replaced or becomes terminal).
+  // A live instance for `rec` (made live by a start or a rewind); `previous`: the
+  // index fields of its stored record, if any; `history_loaded`: its history is empty.
+  Live& NewLive(store::InstanceRecord rec, std::optional<storage::IndexedFields> previous,
+                bool history_loaded) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Drops a live instance from memory (it is replaced or becomes terminal); a
+  // `pending` record is what readers of the instance see until the batch is durable.
   void Forget(Batch& b, Live& live, std::optional<store::InstanceRecord> pending)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Marks `id` deleted until the batch is durable.
+  void PendingDelete(Batch& b, const std::string& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A live instance became terminal: drops its inbox and queued work, forgets it.
   void Retire(Batch& b, const std::string& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void DropActivities(Batch& b, const std::string& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Sends `ev` to instance `id`: into its inbox when it is live here (and of
-  // `expected_execution` when set), through the outbox when it lives elsewhere.
-  void SendToInstance(Batch& b, const std::string& id, HistoryEvent ev,
-                      const std::string& expected_execution = "")
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Writes `ev` into the durable inbox of `id` (another partition's) in `b`; the
-  // target takes it after the commit.
-  void Outbox(Batch& b, const std::string& id, HistoryEvent ev,
-              const std::string& expected_execution) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  bool IsLocal(const std::string& id) const { return ctx_.route(id) == this; }
-  void ApplyMessage(Batch& b, RemoteMessage& m, const std::map<std::string, Found>& prefetched)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // A sub-orchestration `created` (a subOrchestrationInstanceCreated event with id
-  // `event_id`) of `parent`, to rewind or re-create: the message sent to its partition.
-  HistoryEvent RewindChildMessage(const Live& parent, const HistoryEvent& reason,
-                                  const HistoryEvent& created) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Re-creates a purged child from a rewind (local or message).
-  void RecreateChild(Batch& b, store::InstanceRecord child) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Starts loading `live`'s history on the reader thread (no lock held while reading);
   // the instance is marked ready when it is in memory.
   void LoadHistory(Live& live) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void TouchHistory(Live& live) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void EvictHistories() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  // --- messages between instances (partition_messages.cc) ---
+  bool IsLocal(const std::string& id) const { return ctx_.route(id) == this; }
+  // Writes `m` into the durable inbox of its target (another partition's) in `b`; the
+  // target takes it after the commit.
+  void Outbox(Batch& b, const core::Message& m) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The durable form of a message (an inbox event) and back.
+  static HistoryEvent Encode(const core::Message& m);
+  core::Message Decode(const RemoteMessage& r) const;
 
   // --- dispatch (partition_dispatch.cc) ---
   void MarkReady(const std::string& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -206,33 +211,37 @@ class Partition {
   absl::Duration AbandonDelay(int attempts) const;
   void RegisterTimer(int64_t fire_us, uint64_t seq, const store::TimerRecord& t);
   void FireTimer(int64_t fire_us, uint64_t seq, store::TimerRecord t) ABSL_LOCKS_EXCLUDED(mu_);
+  // Applies the pending termination of `live` (its history is loaded).
+  void TerminateNow(Live& live) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  // --- lifecycle steps run by the server (partition_worker.cc) ---
-  absl::Status CompleteOrchestrationLocked(const OrchestratorResponse& resp,
+  // --- applying lifecycle transitions (partition_apply.cc) ---
+  // The pure core's view of an instance.
+  static core::InstanceState StateOf(const Live& live);
+  static core::InstanceState StateOf(const Found& f);
+  // Applies `t` in `b`, in the order core/lifecycle.h states ("Applying a
+  // Transition"). `finished` is the instance's record when it is not live (a finished
+  // one; null when there is none). Messages to local instances are received in the
+  // same batch (their states from memory, else from `prefetched`); others go through
+  // the outbox.
+  void Apply(Batch& b, core::Transition& t, const store::InstanceRecord* finished,
+             const Prefetched& prefetched) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Send(Batch& b, core::Message& m, const Prefetched& prefetched)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Looks `id` up, runs `body` on its state and applies the Transition it returns;
+  // `done` gets the transition's reply once durable (at once when nothing is written).
+  void Command(const std::string& id,
+               absl::FunctionRef<core::Transition(const core::InstanceState&)> body, Done done)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  core::Limits Limits() const;
+
+  // --- worker results (partition_worker.cc) ---
+  absl::Status CompleteOrchestrationLocked(const core::EpisodeResultCommand& cmd,
                                            const std::string& peer,
                                            const std::optional<TokenOwner>& owner, Done& done)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Status CompleteActivityLocked(const ActivityResponse& resp, const std::string& peer,
+  absl::Status CompleteActivityLocked(const core::ActivityResultCommand& cmd,
+                                      const std::string& peer,
                                       const std::optional<TokenOwner>& owner, Done& done)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // `id` as memory knows it (live, pending), else as `prefetched` read it.
-  Found Known(const std::map<std::string, Found>& prefetched, const std::string& id)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void ApplyEpisodeResult(Batch& b, Live& live, size_t consumed, core::EpisodeResult& r,
-                          const std::map<std::string, Found>& children)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void TerminateNow(Live& live, const HistoryEvent& term) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void RewindChildren(Batch& b, Live& parent, const std::map<std::string, Found>& children)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void RewindLocked(Batch& b, store::InstanceRecord rec, const HistoryEvent& ev)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Runs `body` on the live instance `id` (it adds to the batch, or nothing: then the
-  // reply is OK at once). An unknown id is NOT_FOUND; a finished one is OK, or
-  // FAILED_PRECONDITION saying `need` when `finished_is_error`.
-  void Control(const std::string& id, bool finished_is_error, absl::string_view need,
-               absl::FunctionRef<void(Batch&, Live&)> body, Done done) ABSL_LOCKS_EXCLUDED(mu_);
-  absl::StatusOr<std::string> StartLocked(Batch& b, const CreateInstanceRequest& req,
-                                          const std::string& id, const Found& found)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const int index_;

@@ -7,8 +7,6 @@
 
 namespace taskhub::engine {
 
-using core::ToProto;
-
 void Partition::MarkReady(const std::string& id) {
   Live* live = FindLive(id);
   if (live == nullptr || live->queued) return;
@@ -61,22 +59,16 @@ void Partition::PumpLocked() {
     if (live == nullptr) continue;
     live->queued = false;
     if (live->in_flight()) continue;
-    const HistoryEvent* term = nullptr;
-    for (const auto& [seq, ev] : live->inbox) {
-      if (ev.has_executionterminated()) {
-        term = &ev;
-        break;
-      }
-    }
-    if (term != nullptr) {
+    const core::NextStep next = core::Next(StateOf(*live));
+    if (next == core::NextStep::kIdle) continue;
+    if (next == core::NextStep::kTerminate) {
       if (!live->history_loaded) {
         LoadHistory(*live);  // marks it ready again when loaded
       } else {
-        TerminateNow(*live, *term);
+        TerminateNow(*live);
       }
       continue;
     }
-    if (live->inbox.empty() && !live->rec.force_episode()) continue;
     if (live->not_before > now) {
       WakeAt(*live, live->not_before);
       continue;
@@ -124,22 +116,7 @@ void Partition::PumpLocked() {
 bool Partition::TryDispatchOrchestration(Live& live) {
   const absl::Time now = ctx_.clock->Now();
   const std::string id = live.rec.instance_id();
-  // A suspension opens an episode of its own: the events before it go in this one.
-  // Actions decided in an episode that also delivers ExecutionSuspended are confirmed
-  // after it in the history; the Python SDK (1.12) buffers those confirmations while
-  // it replays a suspended instance and re-sends the actions every episode (a timer
-  // re-created at the same past time fired at once, forever).
-  size_t dispatched = live.inbox.size();
-  for (size_t i = 1; i < live.inbox.size(); ++i) {
-    if (live.inbox[i].second.has_executionsuspended()) {
-      dispatched = i;
-      break;
-    }
-  }
-  std::vector<HistoryEvent> new_events;
-  new_events.push_back(core::NewEvent(now));
-  new_events.back().mutable_orchestratorstarted();
-  for (size_t i = 0; i < dispatched; ++i) new_events.push_back(live.inbox[i].second);
+  core::EpisodeOpen episode = core::OpenEpisode(StateOf(live), now);
   TokenOwner owner{WorkKind::kOrchestration, index_, id, 0, ""};
   std::optional<std::string> token = ctx_.dispatcher->Dispatch(
       WorkKind::kOrchestration, live.rec.name(), live.rec.version().value(), owner,
@@ -149,23 +126,22 @@ bool Partition::TryDispatchOrchestration(Live& live) {
         req->mutable_executionid()->set_value(live.rec.execution_id());
         req->mutable_pastevents()->Reserve(static_cast<int>(live.history.size()));
         for (const auto& e : live.history) *req->add_pastevents() = e;
-        for (const auto& e : new_events) *req->add_newevents() = e;
+        for (const auto& e : episode.new_events) *req->add_newevents() = e;
         if (live.rec.has_trace_context()) {
           *req->mutable_orchestrationtracecontext() = live.rec.trace_context();
         }
       });
   if (!token) return false;
   live.token = *token;
-  live.dispatched = dispatched;
-  live.new_events = std::move(new_events);
+  live.dispatched = episode.dispatched;
+  live.new_events = std::move(episode.new_events);
   TouchHistory(live);
   live.lease_timer = ctx_.timers->Schedule(
       now + ctx_.options->orchestration_lease, [this, id, token = live.token] {
         absl::MutexLock l(&mu_);
         Live* lv = FindLive(id);
         if (lv == nullptr || lv->token != token) return;
-        Logger("engine")->warn("episode of '{}' not completed within the lease; redelivering",
-                               id);
+        Logger("engine")->warn("episode of '{}' not completed within the lease; redelivering", id);
         ReleaseOrchestration(*lv, AbandonDelay(++lv->abandons));
         PumpLocked();
       });
@@ -182,8 +158,7 @@ bool Partition::TryDispatchActivity(Activity& act) {
   act.token = *token;
   if (ctx_.options->activity_lease > absl::ZeroDuration()) {
     act.lease_timer = ctx_.timers->Schedule(
-        ctx_.clock->Now() + ctx_.options->activity_lease,
-        [this, seq = act.seq, token = act.token] {
+        ctx_.clock->Now() + ctx_.options->activity_lease, [this, seq = act.seq, token = act.token] {
           absl::MutexLock l(&mu_);
           auto it = activities_.find(seq);
           if (it == activities_.end() || it->second->token != token) return;
@@ -260,14 +235,21 @@ void Partition::FireTimer(int64_t fire_us, uint64_t seq, store::TimerRecord t) {
   if (shutting_down_) return;
   Batch b;
   b.ws.ops.push_back(storage::DeleteTimer{fire_us, seq});
-  Live* live = FindLive(t.instance_id());
-  if (live != nullptr && live->rec.execution_id() == t.execution_id()) {
-    HistoryEvent ev = std::move(*t.mutable_event());
-    *ev.mutable_timestamp() = ToProto(ctx_.clock->Now());
-    AddInbox(b, *live, std::move(ev));
+  if (Live* live = FindLive(t.instance_id())) {
+    core::Transition tr =
+        core::TimerFired(StateOf(*live), t.execution_id(), t.event(), ctx_.clock->Now());
+    if (!tr.empty()) Apply(b, tr, nullptr, {});
   }
   Submit(std::move(b));
   PumpLocked();
+}
+
+void Partition::TerminateNow(Live& live) {
+  core::Transition t = core::TerminateNow(StateOf(live), ctx_.clock->Now());
+  if (t.empty()) return;
+  Batch b;
+  Apply(b, t, nullptr, {});
+  Submit(std::move(b));
 }
 
 }  // namespace taskhub::engine

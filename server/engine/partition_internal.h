@@ -12,8 +12,8 @@ namespace taskhub::engine {
 
 // A non-terminal instance. All fields guarded by Partition::mu_.
 struct Partition::Live {
-  store::InstanceRecord rec;  // logical state (may be ahead of the store)
-  std::optional<storage::IndexedFields> stored;  // index fields as last written
+  store::InstanceRecord rec;                            // logical state (may be ahead of the store)
+  std::optional<storage::IndexedFields> stored;         // index fields as last written
   std::deque<std::pair<uint64_t, HistoryEvent>> inbox;  // (seq, event), arrival order
   bool history_loaded = false;
   bool loading = false;  // a history load is on its way (LoadHistory)
@@ -48,11 +48,11 @@ struct Partition::Activity {
 // One unit of work for the CommitQueue plus what to do once it is durable.
 struct Partition::Batch {
   storage::WriteSet ws;
-  std::vector<std::string> ready;  // instances to consider for dispatch
+  std::vector<std::string> ready;              // instances to consider for dispatch
   std::vector<store::InstanceRecord> changed;  // for waiters
-  std::vector<storage::TimerItem> timers;  // new durable timers
+  std::vector<storage::TimerItem> timers;      // new durable timers
   std::vector<std::pair<std::string, uint64_t>> pending_clear;  // (id, gen)
-  std::vector<std::string> flushed;  // instances whose `unflushed` to decrement
+  std::vector<std::string> flushed;   // instances whose `unflushed` to decrement
   std::vector<RemoteMessage> outbox;  // for other partitions, after the commit
   std::vector<Done> done;
 };

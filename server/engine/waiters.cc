@@ -14,8 +14,7 @@ GetInstanceResponse StateResponse(const store::InstanceRecord& rec, bool payload
 }
 
 bool Waiters::Waiter::Satisfied(const store::InstanceRecord& rec) const {
-  return completion ? core::IsTerminal(rec.status())
-                    : rec.status() != ORCHESTRATION_STATUS_PENDING;
+  return completion ? core::IsTerminal(rec.status()) : rec.status() != ORCHESTRATION_STATUS_PENDING;
 }
 
 uint64_t Waiters::Add(const std::string& id, bool completion, bool payloads, Done done) {
