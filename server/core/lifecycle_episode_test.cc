@@ -157,13 +157,14 @@ TEST(LifecycleEpisodeTest, EffectsBecomeDispatchAndMessages) {
   EXPECT_EQ(t.record->status(), ORCHESTRATION_STATUS_RUNNING);
   ASSERT_EQ(t.activities.size(), 1u);
   EXPECT_EQ(t.activities[0].orchestrationinstance().executionid().value(), "e1");
+  // Children first, then events (one may be for a child created here), terminations.
   ASSERT_EQ(t.outbox.size(), 3u);
-  EXPECT_EQ(t.outbox[0].kind, MK::kEvent);
-  EXPECT_EQ(t.outbox[0].target, "other");
-  EXPECT_EQ(t.outbox[0].event.eventraised().name(), "hello");
-  EXPECT_EQ(t.outbox[1].kind, MK::kStartChild);
-  EXPECT_EQ(t.outbox[1].target, "i:0001");
-  const NewInstance& c = t.outbox[1].child;
+  EXPECT_EQ(t.outbox[1].kind, MK::kEvent);
+  EXPECT_EQ(t.outbox[1].target, "other");
+  EXPECT_EQ(t.outbox[1].event.eventraised().name(), "hello");
+  EXPECT_EQ(t.outbox[0].kind, MK::kStartChild);
+  EXPECT_EQ(t.outbox[0].target, "i:0001");
+  const NewInstance& c = t.outbox[0].child;
   EXPECT_FALSE(c.record.execution_id().empty());
   EXPECT_EQ(c.record.execution_id(),
             c.start.executionstarted().orchestrationinstance().executionid().value());

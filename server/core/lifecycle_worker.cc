@@ -233,19 +233,21 @@ Transition CompleteEpisode(const InstanceState& state,
   t.activities = std::move(r.activities);
   t.timers = std::move(r.timers);
   t.became_terminal = r.became_terminal;
-  for (auto& m : r.messages) {
-    Message out;
-    out.kind = Message::Kind::kEvent;
-    out.target = std::move(m.instance_id);
-    out.event = std::move(m.event);
-    t.outbox.push_back(std::move(out));
-  }
+  // Children first: an event the same episode sends to a child it creates must find
+  // the child (as the Durable Task Framework delivers it with the child's start).
   for (auto& c : r.children) {
     Message out;
     out.kind = Message::Kind::kStartChild;
     out.target = c.record.instance_id();
     out.child = NewInstance{std::move(c.record), std::move(c.start)};
     SetExecutionId(out.child, ids());
+    t.outbox.push_back(std::move(out));
+  }
+  for (auto& m : r.messages) {
+    Message out;
+    out.kind = Message::Kind::kEvent;
+    out.target = std::move(m.instance_id);
+    out.event = std::move(m.event);
     t.outbox.push_back(std::move(out));
   }
   for (auto& term : r.terminations) {
