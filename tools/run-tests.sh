@@ -29,6 +29,8 @@ echo "== Python interop (durabletask from PyPI; includes a Python + JS shared ta
 "$venv/bin/python" -m pytest -q tests/interop/python
 echo "== crash and worker-disconnect tests"
 "$venv/bin/python" -m pytest -q tests/crash
+echo "== Python interop again with 4 engine partitions (messages between partitions)"
+TASKHUB_ENGINE_PARTITIONS=4 "$venv/bin/python" -m pytest -q tests/interop/python
 echo "== start-up failures and full-disk tests"
 "$venv/bin/python" -m pytest -q tests/startup
 echo "== C++ SDK samples, cross-language and resilience tests"
