@@ -169,8 +169,11 @@ void Partition::AfterCommit(Batch& b, absl::Status st) {
     for (auto& m : b.outbox) {
       by_target[ctx_.route(m.message.target())].push_back(std::move(m));
     }
-    for (auto& [p, msgs] : by_target) {
-      ctx_.reader->Post([p, msgs = std::move(msgs)]() mutable { p->Deliver(std::move(msgs)); });
+    for (auto& entry : by_target) {
+      Partition* target = entry.first;
+      ctx_.reader->Post([target, msgs = std::move(entry.second)]() mutable {
+        target->Deliver(std::move(msgs));
+      });
     }
   }
   if (st.ok()) {
