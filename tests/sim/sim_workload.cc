@@ -151,7 +151,12 @@ void World::RaiseOne(bool go) {
   // The execution the event is checked against: the committed one when it is raised.
   // (At the answer the store may already hold a newer execution, e.g. when the event
   // was consumed by an episode that continued-as-new, committed in the same group.)
-  const std::string exec = CommittedExecution(id);
+  // A finished instance ignores the event; a rewind committed after it makes the same
+  // execution live again without it: such an event is not checked ("" never matches).
+  auto committed = memory_.GetInstance(id);
+  const bool finished =
+      committed.ok() && committed->has_value() && core::IsTerminal((*committed)->status());
+  const std::string exec = finished ? "" : CommittedExecution(id);
   wire::RaiseEvent(*engine_, req, [this, id, name, data, in_call, exec](absl::Status st) {
     Log(absl::StrCat("  raise ", data, ": ", st.ToString(), *in_call ? " (at once)" : ""));
     if (st.ok() && !*in_call) checker_.AddAckedEvent({id, exec, name, data});
