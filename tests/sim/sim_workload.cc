@@ -271,11 +271,16 @@ void World::RestartOne() {
 }
 
 void World::RewindOne() {
-  Tracked* t = PickTracked();
-  if (t == nullptr) return;
-  auto rec = memory_.GetInstance(t->id);
-  if (!rec.ok() || !rec->has_value() || (*rec)->status() != ORCHESTRATION_STATUS_FAILED) return;
-  const std::string id = t->id;
+  // One of the FAILED instances (few of all, so pick among them).
+  std::vector<std::string> failed;
+  for (const Tracked& t : tracked_) {
+    auto rec = memory_.GetInstance(t.id);
+    if (rec.ok() && rec->has_value() && (*rec)->status() == ORCHESTRATION_STATUS_FAILED) {
+      failed.push_back(t.id);
+    }
+  }
+  if (failed.empty()) return;
+  const std::string id = failed[Rand(failed.size())];
   checker_.AllowReset(id);
   if (Tracked* c = FindTracked(id + ":0000")) checker_.AllowReset(c->id);  // rewound with it
   RewindInstanceRequest req;
