@@ -210,6 +210,15 @@ Transition Rewind(const InstanceState& state, const RewindCommand& cmd, absl::Ti
     return Refuse(cmd.instance_id, WrongState(cmd.instance_id, state.record->status(),
                                               "only FAILED instances can be rewound"));
   }
+  if (state.record->has_parent()) {
+    // Its parent already got (or was sent) the failure as the sub-orchestration's
+    // result; a rewound child would report a second result for the same task.
+    return Refuse(cmd.instance_id,
+                  absl::FailedPreconditionError(absl::StrCat(
+                      "instance '", cmd.instance_id, "' is a sub-orchestration of '",
+                      state.record->parent().orchestrationinstance().instanceid(),
+                      "'; rewind the parent instead (it rewinds its failed children)")));
+  }
   Transition t = ForInstance(cmd.instance_id);
   ExecutionRewoundEvent rewound;
   if (cmd.reason) *rewound.mutable_reason() = Wrap(cmd.reason);

@@ -97,10 +97,13 @@ struct Message {
     // (child.record.parent()) gets subOrchestrationInstanceFailed
     // (OrchestrationAlreadyExists) instead; a finished target is replaced.
     kStartChild,
-    // The parent was rewound and this child has no result in its new history. A FAILED
-    // target is rewound (`event` is its executionRewound, naming the parent's new
-    // execution); a target that does not exist (purged) is created again from `child`;
-    // a live or otherwise finished target is left alone.
+    // The parent was rewound and this child has no result in its new history. A target
+    // that does not exist (purged) is created again from `child`. A target that is not
+    // that parent's child is left alone. Otherwise the child is pointed at the parent's
+    // new execution and: FAILED is rewound (`event` is its executionRewound, naming the
+    // parent's new execution); live reports to the new execution when it ends; any
+    // other finished status (TERMINATED, or COMPLETED after its parent failed) is not
+    // re-run, its result is sent to the parent again (the parent never waits forever).
     kRewindChild,
   };
   Kind kind = Kind::kEvent;
@@ -168,8 +171,11 @@ bool HasPendingTermination(const std::vector<const HistoryEvent*>& inbox);
 // Applies the first executionTerminated of a live instance's inbox on the server (no
 // worker): appends [orchestratorStarted, (executionStarted when the instance never
 // ran), executionTerminated, executionCompleted(TERMINATED), orchestratorCompleted],
-// status TERMINATED with output = reason. Recursive: every open sub-orchestration gets
-// a kTerminate message; the parent (if any) a notification. Needs history.
+// status TERMINATED with output = reason. A rewind still pending (executionRewound in
+// the inbox, the history still ends the failed execution) is applied first: the history
+// is reset to the rewound history (RewoundHistory, same execution id) and the
+// termination follows it, so the history holds one executionCompleted. Recursive: every open
+// sub-orchestration gets a kTerminate message; the parent (if any) a notification. Needs history.
 // Empty Transition when the inbox holds no termination or the instance is not live.
 Transition TerminateNow(const InstanceState& state, absl::Time now);
 
@@ -185,7 +191,9 @@ bool EffectivelySuspended(const InstanceState& state);
 // RewindInstance: a FAILED instance becomes RUNNING (output, failure, completion time
 // cleared) with executionRewound in its inbox; its history is kept (the rewind
 // episode rewrites it; see CompleteEpisode). None: NOT_FOUND; any other status:
-// FAILED_PRECONDITION.
+// FAILED_PRECONDITION; a sub-orchestration (its record names a parent):
+// FAILED_PRECONDITION (its parent already has its failure as the task's result; rewind
+// the parent, which rewinds its failed children).
 Transition Rewind(const InstanceState& state, const RewindCommand& cmd, absl::Time now);
 
 // PurgeInstances, one instance: a finished instance is deleted (discard_existing, no

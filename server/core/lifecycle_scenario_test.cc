@@ -2,6 +2,7 @@
 // as lifecycle.h's contract says (the engine's job) and delivers outbox messages with
 // Receive. It checks after every step that each record's history_size matches its
 // history, so a transition whose record and history ops disagree fails here.
+#include <algorithm>
 #include <deque>
 #include <map>
 
@@ -298,6 +299,95 @@ TEST(LifecycleScenarioTest, RewindThroughAFailedChild) {
   ASSERT_EQ(w.InboxKinds("p"), std::vector<Kind>{HistoryEvent::kSubOrchestrationInstanceCompleted});
   ASSERT_TRUE(w.Run("p", {Finish(ORCHESTRATION_STATUS_COMPLETED)}).ok());
   EXPECT_EQ(w.Status("p"), ORCHESTRATION_STATUS_COMPLETED);
+}
+
+int Completions(const std::vector<HistoryEvent>& history) {
+  return static_cast<int>(std::count_if(history.begin(), history.end(),
+                                        [](const auto& e) { return e.has_executioncompleted(); }));
+}
+
+// p failed; it is rewound and terminated before the rewind episode rewrote its history
+// (with that episode in flight): the history holds one completion, the termination.
+TEST(LifecycleScenarioTest, TerminateWhileARewindIsPending) {
+  World w;
+  ASSERT_TRUE(w.Start("p").ok());
+  ASSERT_TRUE(w.Run("p", {Finish(ORCHESTRATION_STATUS_FAILED)}).ok());
+  ASSERT_EQ(Completions(w.Find("p")->history), 1);
+  ASSERT_TRUE(w.Apply(Rewind(w.StateOf("p"), {"p", "again"}, w.now)).ok());
+  ASSERT_TRUE(w.Dispatch("p"));  // the rewind episode, released by the request
+  ASSERT_TRUE(w.Apply(RequestTerminate(w.StateOf("p"), {"p", "stop", true}, w.now)).ok());
+  EXPECT_FALSE(w.Dispatch("p"));  // terminates
+  EXPECT_EQ(w.Status("p"), ORCHESTRATION_STATUS_TERMINATED);
+  const std::vector<HistoryEvent>& h = w.Find("p")->history;
+  ASSERT_EQ(Completions(h), 1);
+  EXPECT_EQ(h[h.size() - 2].executioncompleted().orchestrationstatus(),
+            ORCHESTRATION_STATUS_TERMINATED);
+  EXPECT_TRUE(std::any_of(h.begin(), h.end(), [](const auto& e) {
+    return e.has_executionrewound();  // the rewind stays on record
+  }));
+}
+
+// c was terminated, so p got its failure and failed. Rewinding p does not re-run the
+// terminated child: c's result is delivered again, p decides again (here: fails).
+TEST(LifecycleScenarioTest, RewindOverATerminatedChildDeliversItsResultAgain) {
+  World w;
+  ASSERT_TRUE(w.Start("p").ok());
+  ASSERT_TRUE(w.Run("p", {CreateChild(0, "c")}).ok());
+  ASSERT_TRUE(w.Run("c", {}).ok());
+  ASSERT_TRUE(w.Apply(RequestTerminate(w.StateOf("c"), {"c", "stop", false}, w.now)).ok());
+  EXPECT_FALSE(w.Dispatch("c"));
+  ASSERT_EQ(w.Status("c"), ORCHESTRATION_STATUS_TERMINATED);
+  ASSERT_TRUE(w.Run("p", {Finish(ORCHESTRATION_STATUS_FAILED)}).ok());
+
+  ASSERT_TRUE(w.Apply(Rewind(w.StateOf("p"), {"p", "again"}, w.now)).ok());
+  ASSERT_TRUE(w.Run("p", {Finish(ORCHESTRATION_STATUS_FAILED)}).ok());  // server rewinds
+  EXPECT_EQ(w.Status("p"), ORCHESTRATION_STATUS_RUNNING);
+  EXPECT_EQ(w.Status("c"), ORCHESTRATION_STATUS_TERMINATED);  // not re-run
+  ASSERT_EQ(w.InboxKinds("p"), std::vector<Kind>{HistoryEvent::kSubOrchestrationInstanceFailed});
+  EXPECT_EQ(w.Find("p")->inbox[0].suborchestrationinstancefailed().taskscheduledid(), 0);
+  ASSERT_TRUE(w.Run("p", {Finish(ORCHESTRATION_STATUS_FAILED)}).ok());
+  EXPECT_EQ(w.Status("p"), ORCHESTRATION_STATUS_FAILED);
+}
+
+// p failed while c still ran; c completes before (c1) or after (c2) p is rewound: its
+// result reaches p's new execution either way.
+TEST(LifecycleScenarioTest, RewindWaitsForChildrenThatDidNotFail) {
+  World w;
+  ASSERT_TRUE(w.Start("p").ok());
+  ASSERT_TRUE(w.Run("p", {CreateChild(0, "c1"), CreateChild(1, "c2")}).ok());
+  ASSERT_TRUE(w.Run("c1", {}).ok());
+  ASSERT_TRUE(w.Run("c2", {}).ok());
+  ASSERT_TRUE(w.Apply(RaiseEvent(w.StateOf("p"), {"p", "boom", std::nullopt}, w.now)).ok());
+  ASSERT_TRUE(w.Run("p", {Finish(ORCHESTRATION_STATUS_FAILED)}).ok());
+  ASSERT_TRUE(w.Apply(RaiseEvent(w.StateOf("c1"), {"c1", "go", std::nullopt}, w.now)).ok());
+  ASSERT_TRUE(w.Run("c1", {Finish(ORCHESTRATION_STATUS_COMPLETED, "1")}).ok());  // dropped
+
+  ASSERT_TRUE(w.Apply(Rewind(w.StateOf("p"), {"p", "again"}, w.now)).ok());
+  ASSERT_TRUE(w.Run("p", {Finish(ORCHESTRATION_STATUS_FAILED)}).ok());  // server rewinds
+  const std::string exec = w.Find("p")->rec.execution_id();
+  EXPECT_EQ(w.Find("c2")->rec.parent().orchestrationinstance().executionid().value(), exec);
+  ASSERT_EQ(w.InboxKinds("p"),
+            std::vector<Kind>{HistoryEvent::kSubOrchestrationInstanceCompleted});  // c1
+  ASSERT_TRUE(w.Apply(RaiseEvent(w.StateOf("c2"), {"c2", "go", std::nullopt}, w.now)).ok());
+  ASSERT_TRUE(w.Run("c2", {Finish(ORCHESTRATION_STATUS_COMPLETED, "2")}).ok());
+  EXPECT_EQ(w.InboxKinds("p"),
+            (std::vector<Kind>{HistoryEvent::kSubOrchestrationInstanceCompleted,
+                               HistoryEvent::kSubOrchestrationInstanceCompleted}));
+}
+
+// Rewinding a failed child directly is refused: p already has its failure as the
+// result of that task, and would get a second one.
+TEST(LifecycleScenarioTest, RewindOfASubOrchestrationIsRefused) {
+  World w;
+  ASSERT_TRUE(w.Start("p").ok());
+  ASSERT_TRUE(w.Run("p", {CreateChild(0, "c")}).ok());
+  ASSERT_TRUE(w.Run("c", {Finish(ORCHESTRATION_STATUS_FAILED)}).ok());
+  ASSERT_TRUE(w.Run("p", {Finish(ORCHESTRATION_STATUS_FAILED)}).ok());
+  absl::Status st = w.Apply(Rewind(w.StateOf("c"), {"c", "again"}, w.now));
+  EXPECT_EQ(st.code(), absl::StatusCode::kFailedPrecondition) << st;
+  EXPECT_EQ(w.Status("c"), ORCHESTRATION_STATUS_FAILED);
+  EXPECT_TRUE(w.Find("c")->inbox.empty());
+  EXPECT_TRUE(w.Find("p")->inbox.empty());
 }
 
 TEST(LifecycleScenarioTest, RestartReplacesAndStartPolicyGuardsLiveInstances) {

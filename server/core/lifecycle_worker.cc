@@ -6,6 +6,7 @@
 #include "server/core/history.h"
 #include "server/core/lifecycle.h"
 #include "server/core/lifecycle_internal.h"
+#include "server/core/rewind.h"
 #include "server/core/validation.h"
 
 namespace taskhub::core {
@@ -87,6 +88,23 @@ Transition TerminateNow(const InstanceState& state, absl::Time now) {
   const HistoryEvent* term = FirstTermination(state.inbox);
   if (term == nullptr) return t;
   EpisodeResult r = TerminateInstance(rec, *term, now);
+  // A rewind still pending (its episode has not rewritten the history yet): the history
+  // still ends with the failed execution's executionCompleted. Terminate the rewound
+  // history instead, so the history holds one completion (the termination).
+  std::vector<HistoryEvent> rewound;
+  if (state.history != nullptr) {
+    std::vector<HistoryEvent> pending;
+    for (const HistoryEvent* ev : state.inbox) {
+      if (ev->has_executionrewound()) pending.push_back(*ev);
+    }
+    if (IsRewindEpisode(*state.history, pending)) {
+      rewound = RewoundHistory(*state.history, pending, rec.execution_id());
+      r.history_append.insert(r.history_append.begin(), rewound.begin(), rewound.end());
+      r.record.set_history_size(r.history_append.size());
+      t.reset_history = true;
+    }
+  }
+  const std::vector<HistoryEvent>* history = t.reset_history ? &rewound : state.history;
   const bool never_ran =
       state.history != nullptr ? state.history->empty() : rec.history_size() == 0;
   if (never_ran) {
@@ -99,9 +117,9 @@ Transition TerminateNow(const InstanceState& state, absl::Time now) {
       }
     }
   }
-  if (term->executionterminated().recurse() && state.history != nullptr) {
+  if (term->executionterminated().recurse() && history != nullptr) {
     // (The events appended here create and close no sub-orchestration.)
-    for (const auto& child : OpenChildren(*state.history)) {
+    for (const auto& child : OpenChildren(*history)) {
       t.outbox.push_back(Terminate(child, term->executionterminated(), now));
     }
   }
@@ -324,7 +342,27 @@ Transition Receive(const InstanceState& state, const Message& m, absl::Time now)
         t.inbox_append.push_back(m.child.start);
         return t;
       }
-      if (state.record->status() != ORCHESTRATION_STATUS_FAILED) return t;
+      // Only a child whose record names this parent is touched (not an unrelated id).
+      const ParentInstanceInfo& parent = m.child.record.parent();
+      const ParentInstanceInfo& current = state.record->parent();
+      if (!state.record->has_parent() || current.orchestrationinstance().instanceid() !=
+                                             parent.orchestrationinstance().instanceid()) {
+        return t;
+      }
+      if (state.record->status() != ORCHESTRATION_STATUS_FAILED) {
+        // The rewound parent runs under a new execution id. A live child reports to it
+        // when it ends; a child that ended otherwise (TERMINATED, COMPLETED after its
+        // parent failed) is not re-run: its result is delivered again, so the parent
+        // does not wait for it forever.
+        store::InstanceRecord rec = *state.record;
+        *rec.mutable_parent() = parent;
+        if (state.live()) {
+          t.record = std::move(rec);
+        } else if (std::optional<Message> n = NotifyParent(rec, now)) {
+          t.outbox.push_back(std::move(*n));
+        }
+        return t;
+      }
       // The rewound parent runs under a new execution id: point the child at it.
       store::InstanceRecord rec = *state.record;
       const auto& parent_exec = m.event.executionrewound().parentexecutionid();

@@ -325,6 +325,10 @@ struct ReceiveCase {
   bool want_discard = false;
   int want_record_status = kNone;
   bool want_reply_to_parent = false;
+  // A kRewindChild result sent to the parent's new execution again (EVENTTYPE_NOT_SET:
+  // none).
+  Kind want_result_again = HistoryEvent::EVENTTYPE_NOT_SET;
+  std::string target_parent = "p";  // the parent the target's record names
 };
 
 const ReceiveCase kReceiveCases[] = {
@@ -352,10 +356,23 @@ const ReceiveCase kReceiveCases[] = {
      HistoryEvent::kExecutionRewound, false, ORCHESTRATION_STATUS_RUNNING},
     {"re-create a purged child", kNone, MK::kRewindChild, "", HistoryEvent::kExecutionStarted,
      false, ORCHESTRATION_STATUS_PENDING},
-    {"rewind leaves a running child", ORCHESTRATION_STATUS_RUNNING, MK::kRewindChild, "",
-     HistoryEvent::EVENTTYPE_NOT_SET},
-    {"rewind leaves a completed child", ORCHESTRATION_STATUS_COMPLETED, MK::kRewindChild, "",
-     HistoryEvent::EVENTTYPE_NOT_SET},
+    // A running child reports to the rewound parent's new execution when it ends.
+    {"rewind points a running child at the new execution", ORCHESTRATION_STATUS_RUNNING,
+     MK::kRewindChild, "", HistoryEvent::EVENTTYPE_NOT_SET, false, ORCHESTRATION_STATUS_RUNNING},
+    // A child that ended without failing is not re-run: its result is sent again (the
+    // parent's rewound history has no result for it and would wait forever).
+    {"rewind sends a terminated child's result again", ORCHESTRATION_STATUS_TERMINATED,
+     MK::kRewindChild, "", HistoryEvent::EVENTTYPE_NOT_SET, false, kNone, false,
+     HistoryEvent::kSubOrchestrationInstanceFailed},
+    {"rewind sends a completed child's result again", ORCHESTRATION_STATUS_COMPLETED,
+     MK::kRewindChild, "", HistoryEvent::EVENTTYPE_NOT_SET, false, kNone, false,
+     HistoryEvent::kSubOrchestrationInstanceCompleted},
+    {"rewind leaves another parent's failed child", ORCHESTRATION_STATUS_FAILED, MK::kRewindChild,
+     "", HistoryEvent::EVENTTYPE_NOT_SET, false, kNone, false, HistoryEvent::EVENTTYPE_NOT_SET,
+     "q"},
+    {"rewind leaves another parent's terminated child", ORCHESTRATION_STATUS_TERMINATED,
+     MK::kRewindChild, "", HistoryEvent::EVENTTYPE_NOT_SET, false, kNone, false,
+     HistoryEvent::EVENTTYPE_NOT_SET, "q"},
 };
 
 class ReceiveTest : public ::testing::TestWithParam<ReceiveCase> {};
@@ -365,7 +382,7 @@ TEST_P(ReceiveTest, Transition) {
   Fixture f;
   if (c.status != kNone) {
     f.record = Rec("c", static_cast<OrchestrationStatus>(c.status));
-    f.record->mutable_parent()->mutable_orchestrationinstance()->set_instanceid("p");
+    f.record->mutable_parent()->mutable_orchestrationinstance()->set_instanceid(c.target_parent);
     f.record->mutable_parent()->mutable_orchestrationinstance()->mutable_executionid()->set_value(
         "old");
   }
@@ -420,6 +437,16 @@ TEST_P(ReceiveTest, Transition) {
     const auto& failed = t.outbox[0].event.suborchestrationinstancefailed();
     EXPECT_EQ(failed.taskscheduledid(), 9);
     EXPECT_EQ(failed.failuredetails().errortype(), "OrchestrationAlreadyExists");
+  } else if (c.want_result_again != HistoryEvent::EVENTTYPE_NOT_SET) {
+    ASSERT_EQ(t.outbox.size(), 1u);
+    EXPECT_EQ(t.outbox[0].kind, MK::kEvent);
+    EXPECT_EQ(t.outbox[0].target, "p");
+    EXPECT_EQ(t.outbox[0].expected_execution_id, "pe");  // the parent's new execution
+    ASSERT_EQ(t.outbox[0].event.eventType_case(), c.want_result_again);
+    const int task = c.want_result_again == HistoryEvent::kSubOrchestrationInstanceFailed
+                         ? t.outbox[0].event.suborchestrationinstancefailed().taskscheduledid()
+                         : t.outbox[0].event.suborchestrationinstancecompleted().taskscheduledid();
+    EXPECT_EQ(task, 9);  // the task of the parent's new history
   } else {
     EXPECT_TRUE(t.outbox.empty());
   }

@@ -151,7 +151,12 @@ void World::RaiseOne(bool go) {
   // The execution the event is checked against: the committed one when it is raised.
   // (At the answer the store may already hold a newer execution, e.g. when the event
   // was consumed by an episode that continued-as-new, committed in the same group.)
-  const std::string exec = CommittedExecution(id);
+  // A finished instance ignores the event; a rewind committed after it makes the same
+  // execution live again without it: such an event is not checked ("" never matches).
+  auto committed = memory_.GetInstance(id);
+  const bool finished =
+      committed.ok() && committed->has_value() && core::IsTerminal((*committed)->status());
+  const std::string exec = finished ? "" : CommittedExecution(id);
   wire::RaiseEvent(*engine_, req, [this, id, name, data, in_call, exec](absl::Status st) {
     Log(absl::StrCat("  raise ", data, ": ", st.ToString(), *in_call ? " (at once)" : ""));
     if (st.ok() && !*in_call) checker_.AddAckedEvent({id, exec, name, data});
@@ -266,11 +271,16 @@ void World::RestartOne() {
 }
 
 void World::RewindOne() {
-  Tracked* t = PickTracked();
-  if (t == nullptr) return;
-  auto rec = memory_.GetInstance(t->id);
-  if (!rec.ok() || !rec->has_value() || (*rec)->status() != ORCHESTRATION_STATUS_FAILED) return;
-  const std::string id = t->id;
+  // One of the FAILED instances (few of all, so pick among them).
+  std::vector<std::string> failed;
+  for (const Tracked& t : tracked_) {
+    auto rec = memory_.GetInstance(t.id);
+    if (rec.ok() && rec->has_value() && (*rec)->status() == ORCHESTRATION_STATUS_FAILED) {
+      failed.push_back(t.id);
+    }
+  }
+  if (failed.empty()) return;
+  const std::string id = failed[Rand(failed.size())];
   checker_.AllowReset(id);
   if (Tracked* c = FindTracked(id + ":0000")) checker_.AllowReset(c->id);  // rewound with it
   RewindInstanceRequest req;

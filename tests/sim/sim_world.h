@@ -14,7 +14,7 @@
 // must have reached a terminal state its kind and the operations applied to it allow.
 //
 // Same seed and steps: same run (replays exactly, given an engine whose token_seed
-// makes its completion tokens deterministic). Not covered: rewind, tokenless
+// makes its completion tokens deterministic). Not covered: tokenless
 // completions, entities, DeleteTaskHub, query paging. Not thread-safe.
 #ifndef TASKHUB_TESTS_SIM_SIM_WORLD_H_
 #define TASKHUB_TESTS_SIM_SIM_WORLD_H_
@@ -58,8 +58,8 @@ class World {
   // an instance whose end is not durable yet, then lost in a crash (RaiseEvent
   // answers from the in-memory state). Off: it is counted and logged.
   void set_strict(bool strict) { strict_ = strict; }
-  // Rewind: the workload also rewinds FAILED instances (top-level and children). Off
-  // by default: it finds engine bugs that are not fixed yet (see engine_sim_test.cc).
+  // Rewind: the workload also rewinds FAILED instances (top-level and children; a
+  // child's own rewind is refused with FAILED_PRECONDITION, its parent's rewinds it).
   void set_rewind(bool rewind) { rewind_ = rewind; }
 
   int step() const { return step_; }
