@@ -54,7 +54,7 @@ class WorkItemStream final : public grpc::ServerWriteReactor<WorkItem>,
   WorkItemStream(Engine* engine, const GetWorkItemsRequest& req, const std::string& peer,
                  std::function<absl::Status()> check)
       : engine_(engine), check_(std::move(check)) {
-    id_ = engine_->AddStream(this, req, peer);
+    id_ = engine_->AddStream(this, Translate(req), peer);
   }
 
   void Send(const WorkItem& item) override {

@@ -75,8 +75,7 @@ absl::StatusOr<core::RaiseEventCommand> Translate(const RaiseEventRequest& req,
   RETURN_IF_ERROR(core::ValidateInstanceId("instanceId", req.instanceid()));
   RETURN_IF_ERROR(core::ValidateName("name", req.name()));
   RETURN_IF_ERROR(core::ValidatePayload("input", req.input(), opt.max_payload_bytes));
-  return core::RaiseEventCommand{req.instanceid(), req.name(),
-                                 Opt(req.has_input(), req.input())};
+  return core::RaiseEventCommand{req.instanceid(), req.name(), Opt(req.has_input(), req.input())};
 }
 
 absl::StatusOr<core::TerminateCommand> Translate(const TerminateRequest& req,
@@ -121,8 +120,8 @@ absl::StatusOr<core::PurgeCommand> Translate(const PurgeInstancesRequest& req,
       TerminalOnly(f.runtimestatus(), &c.statuses, &c.nothing_matches);
       if (f.has_createdtimefrom()) c.created_from = core::FromProto(f.createdtimefrom());
       if (f.has_createdtimeto()) c.created_to = core::FromProto(f.createdtimeto());
-      if (f.has_timeout() && (f.timeout().seconds() > 0 ||
-                              (f.timeout().seconds() == 0 && f.timeout().nanos() > 0))) {
+      if (f.has_timeout() &&
+          (f.timeout().seconds() > 0 || (f.timeout().seconds() == 0 && f.timeout().nanos() > 0))) {
         c.timeout = absl::Seconds(f.timeout().seconds()) + absl::Nanoseconds(f.timeout().nanos());
       }
       return c;
@@ -134,8 +133,8 @@ absl::StatusOr<core::PurgeCommand> Translate(const PurgeInstancesRequest& req,
     case PurgeInstancesRequest::kInstanceBatch: {
       const auto& ids = req.instancebatch().instanceids();
       for (int i = 0; i < ids.size(); ++i) {
-        RETURN_IF_ERROR(core::ValidateInstanceId(
-            absl::StrCat("instanceBatch.instanceIds[", i, "]"), ids[i]));
+        RETURN_IF_ERROR(
+            core::ValidateInstanceId(absl::StrCat("instanceBatch.instanceIds[", i, "]"), ids[i]));
       }
       c.instance_ids.assign(ids.begin(), ids.end());
       return c;
@@ -147,8 +146,7 @@ absl::StatusOr<core::PurgeCommand> Translate(const PurgeInstancesRequest& req,
       "PurgeInstancesRequest needs instanceId, purgeInstanceFilter or instanceBatch");
 }
 
-absl::StatusOr<core::QueryCommand> Translate(const InstanceQuery& q,
-                                             const TranslateOptions& opt) {
+absl::StatusOr<core::QueryCommand> Translate(const InstanceQuery& q, const TranslateOptions& opt) {
   core::QueryCommand c;
   for (int s : q.runtimestatus()) c.statuses.push_back(static_cast<OrchestrationStatus>(s));
   if (q.has_createdtimefrom()) c.created_from = core::FromProto(q.createdtimefrom());
@@ -194,6 +192,25 @@ absl::StatusOr<core::EpisodeResultCommand> Translate(const OrchestratorResponse&
         "worker's message size limit instead");
   }
   return core::EpisodeResultCommand{req.completiontoken(), req.instanceid(), req};
+}
+
+core::ConnectCommand Translate(const GetWorkItemsRequest& req) {
+  core::ConnectCommand c;
+  c.max_orchestrations = req.maxconcurrentorchestrationworkitems();
+  c.max_activities = req.maxconcurrentactivityworkitems();
+  if (!req.has_workitemfilters()) return c;
+  c.filtered = true;
+  const auto& f = req.workitemfilters();
+  for (const auto& o : f.orchestrations()) {
+    c.orchestrations[o.name()].insert(o.versions().begin(), o.versions().end());
+  }
+  for (const auto& a : f.activities()) {
+    c.activities[a.name()].insert(a.versions().begin(), a.versions().end());
+  }
+  for (const auto& a : f.exclude_activities()) {
+    c.excluded_activities[a.name()].insert(a.versions().begin(), a.versions().end());
+  }
+  return c;
 }
 
 core::AbandonCommand Translate(const AbandonOrchestrationTaskRequest& req) {

@@ -44,8 +44,7 @@ absl::StatusOr<core::RestartCommand> Translate(const RestartInstanceRequest& req
                                                const TranslateOptions& opt);
 absl::StatusOr<core::PurgeCommand> Translate(const PurgeInstancesRequest& req,
                                              const TranslateOptions& opt);
-absl::StatusOr<core::QueryCommand> Translate(const InstanceQuery& req,
-                                             const TranslateOptions& opt);
+absl::StatusOr<core::QueryCommand> Translate(const InstanceQuery& req, const TranslateOptions& opt);
 absl::StatusOr<core::ListIdsCommand> Translate(const ListInstanceIdsRequest& req,
                                                const TranslateOptions& opt);
 absl::StatusOr<core::ActivityResultCommand> Translate(const ActivityResponse& req,
@@ -53,6 +52,7 @@ absl::StatusOr<core::ActivityResultCommand> Translate(const ActivityResponse& re
 // UNIMPLEMENTED for a chunked response (the deprecated isPartial/chunkIndex).
 absl::StatusOr<core::EpisodeResultCommand> Translate(const OrchestratorResponse& req,
                                                      const TranslateOptions& opt);
+core::ConnectCommand Translate(const GetWorkItemsRequest& req);
 core::AbandonCommand Translate(const AbandonOrchestrationTaskRequest& req);
 core::AbandonCommand Translate(const AbandonActivityTaskRequest& req);
 

@@ -231,5 +231,29 @@ TEST(TranslateTest, WorkerResults) {
   EXPECT_EQ(Translate(ab).kind, core::AbandonCommand::Kind::kActivity);
 }
 
+// A worker's stream: concurrency and work-item filters (name -> versions); no filters
+// means every work item, an empty category with filters means none of that kind.
+TEST(TranslateTest, WorkerStreamFilters) {
+  GetWorkItemsRequest plain;
+  plain.set_maxconcurrentorchestrationworkitems(3);
+  core::ConnectCommand c = Translate(plain);
+  EXPECT_EQ(c.max_orchestrations, 3);
+  EXPECT_EQ(c.max_activities, 0);
+  EXPECT_FALSE(c.filtered);
+  GetWorkItemsRequest req;
+  auto* f = req.mutable_workitemfilters();
+  auto* o = f->add_orchestrations();
+  o->set_name("orch");
+  o->add_versions("1");
+  o->add_versions("2");
+  f->add_activities()->set_name("act");
+  f->add_exclude_activities()->set_name("bad");
+  c = Translate(req);
+  EXPECT_TRUE(c.filtered);
+  EXPECT_EQ(c.orchestrations.at("orch"), (std::set<std::string>{"1", "2"}));
+  EXPECT_TRUE(c.activities.at("act").empty());
+  EXPECT_TRUE(c.excluded_activities.contains("bad"));
+}
+
 }  // namespace
 }  // namespace taskhub::api

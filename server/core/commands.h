@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -97,7 +98,7 @@ struct QueryCommand {
 // ListInstanceIds (finished instances only).
 struct ListIdsCommand {
   std::vector<OrchestrationStatus> statuses;  // terminal statuses; empty = all terminal
-  bool nothing_matches = false;  // the request named only non-terminal statuses
+  bool nothing_matches = false;               // the request named only non-terminal statuses
   std::optional<absl::Time> completed_from, completed_to;
   int32_t page_size = 100;  // already clamped
   std::optional<std::string> continuation;
@@ -121,6 +122,16 @@ struct EpisodeResultCommand {
 };
 
 // AbandonTaskOrchestratorWorkItem / AbandonTaskActivityWorkItem.
+// GetWorkItems: a worker's stream. Filters map a name to the versions it takes (empty: any
+// version). Without filters (`filtered` false) the stream takes every work item; with
+// them a category that lists no names takes nothing.
+struct ConnectCommand {
+  int32_t max_orchestrations = 0;  // concurrent work items; <= 0: the server's default
+  int32_t max_activities = 0;
+  bool filtered = false;
+  std::map<std::string, std::set<std::string>> orchestrations, activities, excluded_activities;
+};
+
 struct AbandonCommand {
   enum class Kind { kOrchestration, kActivity };
   Kind kind = Kind::kOrchestration;

@@ -10,7 +10,7 @@ Dispatcher::Dispatcher(TimerQueue* timers, Clock* clock, DispatcherOptions optio
   if (options_.token_seed != 0) seeded_.emplace(options_.token_seed);
 }
 
-uint64_t Dispatcher::AddStream(WorkItemSink* sink, const GetWorkItemsRequest& req,
+uint64_t Dispatcher::AddStream(WorkItemSink* sink, const core::ConnectCommand& cmd,
                                const std::string& peer) {
   absl::MutexLock l(&mu_);
   if (shut_down_) {
@@ -20,14 +20,11 @@ uint64_t Dispatcher::AddStream(WorkItemSink* sink, const GetWorkItemsRequest& re
   auto s = std::make_unique<Stream>();
   s->id = ++next_stream_;
   s->sink = sink;
-  s->filter = WorkItemFilter(req);
+  s->filter = WorkItemFilter(cmd);
   s->peer = peer;
   const int dflt = options_.default_max_concurrent;
-  s->max[0] = req.maxconcurrentorchestrationworkitems() > 0
-                  ? req.maxconcurrentorchestrationworkitems()
-                  : dflt;
-  s->max[1] =
-      req.maxconcurrentactivityworkitems() > 0 ? req.maxconcurrentactivityworkitems() : dflt;
+  s->max[0] = cmd.max_orchestrations > 0 ? cmd.max_orchestrations : dflt;
+  s->max[1] = cmd.max_activities > 0 ? cmd.max_activities : dflt;
   const uint64_t id = s->id;
   streams_[id] = std::move(s);
   SchedulePing(id);

@@ -65,7 +65,7 @@ class Dispatcher {
   Dispatcher(TimerQueue* timers, Clock* clock, DispatcherOptions options);
 
   // Registers a stream; 0 (and the sink closed) after Shutdown().
-  uint64_t AddStream(WorkItemSink* sink, const GetWorkItemsRequest& req, const std::string& peer);
+  uint64_t AddStream(WorkItemSink* sink, const core::ConnectCommand& cmd, const std::string& peer);
   // Unregisters a stream and returns the owners of the work it held, which the
   // caller must release in their partitions. Idempotent.
   std::vector<TokenOwner> RemoveStream(uint64_t stream_id);

@@ -198,9 +198,9 @@ void Engine::DeleteTaskHub(Done done) {
 
 // --- workers ----------------------------------------------------------------------
 
-uint64_t Engine::AddStream(WorkItemSink* sink, const GetWorkItemsRequest& req,
+uint64_t Engine::AddStream(WorkItemSink* sink, const core::ConnectCommand& cmd,
                            const std::string& peer) {
-  const uint64_t id = dispatcher_.AddStream(sink, req, peer);
+  const uint64_t id = dispatcher_.AddStream(sink, cmd, peer);
   if (id != 0) PumpAll();
   return id;
 }

@@ -101,7 +101,7 @@ class Engine {
   // --- Workers ------------------------------------------------------------------
   // Registers a stream; work items are pushed to `sink` until RemoveStream().
   // `peer` identifies the worker's connection (grpc peer(), e.g. "ipv4:127.0.0.1:5123").
-  uint64_t AddStream(WorkItemSink* sink, const GetWorkItemsRequest& req,
+  uint64_t AddStream(WorkItemSink* sink, const core::ConnectCommand& cmd,
                      const std::string& peer = "");
   // Unregisters a stream; its in-flight work items are dispatched again. After it
   // returns the engine no longer touches `sink`. Idempotent.

@@ -2,23 +2,11 @@
 
 namespace taskhub::engine {
 
-WorkItemFilter::WorkItemFilter(const GetWorkItemsRequest& req) {
-  if (!req.has_workitemfilters()) return;
-  present_ = true;
-  const auto& f = req.workitemfilters();
-  for (const auto& o : f.orchestrations()) {
-    auto& v = orchestrations_[o.name()];
-    v.insert(o.versions().begin(), o.versions().end());
-  }
-  for (const auto& a : f.activities()) {
-    auto& v = activities_[a.name()];
-    v.insert(a.versions().begin(), a.versions().end());
-  }
-  for (const auto& a : f.exclude_activities()) {
-    auto& v = excluded_activities_[a.name()];
-    v.insert(a.versions().begin(), a.versions().end());
-  }
-}
+WorkItemFilter::WorkItemFilter(const core::ConnectCommand& cmd)
+    : present_(cmd.filtered),
+      orchestrations_(cmd.orchestrations),
+      activities_(cmd.activities),
+      excluded_activities_(cmd.excluded_activities) {}
 
 bool WorkItemFilter::Match(const Names& names, const std::string& name,
                            const std::string& version) {

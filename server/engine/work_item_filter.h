@@ -9,19 +9,19 @@
 #include <set>
 #include <string>
 
-#include "orchestrator_service.pb.h"
+#include "server/core/commands.h"
 
 namespace taskhub::engine {
 
 class WorkItemFilter {
  public:
   WorkItemFilter() = default;
-  explicit WorkItemFilter(const GetWorkItemsRequest& req);
+  explicit WorkItemFilter(const core::ConnectCommand& cmd);
   bool MatchesOrchestration(const std::string& name, const std::string& version) const;
   bool MatchesActivity(const std::string& name, const std::string& version) const;
 
  private:
-  using Names = std::map<std::string, std::set<std::string>>;  // name -> versions
+  using Names = std::map<std::string, std::set<std::string>>;  // name -> versions (none: any)
   static bool Match(const Names& names, const std::string& name, const std::string& version);
   bool present_ = false;
   Names orchestrations_, activities_;

@@ -60,7 +60,7 @@ class ManualEngineTest : public ::testing::Test {
   void Connect(int max_activities = 0) {
     GetWorkItemsRequest req;
     req.set_maxconcurrentactivityworkitems(max_activities);
-    stream_ = engine_->AddStream(&sink_, req);
+    stream_ = wire::AddStream(*engine_, &sink_, req);
   }
   absl::StatusOr<std::string> Start(const std::string& id,
                                     std::optional<absl::Time> start_at = std::nullopt) {
@@ -277,7 +277,7 @@ TEST_F(ManualEngineTest, SameTokenSeedSameTokens) {
     auto e = Engine::Create(&memory, &clock_, IdGenerator::Random(), opts);
     EXPECT_TRUE(e.ok()) << e.status();
     RecordingSink sink;
-    (*e)->AddStream(&sink, GetWorkItemsRequest());
+    wire::AddStream(**e, &sink, GetWorkItemsRequest());
     std::vector<std::string> out;
     for (const char* id : {"s1", "s2", "s3"}) {
       CreateInstanceRequest req;
@@ -356,7 +356,7 @@ TEST(ThreadedEngineOnFakeClock, DurableTimerFiresWhenTheClockIsAdvanced) {
   auto e = Engine::Create(&memory, &clock, IdGenerator::Random(), EngineOptions());
   ASSERT_TRUE(e.ok()) << e.status();
   Engine& engine = **e;
-  const uint64_t stream = engine.AddStream(&sink, GetWorkItemsRequest());
+  const uint64_t stream = wire::AddStream(engine, &sink, GetWorkItemsRequest());
   CreateInstanceRequest req;
   req.set_instanceid("tt");
   req.set_name("orch");

@@ -54,7 +54,7 @@ class EngineGuaranteesTest : public ::testing::Test {
     sinks_.push_back(std::make_unique<RecordingSink>());
     GetWorkItemsRequest req;
     req.set_maxconcurrentactivityworkitems(max_activities);
-    streams_.push_back(engine_->AddStream(sinks_.back().get(), req));
+    streams_.push_back(wire::AddStream(*engine_, sinks_.back().get(), req));
     return *sinks_.back();
   }
   absl::Status StartAsync(const std::string& id, Done done) {

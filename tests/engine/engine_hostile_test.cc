@@ -53,7 +53,7 @@ TEST_F(EngineHostileTest, CraftedContinuationTokensGetInvalidArgument) {
 TEST_F(EngineHostileTest, RewindHistoryIdsCannotWriteIntoAnotherInstance) {
   Open({}, /*rocks=*/true);
   RecordingSink& sink = sink_;
-  engine_->AddStream(&sink, GetWorkItemsRequest(), "peer-a");
+  wire::AddStream(*engine_, &sink, GetWorkItemsRequest(), "peer-a");
   ASSERT_TRUE(Start("v").ok());
   auto wv = sink.Next();
   ASSERT_TRUE(wv);
@@ -203,7 +203,7 @@ TEST_F(EngineHostileTest, WorkerResponsesAreCappedPerFieldAndPerResponse) {
   o.max_episode_history_bytes = 8 << 10;
   Open(o);
   RecordingSink& sink = sink_;
-  engine_->AddStream(&sink, GetWorkItemsRequest(), "peer-a");
+  wire::AddStream(*engine_, &sink, GetWorkItemsRequest(), "peer-a");
   const std::string big(2048, 'x');
   struct Case {
     std::string what;
@@ -284,7 +284,7 @@ TEST_F(EngineHostileTest, WorkerResponsesAreCappedPerFieldAndPerResponse) {
 // delivery (another worker's) by incrementing its own token.
 TEST_F(EngineHostileTest, CompletionTokensAreUnguessableAndStaleOnesCompleteNothing) {
   RecordingSink& sink = sink_;
-  engine_->AddStream(&sink, GetWorkItemsRequest(), "peer-a");
+  wire::AddStream(*engine_, &sink, GetWorkItemsRequest(), "peer-a");
   std::vector<std::string> tokens;
   for (int i = 0; i < 20; ++i) {
     ASSERT_TRUE(Start(absl::StrCat("t", i)).ok());
@@ -300,7 +300,7 @@ TEST_F(EngineHostileTest, CompletionTokensAreUnguessableAndStaleOnesCompleteNoth
   }
   // A token from before a restart completes nothing after it.
   Open();
-  engine_->AddStream(&sink, GetWorkItemsRequest(), "peer-a");
+  wire::AddStream(*engine_, &sink, GetWorkItemsRequest(), "peer-a");
   std::set<std::string> redelivered;
   for (int i = 0; i < 20; ++i) {
     auto wi = sink.Next();
@@ -324,7 +324,7 @@ TEST_F(EngineHostileTest, CompletionTokensAreUnguessableAndStaleOnesCompleteNoth
 // instance (and for activities: any (instanceId, taskId) match), from any caller.
 TEST_F(EngineHostileTest, TokenlessCompletionsOnlyFromTheWorkItemsConnection) {
   RecordingSink& sink = sink_;
-  engine_->AddStream(&sink, GetWorkItemsRequest(), "ipv4:127.0.0.1:1111");
+  wire::AddStream(*engine_, &sink, GetWorkItemsRequest(), "ipv4:127.0.0.1:1111");
   ASSERT_TRUE(Start("x").ok());
   auto wi = sink.Next();
   ASSERT_TRUE(wi);

@@ -120,7 +120,7 @@ class PartitionTest : public ::testing::Test {
     auto e = Engine::Create(&memory_, &clock_, IdGenerator::Random(), opts);
     ASSERT_TRUE(e.ok()) << e.status();
     engine_ = std::move(*e);
-    stream_ = engine_->AddStream(&sink_, GetWorkItemsRequest());
+    stream_ = wire::AddStream(*engine_, &sink_, GetWorkItemsRequest());
     Drain(*engine_);
   }
   void Close() {

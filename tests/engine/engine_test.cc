@@ -69,7 +69,7 @@ class EngineTest : public ::testing::Test {
 
 TEST_F(EngineTest, ActivityRoundTripCompletesAndWakesWaiter) {
   RecordingSink sink;
-  const uint64_t stream = engine_->AddStream(&sink, GetWorkItemsRequest());
+  const uint64_t stream = wire::AddStream(*engine_, &sink, GetWorkItemsRequest());
   Start("i1");
   std::promise<absl::StatusOr<GetInstanceResponse>> waited;
   engine_->WaitForInstance("i1", true, true, [&](auto r) { waited.set_value(std::move(r)); });
@@ -114,12 +114,12 @@ TEST_F(EngineTest, ActivityRoundTripCompletesAndWakesWaiter) {
 
 TEST_F(EngineTest, DisconnectAndAbandonRedeliver) {
   RecordingSink a;
-  const uint64_t sa = engine_->AddStream(&a, GetWorkItemsRequest());
+  const uint64_t sa = wire::AddStream(*engine_, &a, GetWorkItemsRequest());
   Start("i2");
   auto first = a.Next();
   ASSERT_TRUE(first);
   RecordingSink b;
-  const uint64_t sb = engine_->AddStream(&b, GetWorkItemsRequest());
+  const uint64_t sb = wire::AddStream(*engine_, &b, GetWorkItemsRequest());
   // never two episodes in flight (no wait needed: AddStream dispatches before it returns)
   EXPECT_FALSE(b.Next(absl::ZeroDuration()));
   engine_->RemoveStream(sa);
@@ -146,7 +146,7 @@ TEST_F(EngineTest, WorkItemFiltersRouteByName) {
   RecordingSink only_b;
   GetWorkItemsRequest req;
   req.mutable_workitemfilters()->add_orchestrations()->set_name("B");
-  const uint64_t s = engine_->AddStream(&only_b, req);
+  const uint64_t s = wire::AddStream(*engine_, &only_b, req);
   Start("fa", "A");
   Start("fb", "B");
   auto wi = only_b.Next();
@@ -167,7 +167,7 @@ TEST_F(EngineTest, RecoversPendingWorkAfterRestart) {
   engine_.reset();
   Open();
   RecordingSink sink;
-  const uint64_t s = engine_->AddStream(&sink, GetWorkItemsRequest());
+  const uint64_t s = wire::AddStream(*engine_, &sink, GetWorkItemsRequest());
   auto wi = sink.Next();
   ASSERT_TRUE(wi);
   ASSERT_EQ(wi->orchestratorrequest().newevents_size(), 3);
@@ -180,7 +180,7 @@ TEST_F(EngineTest, TerminateDropsActivitiesNoWorkerHolds) {
   RecordingSink sink;
   GetWorkItemsRequest req;
   req.set_maxconcurrentactivityworkitems(1);
-  const uint64_t s = engine_->AddStream(&sink, req);
+  const uint64_t s = wire::AddStream(*engine_, &sink, req);
   Start("t1");
   auto wi = sink.Next();
   ASSERT_TRUE(wi && wi->has_orchestratorrequest());

@@ -46,6 +46,11 @@ TASKHUB_TEST_WIRE(Query, InstanceQuery, DoneWith<QueryInstancesResponse>)
 TASKHUB_TEST_WIRE(ListInstanceIds, ListInstanceIdsRequest, DoneWith<ListInstanceIdsResponse>)
 #undef TASKHUB_TEST_WIRE
 
+inline uint64_t AddStream(Engine& e, WorkItemSink* sink, const GetWorkItemsRequest& req,
+                          const std::string& peer = "") {
+  return e.AddStream(sink, api::Translate(req), peer);
+}
+
 // `peer`: the worker's connection, as the service passes ctx->peer().
 inline void CompleteOrchestration(Engine& e, const OrchestratorResponse& resp,
                                   const std::string& peer, Done done) {

@@ -78,7 +78,7 @@ void EngineHarness::Connect(const GetWorkItemsRequest& req) {
   stream_req_ = req;
   peer_ = "ipv4:127.0.0.1:" + std::to_string(40000 + ++connections_);
   sink_ = std::make_unique<RecordingSink>();
-  stream_ = engine_->AddStream(sink_.get(), req, peer_);
+  stream_ = wire::AddStream(*engine_, sink_.get(), req, peer_);
   connected_ = true;
 }
 

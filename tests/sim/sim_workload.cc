@@ -344,7 +344,8 @@ void World::Connect(int max_orch, int max_act) {
   req.set_maxconcurrentactivityworkitems(max_act);
   Log(absl::StrCat(step_, ": worker conn ", idx, " connects (", max_orch, " orch, ", max_act,
                    " act)"));
-  conns_[idx].stream = engine_->AddStream(conns_[idx].sink.get(), req, absl::StrCat("sim:", idx));
+  conns_[idx].stream =
+      wire::AddStream(*engine_, conns_[idx].sink.get(), req, absl::StrCat("sim:", idx));
 }
 
 void World::Disconnect() {
