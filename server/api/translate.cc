@@ -29,10 +29,7 @@ void TerminalOnly(const google::protobuf::RepeatedField<int>& given,
       out->push_back(static_cast<OrchestrationStatus>(s));
     }
   }
-  if (given.empty()) {
-    *out = {ORCHESTRATION_STATUS_COMPLETED, ORCHESTRATION_STATUS_FAILED,
-            ORCHESTRATION_STATUS_TERMINATED, ORCHESTRATION_STATUS_CANCELED};
-  }
+  if (given.empty()) *out = core::TerminalStatuses();
   *nothing_matches = out->empty();
 }
 

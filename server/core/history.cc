@@ -1,14 +1,22 @@
 #include "server/core/history.h"
 
+#include <algorithm>
 #include <map>
 
 namespace taskhub::core {
 
 int64_t ToMicros(absl::Time t) { return absl::ToUnixMicros(t); }
 
+const std::vector<OrchestrationStatus>& TerminalStatuses() {
+  static const std::vector<OrchestrationStatus>* const kAll = new std::vector<OrchestrationStatus>{
+      ORCHESTRATION_STATUS_COMPLETED, ORCHESTRATION_STATUS_FAILED, ORCHESTRATION_STATUS_TERMINATED,
+      ORCHESTRATION_STATUS_CANCELED};
+  return *kAll;
+}
+
 bool IsTerminal(OrchestrationStatus s) {
-  return s == ORCHESTRATION_STATUS_COMPLETED || s == ORCHESTRATION_STATUS_FAILED ||
-         s == ORCHESTRATION_STATUS_TERMINATED || s == ORCHESTRATION_STATUS_CANCELED;
+  const auto& all = TerminalStatuses();
+  return std::find(all.begin(), all.end(), s) != all.end();
 }
 
 std::string StatusName(OrchestrationStatus s) {
@@ -67,8 +75,7 @@ std::vector<std::string> OpenChildren(const std::vector<HistoryEvent>& history) 
   return out;
 }
 
-OrchestrationState ToOrchestrationState(const store::InstanceRecord& rec,
-                                        bool include_payloads) {
+OrchestrationState ToOrchestrationState(const store::InstanceRecord& rec, bool include_payloads) {
   OrchestrationState s;
   s.set_instanceid(rec.instance_id());
   s.set_name(rec.name());
@@ -82,8 +89,7 @@ OrchestrationState ToOrchestrationState(const store::InstanceRecord& rec,
   if (rec.has_completed_time()) *s.mutable_completedtimestamp() = rec.completed_time();
   if (!rec.execution_id().empty()) s.mutable_executionid()->set_value(rec.execution_id());
   if (rec.has_parent()) {
-    s.mutable_parentinstanceid()->set_value(
-        rec.parent().orchestrationinstance().instanceid());
+    s.mutable_parentinstanceid()->set_value(rec.parent().orchestrationinstance().instanceid());
   }
   for (const auto& [k, v] : rec.tags()) (*s.mutable_tags())[k] = v;
   if (rec.has_custom_status()) *s.mutable_customstatus() = rec.custom_status();

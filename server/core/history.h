@@ -19,6 +19,8 @@ int64_t ToMicros(absl::Time t);
 
 // COMPLETED, FAILED, TERMINATED or CANCELED.
 bool IsTerminal(OrchestrationStatus s);
+// Every terminal status (what "finished instances" means in filters).
+const std::vector<OrchestrationStatus>& TerminalStatuses();
 // "RUNNING", "COMPLETED", ... (without the ORCHESTRATION_STATUS_ prefix).
 std::string StatusName(OrchestrationStatus s);
 
@@ -35,8 +37,7 @@ std::vector<std::string> OpenChildren(const std::vector<HistoryEvent>& history);
 std::vector<std::string> AllChildren(const std::vector<HistoryEvent>& history);
 
 // The wire view of an instance record.
-OrchestrationState ToOrchestrationState(const store::InstanceRecord& rec,
-                                        bool include_payloads);
+OrchestrationState ToOrchestrationState(const store::InstanceRecord& rec, bool include_payloads);
 
 }  // namespace taskhub::core
 

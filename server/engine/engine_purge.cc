@@ -51,10 +51,7 @@ void Engine::Purge(const core::PurgeCommand& cmd, DoneWith<PurgeInstancesRespons
     }
     job->by_filter = true;
     job->filter.statuses = cmd.statuses;
-    if (job->filter.statuses.empty()) {
-      job->filter.statuses = {ORCHESTRATION_STATUS_COMPLETED, ORCHESTRATION_STATUS_FAILED,
-                              ORCHESTRATION_STATUS_TERMINATED, ORCHESTRATION_STATUS_CANCELED};
-    }
+    if (job->filter.statuses.empty()) job->filter.statuses = core::TerminalStatuses();
     job->filter.created_from = cmd.created_from;
     job->filter.created_to = cmd.created_to;
     job->filter.page_size = kFilterPage;

@@ -73,10 +73,7 @@ void Engine::ListInstanceIds(const core::ListIdsCommand& cmd,
   if (cmd.nothing_matches) return done(ListInstanceIdsResponse());  // finished ones only
   storage::InstanceFilter f;
   f.statuses = cmd.statuses;
-  if (f.statuses.empty()) {
-    f.statuses = {ORCHESTRATION_STATUS_COMPLETED, ORCHESTRATION_STATUS_FAILED,
-                  ORCHESTRATION_STATUS_TERMINATED, ORCHESTRATION_STATUS_CANCELED};
-  }
+  if (f.statuses.empty()) f.statuses = core::TerminalStatuses();
   f.completed_from = cmd.completed_from;
   f.completed_to = cmd.completed_to;
   f.page_size = std::clamp(cmd.page_size, 1, kMaxPageSize);
