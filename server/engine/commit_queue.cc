@@ -82,9 +82,8 @@ void CommitQueue::Run() {
     {
       absl::MutexLock l(&mu_);
       mu_.Await(absl::Condition(
-          +[](CommitQueue* q) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-            return !q->queue_.empty() || q->stopping_;
-          },
+          +[](CommitQueue* q)
+               ABSL_NO_THREAD_SAFETY_ANALYSIS { return !q->queue_.empty() || q->stopping_; },
           this));
       if (queue_.empty() && stopping_) return;
       items.swap(queue_);
@@ -122,6 +121,13 @@ void CommitQueue::CommitGroup(std::deque<Item>& items) {
     }
   }
   for (auto& it : items) it.after(st);
+}
+
+void PostAfterDurable(CommitQueue* commits, Executor* reader,
+                      absl::AnyInvocable<void(absl::Status)> fn) {
+  commits->Submit(storage::WriteSet{}, [reader, fn = std::move(fn)](absl::Status st) mutable {
+    reader->Post([fn = std::move(fn), st]() mutable { fn(st); });
+  });
 }
 
 }  // namespace taskhub::engine

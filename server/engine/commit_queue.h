@@ -17,6 +17,7 @@
 
 #include "absl/functional/any_invocable.h"
 #include "absl/synchronization/mutex.h"
+#include "server/engine/executor.h"
 #include "server/storage/backend.h"
 
 namespace taskhub::engine {
@@ -74,6 +75,12 @@ class CommitQueue {
   uint64_t submissions_ ABSL_GUARDED_BY(mu_) = 0;
   std::thread thread_;
 };
+
+// Runs `fn` on `reader` once everything submitted to `commits` before this call is
+// durable (an empty submission): the way to read the store and see every acknowledged
+// write. `fn` gets the commit queue's status (an error once a commit has failed).
+void PostAfterDurable(CommitQueue* commits, Executor* reader,
+                      absl::AnyInvocable<void(absl::Status)> fn);
 
 }  // namespace taskhub::engine
 

@@ -127,9 +127,7 @@ void Engine::PumpAll() {
 }
 
 void Engine::AfterDurable(absl::AnyInvocable<void(absl::Status)> fn) {
-  commits_.Submit(storage::WriteSet{}, [this, fn = std::move(fn)](absl::Status st) mutable {
-    reader_.Post([fn = std::move(fn), st]() mutable { fn(st); });
-  });
+  PostAfterDurable(&commits_, &reader_, std::move(fn));
 }
 
 EngineStats Engine::Stats() {

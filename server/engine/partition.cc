@@ -171,9 +171,8 @@ void Partition::AfterCommit(Batch& b, absl::Status st) {
     }
     for (auto& entry : by_target) {
       Partition* target = entry.first;
-      ctx_.reader->Post([target, msgs = std::move(entry.second)]() mutable {
-        target->Deliver(std::move(msgs));
-      });
+      ctx_.reader->Post(
+          [target, msgs = std::move(entry.second)]() mutable { target->Deliver(std::move(msgs)); });
     }
   }
   if (st.ok()) {
@@ -183,9 +182,7 @@ void Partition::AfterCommit(Batch& b, absl::Status st) {
 }
 
 void Partition::AfterDurable(absl::AnyInvocable<void(absl::Status)> fn) {
-  ctx_.commits->Submit(storage::WriteSet{}, [this, fn = std::move(fn)](absl::Status st) mutable {
-    ctx_.reader->Post([fn = std::move(fn), st]() mutable { fn(st); });
-  });
+  PostAfterDurable(ctx_.commits, ctx_.reader, std::move(fn));
 }
 
 // --- the instance table -----------------------------------------------------------
