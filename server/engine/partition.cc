@@ -144,6 +144,13 @@ void Partition::Submit(Batch b) {
                        [this, b = std::move(b)](absl::Status st) mutable { AfterCommit(b, st); });
 }
 
+void Partition::SubmitAndReply(Batch b, Done done, absl::Status reply) {
+  b.done.push_back(
+      [done = std::move(done), reply](absl::Status st) mutable { done(st.ok() ? reply : st); });
+  Submit(std::move(b));
+  PumpLocked();
+}
+
 void Partition::AfterCommit(Batch& b, absl::Status st) {
   if (st.ok()) {
     absl::MutexLock l(&mu_);

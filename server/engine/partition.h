@@ -157,6 +157,9 @@ class Partition {
   void PutRecord(Batch& b, Live& live) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void AddInbox(Batch& b, Live& live, HistoryEvent ev) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Submit(Batch b) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Submits `b` with the caller's reply: `done` gets `reply` once `b` is durable (or the
+  // commit's error); then dispatches what became ready.
+  void SubmitAndReply(Batch b, Done done, absl::Status reply) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void AfterCommit(Batch& b, absl::Status st) ABSL_LOCKS_EXCLUDED(mu_);
   void AfterDurable(absl::AnyInvocable<void(absl::Status)> fn);
 

@@ -75,11 +75,7 @@ void Partition::Command(const std::string& id,
         // written, a suspension still in flight), and must not be seen before it is.
         Batch b;
         if (!t.empty()) Apply(b, t, f.live == nullptr && f.rec ? &*f.rec : nullptr, {});
-        b.done.push_back([done = std::move(done), reply](absl::Status st) mutable {
-          done(st.ok() ? reply : st);
-        });
-        Submit(std::move(b));
-        PumpLocked();
+        SubmitAndReply(std::move(b), std::move(done), reply);
         return;
       }
     }

@@ -109,11 +109,8 @@ absl::Status Partition::CompleteOrchestrationLocked(const core::EpisodeResultCom
   live->abandons = 0;
   Batch b;
   Apply(b, t, nullptr, prefetched);
-  b.done.push_back(
-      [done = std::move(done), reply](absl::Status st) mutable { done(st.ok() ? reply : st); });
+  SubmitAndReply(std::move(b), std::move(done), reply);
   done = nullptr;
-  Submit(std::move(b));
-  PumpLocked();
   return absl::OkStatus();
 }
 
@@ -188,11 +185,8 @@ absl::Status Partition::CompleteActivityLocked(const core::ActivityResultCommand
                              result, ctx_.clock->Now(), Limits());
   const absl::Status reply = t.reply;
   if (!t.empty()) Apply(b, t, nullptr, {});
-  b.done.push_back(
-      [done = std::move(done), reply](absl::Status st) mutable { done(st.ok() ? reply : st); });
+  SubmitAndReply(std::move(b), std::move(done), reply);
   done = nullptr;
-  Submit(std::move(b));
-  PumpLocked();
   return absl::OkStatus();
 }
 
