@@ -57,8 +57,9 @@ void Collect(Message* msg, std::vector<Slot>* slots, std::vector<std::string>* s
 
 int64_t MutateInt(int64_t v, std::mt19937& rng) {
   switch (rng() % 6) {
-    case 0: return v + 1;
-    case 1: return v - 1;
+    // Wrapping arithmetic: v may be INT64_MAX/MIN (signed overflow is undefined).
+    case 0: return static_cast<int64_t>(static_cast<uint64_t>(v) + 1);
+    case 1: return static_cast<int64_t>(static_cast<uint64_t>(v) - 1);
     case 2: return static_cast<int64_t>(rng() % 8);
     case 3: return -static_cast<int64_t>(rng() % 3);
     case 4: return v ^ (int64_t{1} << (rng() % 63));
