@@ -168,9 +168,6 @@ Transition SignalEntity(const InstanceState& state, const SignalEntityCommand& c
                             absl::FailedPreconditionError(absl::StrCat(
                                 "instance '", cmd.instance_id, "' is not an entity")));
   }
-  if (LiveEntity(state) && internal::IsDuplicateRequest(state, ev)) {
-    return ForInstance(cmd.instance_id);
-  }
   return internal::QueueAtEntity(state, cmd.instance_id, ev, state.exists() ? "" : ids(), now);
 }
 

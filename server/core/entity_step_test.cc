@@ -143,6 +143,13 @@ TEST(NextEntityStep, NotAnEntity) {
   EXPECT_EQ(NextEntityStep(Fixture().State(), kNow, 100).kind, SK::kIdle);
 }
 
+TEST(NextEntityStep, EntitiesAreNeverEpisodes) {
+  Fixture f;
+  SetUpEntity(&f, EntityRec(), {Sig("a")});
+  EXPECT_EQ(Next(f.State()), NextStep::kIdle);
+  EXPECT_EQ(NextEntityStep(f.State(), kNow, 100).kind, SK::kBatch);
+}
+
 // --- a scenario: two orchestrations lock overlapping sets --------------------------------
 
 // Runs every entity until it is idle or has a batch, and completes batches at once with

@@ -227,7 +227,8 @@ Transition Purge(const InstanceState& state, const std::string& instance_id,
 // What a live instance without an episode in flight does next: nothing (empty inbox and
 // no forced episode), TerminateNow (a termination is pending), or an episode. The
 // engine holds an episode (not a termination, which is applied at once) back until
-// record.scheduled_start_time and after abandons; that timing is its own.
+// record.scheduled_start_time and after abandons; that timing is its own. Entities are
+// never dispatched as episodes (kIdle): see NextEntityStep in server/core/entity.h.
 enum class NextStep { kIdle, kTerminate, kEpisode };
 NextStep Next(const InstanceState& state);
 

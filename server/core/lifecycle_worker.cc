@@ -152,7 +152,7 @@ Transition Purge(const InstanceState& state, const std::string& instance_id,
 }
 
 NextStep Next(const InstanceState& state) {
-  if (!state.live()) return NextStep::kIdle;
+  if (!state.live() || IsEntity(*state.record)) return NextStep::kIdle;
   if (HasPendingTermination(state.inbox)) return NextStep::kTerminate;
   if (state.inbox.empty() && !state.record->force_episode()) return NextStep::kIdle;
   return NextStep::kEpisode;
