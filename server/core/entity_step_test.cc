@@ -45,6 +45,8 @@ TEST(NextEntityStep, Table) {
        {Lock("o", "c1", kSet), Sig("b"), Unlock("o", "c1")}, 100, SK::kServer, {0, 2}, "", {}},
       {"unlock with its lock request queued: cancelled", "", "", true,
        {Unlock("o", "c1"), Sig("b"), Lock("o", "c1", kSet)}, 100, SK::kServer, {0, 2}, "", {}},
+      {"lock request without an owner dropped", "", "", true, {Lock("", "c1", kSet)}, 100,
+       SK::kServer, {0}, "", {}},
       {"stray unlock dropped", "", "", true, {Unlock("o", "c1"), Sig("b")}, 100, SK::kServer,
        {0}, "", {}},
       {"stray unlock at an empty entity: deleted", "", "", false, {Unlock("o", "c1")}, 100,

@@ -363,6 +363,10 @@ TEST(EntityAdmin, Table) {
       EXPECT_TRUE(t.empty());
     }
   }
+  // The owner's lock for another critical section is not this release's to clear.
+  Fixture other;
+  SetUpEntity(&other, EntityRec("@counter@k", "1", "o", "c2"), {});
+  EXPECT_TRUE(ReleaseEntityLock(other.State(), "o", "c", kNow).empty());
   // Not an entity / no instance: nothing.
   Fixture orch;
   orch.record = Rec("o", ORCHESTRATION_STATUS_COMPLETED);
