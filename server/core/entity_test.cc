@@ -2,6 +2,8 @@
 // admin transitions (server/core/entity.h).
 #include "server/core/entity.h"
 
+#include <functional>
+
 #include "gtest/gtest.h"
 #include "server/core/entity_test_support.h"
 
@@ -299,6 +301,49 @@ TEST(ToEntityMetadata, Fields) {
   EXPECT_FALSE(m.has_serializedstate());
   m = ToEntityMetadata(EntityRec("@counter@k", "42"), 0, false);
   EXPECT_FALSE(m.has_serializedstate());
+}
+
+TEST(MatchesEntityQuery, Table) {
+  store::InstanceRecord with_state = EntityRec("@counter@k1", "1");
+  *with_state.mutable_entity()->mutable_last_modified() = ToProto(kNow);
+  store::InstanceRecord transient = EntityRec("@counter@k2", std::nullopt, "o", "c");
+  *transient.mutable_entity()->mutable_last_modified() = ToProto(kNow);
+  struct Case {
+    const char* name;
+    EntityQueryCommand q;
+    bool want_with_state, want_transient;
+  };
+  auto q = [](std::function<void(EntityQueryCommand*)> f) {
+    EntityQueryCommand c;
+    f(&c);
+    return c;
+  };
+  const Case cases[] = {
+      {"default: only entities with state", {}, true, false},
+      {"include transient", q([](auto* c) { c->include_transient = true; }), true, true},
+      {"prefix", q([](auto* c) {
+         c->id_prefix = "@counter@k2";
+         c->include_transient = true;
+       }),
+       false, true},
+      {"prefix of the name", q([](auto* c) { c->id_prefix = "@count"; }), true, false},
+      {"other prefix", q([](auto* c) { c->id_prefix = "@other"; }), false, false},
+      {"modified range inclusive", q([](auto* c) {
+         c->modified_from = kNow;
+         c->modified_to = kNow;
+       }),
+       true, false},
+      {"modified before", q([](auto* c) { c->modified_to = kNow - absl::Seconds(1); }), false,
+       false},
+      {"modified after", q([](auto* c) { c->modified_from = kNow + absl::Seconds(1); }), false,
+       false},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    EXPECT_EQ(MatchesEntityQuery(c.q, with_state), c.want_with_state);
+    EXPECT_EQ(MatchesEntityQuery(c.q, transient), c.want_transient);
+  }
+  EXPECT_FALSE(MatchesEntityQuery({}, Rec("o", ORCHESTRATION_STATUS_RUNNING)));
 }
 
 enum class Admin { kRemoveEmpty, kPurge, kRelease };

@@ -39,7 +39,9 @@
 //     Transition that must still be applied (the worker is told, the instance moves on).
 //  10. An instance that is still live and has inbox events (or record.force_episode)
 //     afterwards is ready for dispatch, unless an episode is in flight: Next() says
-//     whether to apply TerminateNow or to dispatch OpenEpisode().
+//     whether to apply TerminateNow or to dispatch OpenEpisode(). An entity (record with
+//     `entity` set) is dispatched by NextEntityStep (server/core/entity.h) instead, one
+//     batch in flight at a time.
 //
 // ## State
 // Functions take an InstanceState: the record (nullptr when no instance has the id:
