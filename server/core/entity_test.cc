@@ -233,6 +233,7 @@ TEST(ReceiveAtEntity, LockGranted) {
     SCOPED_TRACE(status);
     Fixture f;
     if (status != kNone) f.record = Rec("o", static_cast<OrchestrationStatus>(status));
+    f.history = {Confirmed(Lock("o", "c1", m.lock_set), 0)};
     Transition t = Receive(f.State(), m, kNow);
     EXPECT_EQ(t.instance_id, "o");
     if (status != kNone && !IsTerminal(static_cast<OrchestrationStatus>(status))) {
@@ -249,6 +250,39 @@ TEST(ReceiveAtEntity, LockGranted) {
       EXPECT_EQ(t.outbox[i].event.entityunlocksent().criticalsectionid(), "c1");
       EXPECT_EQ(t.outbox[i].event.entityunlocksent().parentinstanceid().value(), "o");
     }
+  }
+}
+
+TEST(ReceiveAtEntity, LockGrantedToAnExecutionThatDidNotAsk) {
+  HistoryEvent granted = Ev(HistoryEvent::kEntityLockGranted);
+  granted.mutable_entitylockgranted()->set_criticalsectionid("c1");
+  Message m = To("o", granted, Message::Kind::kLockGranted);
+  m.lock_set = {"@a@1"};
+  Fixture f;
+  f.record = Rec("o", ORCHESTRATION_STATUS_RUNNING);
+  {
+    SCOPED_TRACE("the current execution asked: delivered");
+    f.history = {Ev(HistoryEvent::kExecutionStarted),
+                 Confirmed(Lock("o", "c1", {"@a@1"}), 0)};
+    Transition t = Receive(f.State(), m, kNow);
+    EXPECT_EQ(t.inbox_append.size(), 1u);
+    EXPECT_TRUE(t.outbox.empty());
+  }
+  {
+    SCOPED_TRACE("another section only (continued as new): released");
+    f.history = {Ev(HistoryEvent::kExecutionStarted),
+                 Confirmed(Lock("o", "c2", {"@a@1"}), 0)};
+    Transition t = Receive(f.State(), m, kNow);
+    EXPECT_TRUE(t.inbox_append.empty());
+    ASSERT_EQ(t.outbox.size(), 1u);
+    EXPECT_EQ(t.outbox[0].target, "@a@1");
+    EXPECT_EQ(t.outbox[0].event.entityunlocksent().criticalsectionid(), "c1");
+  }
+  {
+    SCOPED_TRACE("no history given: delivered");
+    InstanceState s = f.State();
+    s.history = nullptr;
+    EXPECT_EQ(Receive(s, m, kNow).inbox_append.size(), 1u);
   }
 }
 

@@ -114,7 +114,10 @@ struct Message {
     // `event` is an entityLockGranted for the target (the lock owner), `lock_set` the
     // entities it holds. A live owner gets it in its inbox; an owner that is not live
     // (finished, purged) answers with entityUnlockSent to every entity of lock_set, so
-    // a grant that races the owner's end never leaks a lock.
+    // a grant that races the owner's end never leaks a lock. When the state passed to
+    // Receive carries the owner's history, a live owner whose current execution holds no
+    // entityLockRequested for the section (it continued as new) answers the same way:
+    // pass the history for kLockGranted (they are rare) to close that race too.
     kLockGranted,
   };
   Kind kind = Kind::kEvent;
