@@ -1,7 +1,8 @@
 // Durable entities: the pure side of the entity scheduler. An entity is an instance
 // with id "@name@key" whose store::InstanceRecord has `entity` (store::EntityData) set:
-// status always RUNNING, name = the entity name, an execution id generated once at
-// creation, history empty. Its inbox (the ordinary instance inbox) is the queue of
+// status always RUNNING, name = the entity name, an execution id set once at creation
+// (from the IdSource by SignalEntity; "entity-<hex micros of now>" when a message creates
+// it, as Receive has no IdSource), history empty. Its inbox (the ordinary instance inbox) is the queue of
 // operation requests, in arrival order: entityOperationSignaled, entityOperationCalled,
 // entityLockRequested, entityUnlockSent (eventId -1).
 //
