@@ -17,9 +17,9 @@ bool InstanceState::finished() const {
 
 bool Transition::empty() const {
   return !discard_existing && !record && !reset_history && history_append.empty() &&
-         inbox_consumed == 0 && inbox_front.empty() && inbox_append.empty() &&
-         activities.empty() && timers.empty() && !release_episode && !became_terminal &&
-         outbox.empty();
+         inbox_consumed == 0 && inbox_removed.empty() && inbox_front.empty() &&
+         inbox_append.empty() && activities.empty() && timers.empty() && !release_episode &&
+         !became_terminal && outbox.empty() && delayed.empty();
 }
 
 namespace internal {

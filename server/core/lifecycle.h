@@ -9,19 +9,23 @@
 // A Transition `t` returned for the instance `t.instance_id` is applied in this order,
 // all of steps 1-5 in one atomic write:
 //  1. If `t.discard_existing`: the existing instance with that id (record, history,
-//     inbox, queued activity tasks, an episode in flight) is dropped, silently (no
-//     parent notification, no waiter sees a terminal state).
+//     inbox, queued activity tasks, an episode or entity batch in flight) is dropped,
+//     silently (no parent notification, no waiter sees a terminal state). With no
+//     `t.record` this deletes the instance (purge; an entity left empty).
 //  2. If `t.record` is set it becomes the instance's record. A non-terminal record of an
 //     instance that was not live (start, rewind) makes it live; its first episode waits
 //     for record.scheduled_start_time if set.
 //  3. History: if `t.reset_history` the stored history is cleared first; then
 //     `t.history_append` is appended in order (at index record.history_size() before
 //     the transition, or 0 after a reset or a discard).
-//  4. Inbox: the first `t.inbox_consumed` events are removed; then `t.inbox_front` goes
-//     to the front (in order, ahead of the events that remain); then `t.inbox_append`
-//     goes to the back.
+//  4. Inbox: the first `t.inbox_consumed` events are removed, or (entities; never set
+//     together with inbox_consumed) the events at the positions `t.inbox_removed`
+//     (indexes into state.inbox, ascending); then `t.inbox_front` goes to the front (in
+//     order, ahead of the events that remain); then `t.inbox_append` goes to the back.
 //  5. Dispatch effects: `t.activities` become activity tasks of the record's current
-//     execution; `t.timers` become durable timers of that execution.
+//     execution; `t.timers` become durable timers of that execution; each of
+//     `t.delayed` becomes a durable timer that, at `at`, delivers its message with
+//     Receive() at message.target (TimerRecord.message; instance_id = the target).
 //  6. `t.release_episode`: the episode in flight (if any) ends; a later completion for it
 //     is stale and ignored.
 //  7. `t.became_terminal`: the instance is finished: the engine deletes its whole
@@ -105,12 +109,24 @@ struct Message {
     // other finished status (TERMINATED, or COMPLETED after its parent failed) is not
     // re-run, its result is sent to the parent again (the parent never waits forever).
     kRewindChild,
+    // `event` is an entityLockGranted for the target (the lock owner), `lock_set` the
+    // entities it holds. A live owner gets it in its inbox; an owner that is not live
+    // (finished, purged) answers with entityUnlockSent to every entity of lock_set, so
+    // a grant that races the owner's end never leaks a lock.
+    kLockGranted,
   };
   Kind kind = Kind::kEvent;
   std::string target;
   std::string expected_execution_id;  // kEvent only; empty = any execution
   HistoryEvent event;
   NewInstance child;  // kStartChild, kRewindChild
+  std::vector<std::string> lock_set;  // kLockGranted
+};
+
+// A message to deliver later (a scheduled entity signal): a durable timer at `at`.
+struct DelayedMessage {
+  absl::Time at;
+  Message message;
 };
 
 struct Transition {
@@ -121,6 +137,7 @@ struct Transition {
   bool reset_history = false;
   std::vector<HistoryEvent> history_append;
   size_t inbox_consumed = 0;
+  std::vector<size_t> inbox_removed;  // positions in state.inbox, ascending (entities)
   std::vector<HistoryEvent> inbox_front;
   std::vector<HistoryEvent> inbox_append;
   std::vector<ActivityRequest> activities;
@@ -128,6 +145,7 @@ struct Transition {
   bool release_episode = false;
   bool became_terminal = false;
   std::vector<Message> outbox;
+  std::vector<DelayedMessage> delayed;
 
   // True when applying it writes nothing (a no-op or a refused command).
   bool empty() const;
@@ -209,7 +227,8 @@ Transition Purge(const InstanceState& state, const std::string& instance_id,
 // What a live instance without an episode in flight does next: nothing (empty inbox and
 // no forced episode), TerminateNow (a termination is pending), or an episode. The
 // engine holds an episode (not a termination, which is applied at once) back until
-// record.scheduled_start_time and after abandons; that timing is its own.
+// record.scheduled_start_time and after abandons; that timing is its own. Entities are
+// never dispatched as episodes (kIdle): see NextEntityStep in server/core/entity.h.
 enum class NextStep { kIdle, kTerminate, kEpisode };
 NextStep Next(const InstanceState& state);
 
@@ -255,6 +274,12 @@ Transition TimerFired(const InstanceState& state, const std::string& timer_execu
 // --- messages between instances -----------------------------------------------------
 
 // Delivers `m` at its target (`state` is the state of m.target). See Message::Kind.
+// Entity targets (IsEntityId(m.target), server/core/entity.h): a kEvent carrying one of
+// the four request events (entityOperationSignaled/Called, entityLockRequested,
+// entityUnlockSent) joins the entity's queue, creating the entity when it does not
+// exist; a signal or call whose requestId is already queued or among the entity's
+// recent request ids is dropped; any other event is dropped. kStartChild whose record
+// names no parent (an entity's startNewOrchestration) at a live target is dropped.
 Transition Receive(const InstanceState& state, const Message& m, absl::Time now);
 
 // The message that tells `child`'s parent it reached its terminal status (nullopt

@@ -3,6 +3,8 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "server/core/entity.h"
+#include "server/core/entity_internal.h"
 #include "server/core/history.h"
 #include "server/core/lifecycle.h"
 #include "server/core/lifecycle_internal.h"
@@ -123,6 +125,12 @@ Transition TerminateNow(const InstanceState& state, absl::Time now) {
       t.outbox.push_back(Terminate(child, term->executionterminated(), now));
     }
   }
+  if (history != nullptr) {
+    // Release the entity locks the execution still holds or waits for.
+    for (Message& m : UnlockMessagesFor(rec.instance_id(), *history, {}, now)) {
+      t.outbox.push_back(std::move(m));
+    }
+  }
   t.history_append = std::move(r.history_append);
   t.record = std::move(r.record);
   t.release_episode = true;
@@ -144,7 +152,7 @@ Transition Purge(const InstanceState& state, const std::string& instance_id,
 }
 
 NextStep Next(const InstanceState& state) {
-  if (!state.live()) return NextStep::kIdle;
+  if (!state.live() || IsEntity(*state.record)) return NextStep::kIdle;
   if (HasPendingTermination(state.inbox)) return NextStep::kTerminate;
   if (state.inbox.empty() && !state.record->force_episode()) return NextStep::kIdle;
   return NextStep::kEpisode;
@@ -266,7 +274,11 @@ Transition CompleteEpisode(const InstanceState& state,
     out.kind = Message::Kind::kEvent;
     out.target = std::move(m.instance_id);
     out.event = std::move(m.event);
-    t.outbox.push_back(std::move(out));
+    if (m.deliver_at) {
+      t.delayed.push_back({*m.deliver_at, std::move(out)});
+    } else {
+      t.outbox.push_back(std::move(out));
+    }
   }
   for (auto& term : r.terminations) {
     ExecutionTerminatedEvent ev;
@@ -275,6 +287,14 @@ Transition CompleteEpisode(const InstanceState& state,
     t.outbox.push_back(Terminate(term.instance_id, std::move(ev), now));
   }
   if (r.rewound) RewindChildren(r.record, t.history_append, now, ids, &t);
+  if (r.became_terminal || r.continued_as_new) {
+    // The execution ended: release the entity locks it still holds or waits for.
+    static const std::vector<HistoryEvent> kNoHistory;
+    for (Message& m : UnlockMessagesFor(id, state.history ? *state.history : kNoHistory,
+                                        r.entity_lock_events, now)) {
+      t.outbox.push_back(std::move(m));
+    }
+  }
   if (r.became_terminal) AddParentNotification(r.record, now, &t);
   t.record = std::move(r.record);
   return t;
@@ -304,6 +324,7 @@ std::optional<Message> NotifyParent(const store::InstanceRecord& child, absl::Ti
 
 Transition Receive(const InstanceState& state, const Message& m, absl::Time now) {
   Transition t = ForInstance(m.target);
+  if (internal::ReceiveEntityMessage(state, m, now, &t)) return t;
   switch (m.kind) {
     case Message::Kind::kEvent:
     case Message::Kind::kTerminate:
@@ -373,6 +394,8 @@ Transition Receive(const InstanceState& state, const Message& m, absl::Time now)
       internal::RewindInto(rec, m.event.executionrewound(), now, &t);
       return t;
     }
+    case Message::Kind::kLockGranted:
+      return t;  // (handled by ReceiveEntityMessage)
   }
   return t;
 }

@@ -412,6 +412,9 @@ TEST_P(ReceiveTest, Transition) {
       break;
     case MK::kStartChild:
       break;
+    case MK::kLockGranted:
+      m.event = Ev(HistoryEvent::kEntityLockGranted);
+      break;
   }
   Transition t = Receive(f.State(), m, kNow);
   ASSERT_TRUE(t.reply.ok());

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "server/common/status_macros.h"
+#include "server/core/entity.h"
 #include "server/core/history.h"
 #include "server/core/record.h"
 #include "server/core/rewind.h"
@@ -24,6 +25,61 @@ OrchestrationInstance InstanceOf(const store::InstanceRecord& rec) {
   oi.set_instanceid(rec.instance_id());
   oi.mutable_executionid()->set_value(rec.execution_id());
   return oi;
+}
+
+// The normalized form of an entity id already validated by ValidateAction.
+std::string Normalized(const std::string& id) {
+  absl::StatusOr<std::string> n = NormalizeEntityId(id);
+  return n.ok() ? *std::move(n) : id;
+}
+
+// A sendEntityMessage action (validated): fills its confirmation and adds its message.
+void ApplyEntityMessage(const OrchestratorAction& a, const store::InstanceRecord& rec,
+                        absl::Time now, HistoryEvent* confirm, EpisodeResult* out) {
+  const SendEntityMessageAction& m = a.sendentitymessage();
+  MessageOut msg;
+  msg.event = NewEvent(now);
+  if (m.has_entityoperationsignaled()) {
+    auto* s = confirm->mutable_entityoperationsignaled();
+    *s = m.entityoperationsignaled();
+    msg.instance_id = Normalized(s->targetinstanceid().value());
+    s->mutable_targetinstanceid()->set_value(msg.instance_id);
+    if (s->has_scheduledtime() && FromProto(s->scheduledtime()) > now) {
+      msg.deliver_at = FromProto(s->scheduledtime());
+    }
+    *msg.event.mutable_entityoperationsignaled() = *s;
+  } else if (m.has_entityoperationcalled()) {
+    auto* c = confirm->mutable_entityoperationcalled();
+    *c = m.entityoperationcalled();
+    msg.instance_id = Normalized(c->targetinstanceid().value());
+    c->mutable_targetinstanceid()->set_value(msg.instance_id);
+    c->mutable_parentinstanceid()->set_value(rec.instance_id());
+    c->mutable_parentexecutionid()->set_value(rec.execution_id());
+    *msg.event.mutable_entityoperationcalled() = *c;
+  } else if (m.has_entitylockrequested()) {
+    auto* l = confirm->mutable_entitylockrequested();
+    *l = m.entitylockrequested();
+    std::vector<std::string> set;
+    for (const std::string& id : l->lockset()) set.push_back(Normalized(id));
+    std::sort(set.begin(), set.end());
+    set.erase(std::unique(set.begin(), set.end()), set.end());
+    l->clear_lockset();
+    for (const std::string& id : set) l->add_lockset(id);
+    l->set_position(0);
+    l->mutable_parentinstanceid()->set_value(rec.instance_id());
+    msg.instance_id = set.front();
+    *msg.event.mutable_entitylockrequested() = *l;
+    out->entity_lock_events.push_back(*confirm);
+  } else {
+    auto* u = confirm->mutable_entityunlocksent();
+    *u = m.entityunlocksent();
+    msg.instance_id = Normalized(u->targetinstanceid().value());
+    u->mutable_targetinstanceid()->set_value(msg.instance_id);
+    u->mutable_parentinstanceid()->set_value(rec.instance_id());
+    *msg.event.mutable_entityunlocksent() = *u;
+    out->entity_lock_events.push_back(*confirm);
+  }
+  out->messages.push_back(std::move(msg));
 }
 
 // Applies one non-terminal action: appends its confirmation event (eventId = action
@@ -107,6 +163,9 @@ absl::Status ApplyAction(const OrchestratorAction& a, const store::InstanceRecor
       out->messages.push_back(std::move(m));
       break;
     }
+    case OrchestratorAction::kSendEntityMessage:
+      ApplyEntityMessage(a, rec, now, &confirm, out);
+      break;
     case OrchestratorAction::kTerminateOrchestration: {
       const auto& t = a.terminateorchestration();
       out->terminations.push_back({t.instanceid(), t.reason(), t.recurse()});

@@ -8,6 +8,7 @@
 #ifndef TASKHUB_SERVER_CORE_ORCHESTRATION_H_
 #define TASKHUB_SERVER_CORE_ORCHESTRATION_H_
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,10 +25,13 @@ struct TimerOut {
   HistoryEvent event;
 };
 
-// An event for another instance's inbox (eventRaised from sendEvent).
+// An event for another instance's inbox (eventRaised from sendEvent; an entity request
+// from sendEntityMessage, to the normalized entity id). `deliver_at`: a scheduled signal,
+// delivered then (a delayed message).
 struct MessageOut {
   std::string instance_id;
   HistoryEvent event;
+  std::optional<absl::Time> deliver_at;
 };
 
 // A sub-orchestration to create. `record` is the child's new instance record
@@ -62,6 +66,10 @@ struct EpisodeResult {
   bool became_terminal = false;
   bool continued_as_new = false;
   bool rewound = false;
+  // The confirmations (entityLockRequested, entityUnlockSent) of this response's lock and
+  // unlock actions, kept even when continue-as-new drops them from the history: what the
+  // execution requested and released (see UnlockMessagesFor in server/core/entity.h).
+  std::vector<HistoryEvent> entity_lock_events;
 };
 
 struct EpisodeInput {
@@ -86,8 +94,16 @@ struct EpisodeInput {
 };
 
 // Applies a worker's response to an episode. Errors: INVALID_ARGUMENT for a malformed
-// action (the message names it), RESOURCE_EXHAUSTED for oversized payloads,
-// UNIMPLEMENTED for entity actions. On error nothing must be committed.
+// action (the message names it), RESOURCE_EXHAUSTED for oversized payloads. On error
+// nothing must be committed.
+//
+// sendEntityMessage actions: the confirmation event (eventId = action id) is the action's
+// event with targetInstanceId set to the normalized entity id (PY parses it on replay),
+// parentInstanceId = this instance (call, lock, unlock) and parentExecutionId = this
+// execution (call); a lock's lockSet is normalized, sorted (byte order) and de-duplicated.
+// Each becomes one MessageOut (eventId -1): signal and call to the target (a signal whose
+// scheduledTime is after `now`: deliver_at), lock to lockSet[0] with position 0, unlock
+// to the target.
 absl::StatusOr<EpisodeResult> ApplyEpisode(const EpisodeInput& in);
 
 // Terminates an instance on the server (no worker involved): appends

@@ -189,7 +189,7 @@ const Case kCases[] = {
      [](const absl::StatusOr<EpisodeResult>& r) {
        EXPECT_EQ(r.status().code(), absl::StatusCode::kResourceExhausted);
      }},
-    {"entity_messages_unimplemented",
+    {"entity_signal_without_target_is_invalid",
      [] {
        OrchestratorAction a;
        a.set_id(1);
@@ -197,7 +197,21 @@ const Case kCases[] = {
        return std::vector<OrchestratorAction>{a};
      }(),
      [](const absl::StatusOr<EpisodeResult>& r) {
-       EXPECT_EQ(r.status().code(), absl::StatusCode::kUnimplemented);
+       EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+       EXPECT_NE(r.status().message().find("entityOperationSignaled.targetInstanceId"),
+                 std::string::npos);
+     }},
+    {"sub_orchestration_with_an_entity_id_is_invalid",
+     [] {
+       OrchestratorAction a;
+       a.set_id(10);
+       a.mutable_createsuborchestration()->set_name("child");
+       a.mutable_createsuborchestration()->set_instanceid("@counter@1");
+       return std::vector<OrchestratorAction>{a};
+     }(),
+     [](const absl::StatusOr<EpisodeResult>& r) {
+       EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+       EXPECT_NE(r.status().message().find("reserved for entity ids"), std::string::npos);
      }},
     {"action_without_type_is_invalid",
      [] {

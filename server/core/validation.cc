@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "server/common/status_macros.h"
+#include "server/core/entity.h"
 
 namespace taskhub::core {
 namespace {
@@ -37,6 +38,15 @@ bool HasControlChar(absl::string_view s) {
 }  // namespace
 
 absl::Status ValidateInstanceId(absl::string_view field, absl::string_view id) {
+  RETURN_IF_ERROR(ValidateIdText(field, id));
+  if (id[0] == '@') {
+    return absl::InvalidArgumentError(absl::StrCat(
+        field, " '", id, "' starts with '@', which is reserved for entity ids"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateIdText(absl::string_view field, absl::string_view id) {
   if (id.empty()) return absl::InvalidArgumentError(absl::StrCat(field, " must not be empty"));
   if (id.size() > kMaxInstanceIdLength) {
     return absl::InvalidArgumentError(absl::StrCat(field, " is ", id.size(),
@@ -48,10 +58,6 @@ absl::Status ValidateInstanceId(absl::string_view field, absl::string_view id) {
   }
   if (HasControlChar(id)) {
     return absl::InvalidArgumentError(absl::StrCat(field, " contains a control character"));
-  }
-  if (id[0] == '@') {
-    return absl::InvalidArgumentError(absl::StrCat(
-        field, " '", id, "' starts with '@', which is reserved for entity ids"));
   }
   return absl::OkStatus();
 }
@@ -187,6 +193,69 @@ absl::Status ValidateCreateInstance(const CreateInstanceRequest& req, size_t max
   return ValidateMessageSize("CreateInstanceRequest", req, max_payload);
 }
 
+namespace {
+
+// An entity id in an action: "@name@key" (see NormalizeEntityId).
+absl::Status ValidateEntityTarget(const std::string& field, const std::string& id) {
+  if (absl::StatusOr<std::string> n = NormalizeEntityId(id); !n.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(field, ": ", n.status().message()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateRequestId(const std::string& field, const std::string& id) {
+  if (id.empty()) return absl::InvalidArgumentError(field + " must not be empty");
+  return ValidateShortField(field, id, kMaxInstanceIdLength);
+}
+
+}  // namespace
+
+absl::Status ValidateEntityMessage(const std::string& where, const SendEntityMessageAction& m,
+                                   size_t max_payload) {
+  switch (m.EntityMessageType_case()) {
+    case SendEntityMessageAction::kEntityOperationSignaled: {
+      const auto& s = m.entityoperationsignaled();
+      const std::string f = where + ".entityOperationSignaled";
+      RETURN_IF_ERROR(ValidateEntityTarget(f + ".targetInstanceId", s.targetinstanceid().value()));
+      RETURN_IF_ERROR(ValidateRequestId(f + ".requestId", s.requestid()));
+      RETURN_IF_ERROR(ValidateName(f + ".operation", s.operation()));
+      return ValidatePayload(f + ".input", s.input(), max_payload);
+    }
+    case SendEntityMessageAction::kEntityOperationCalled: {
+      const auto& c = m.entityoperationcalled();
+      const std::string f = where + ".entityOperationCalled";
+      RETURN_IF_ERROR(ValidateEntityTarget(f + ".targetInstanceId", c.targetinstanceid().value()));
+      RETURN_IF_ERROR(ValidateRequestId(f + ".requestId", c.requestid()));
+      RETURN_IF_ERROR(ValidateName(f + ".operation", c.operation()));
+      return ValidatePayload(f + ".input", c.input(), max_payload);
+    }
+    case SendEntityMessageAction::kEntityLockRequested: {
+      const auto& l = m.entitylockrequested();
+      const std::string f = where + ".entityLockRequested";
+      RETURN_IF_ERROR(ValidateRequestId(f + ".criticalSectionId", l.criticalsectionid()));
+      if (l.lockset_size() == 0) return absl::InvalidArgumentError(f + ".lockSet is empty");
+      if (static_cast<size_t>(l.lockset_size()) > kMaxLockSetSize) {
+        return absl::InvalidArgumentError(absl::StrCat(f, ".lockSet names ", l.lockset_size(),
+                                                       " entities; the maximum is ",
+                                                       kMaxLockSetSize));
+      }
+      for (int i = 0; i < l.lockset_size(); ++i) {
+        RETURN_IF_ERROR(ValidateEntityTarget(absl::StrCat(f, ".lockSet[", i, "]"), l.lockset(i)));
+      }
+      return absl::OkStatus();
+    }
+    case SendEntityMessageAction::kEntityUnlockSent: {
+      const auto& u = m.entityunlocksent();
+      const std::string f = where + ".entityUnlockSent";
+      RETURN_IF_ERROR(ValidateRequestId(f + ".criticalSectionId", u.criticalsectionid()));
+      return ValidateEntityTarget(f + ".targetInstanceId", u.targetinstanceid().value());
+    }
+    case SendEntityMessageAction::ENTITYMESSAGETYPE_NOT_SET:
+      break;
+  }
+  return absl::InvalidArgumentError(where + " has no entity message type set");
+}
+
 absl::Status ValidateAction(const OrchestratorAction& a, size_t max_payload) {
   const std::string where = absl::StrCat("actions[id=", a.id(), "]");
   switch (a.orchestratorActionType_case()) {
@@ -262,8 +331,9 @@ absl::Status ValidateAction(const OrchestratorAction& a, size_t max_payload) {
       return ValidatePayload(where + ".terminateOrchestration.reason",
                              a.terminateorchestration().reason(), max_payload);
     case OrchestratorAction::kSendEntityMessage:
-      return absl::UnimplementedError(
-          where + ".sendEntityMessage: durable entities are not supported by this server yet");
+      RETURN_IF_ERROR(ValidateEntityMessage(where + ".sendEntityMessage", a.sendentitymessage(),
+                                            max_payload));
+      return ValidateMessageSize(where, a, max_payload);
     case OrchestratorAction::kRewindOrchestration: {
       const auto& h = a.rewindorchestration().newhistory();
       for (int i = 0; i < h.size(); ++i) {

@@ -5,6 +5,7 @@
 #define TASKHUB_SERVER_CORE_VALIDATION_H_
 
 #include <cstddef>
+#include <string>
 #include "absl/strings/string_view.h"
 
 #include "absl/status/status.h"
@@ -19,6 +20,9 @@ inline constexpr size_t kMaxNameLength = 1024;
 // Instance ids: 1..256 bytes of valid UTF-8, no control characters, and not
 // starting with '@' (reserved for entity ids "@name@key").
 absl::Status ValidateInstanceId(absl::string_view field, absl::string_view id);
+// The instance-id rules without the '@' rule (used for entity ids: see
+// server/core/entity.h NormalizeEntityId).
+absl::Status ValidateIdText(absl::string_view field, absl::string_view id);
 // Orchestration, activity and event names: non-empty, <= 1024 bytes, no control chars.
 absl::Status ValidateName(absl::string_view field, absl::string_view name);
 // RESOURCE_EXHAUSTED when `value` is larger than `max_bytes` (0 = no limit).
@@ -48,6 +52,11 @@ absl::Status ValidateWorkerEvent(absl::string_view field, const HistoryEvent& ev
                                  size_t max_payload);
 // A client's StartInstance request (without the instance id, which may be empty).
 absl::Status ValidateCreateInstance(const CreateInstanceRequest& req, size_t max_payload);
+// A sendEntityMessage action: entity ids well-formed (NormalizeEntityId), request and
+// critical-section ids non-empty, a lock set of 1..kMaxLockSetSize entities, payloads
+// capped. `where` names the action in messages.
+absl::Status ValidateEntityMessage(const std::string& where, const SendEntityMessageAction& m,
+                                   size_t max_payload);
 // Validates the names, ids and payload sizes inside one orchestrator action.
 absl::Status ValidateAction(const OrchestratorAction& action, size_t max_payload);
 absl::Status ValidateFailureDetails(absl::string_view field, const TaskFailureDetails& f,

@@ -21,6 +21,8 @@ store::OutboxMessage::Kind KindToStore(Kind k) {
       return store::OutboxMessage::START_CHILD;
     case Kind::kRewindChild:
       return store::OutboxMessage::REWIND_CHILD;
+    case Kind::kLockGranted:
+      return store::OutboxMessage::LOCK_GRANTED;
   }
   return store::OutboxMessage::EVENT;
 }
