@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "server/common/logging.h"
 #include "server/common/status_macros.h"
+#include "server/core/entity.h"
 #include "server/engine/partition_internal.h"
 
 namespace taskhub::engine {
@@ -21,6 +22,7 @@ void Partition::Recover(storage::RecoveryState& st) {
   for (auto& rec : st.live_instances) {
     auto live = std::make_unique<Live>();
     live->stored = storage::IndexedFields::Of(rec);
+    live->history_loaded = core::IsEntity(rec);  // an entity keeps no history
     if (rec.has_scheduled_start_time()) live->not_before = FromProto(rec.scheduled_start_time());
     live->rec = std::move(rec);
     live_[live->rec.instance_id()] = std::move(live);
@@ -71,7 +73,8 @@ absl::Status Partition::CheckOpen() {
 
 Partition::Counts Partition::Stats() {
   absl::MutexLock l(&mu_);
-  return Counts{live_.size(), ready_orch_.size(), activities_.size(), cached_events_};
+  return Counts{live_.size(), ready_orch_.size() + ready_ent_.size(), activities_.size(),
+                cached_events_};
 }
 
 // --- lookups ----------------------------------------------------------------------
@@ -208,7 +211,7 @@ Partition::Live& Partition::NewLive(store::InstanceRecord rec,
   const std::string id = live.rec.instance_id();
   pending_.erase(id);
   live_[id] = std::move(owned);
-  if (history_loaded) TouchHistory(live);
+  if (history_loaded && !core::IsEntity(live.rec)) TouchHistory(live);
   return live;
 }
 
@@ -278,6 +281,7 @@ void Partition::DeleteEverything(Done done) {
       activities_.clear();
       activities_of_.clear();
       ready_orch_.clear();
+      ready_ent_.clear();
       ready_act_.clear();
       history_lru_.clear();
       cached_events_ = 0;

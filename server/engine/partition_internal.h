@@ -30,6 +30,9 @@ struct Partition::Live {
   absl::Time not_before = absl::InfinitePast();
   uint64_t wake_timer = 0;
   int abandons = 0;
+  // Entities: the batch in flight (with `token`): its inbox positions and operations.
+  std::vector<size_t> batch_positions;
+  std::vector<HistoryEvent> batch_ops;
   bool in_flight() const { return !token.empty(); }
 };
 
