@@ -50,6 +50,10 @@ TEST_F(EntityTest, SignalsRunInBatchesAndTheStateIsKept) {
   EXPECT_FALSE(TakeEntity(e));
   // Entities are not orchestration instances.
   EXPECT_FALSE(Exists(e));
+  auto wait = testing::DriveOr<GetInstanceResponse>(*engine_, [&](auto d) {
+    engine_->WaitForInstance(e, /*completion=*/true, false, std::move(d));
+  });
+  EXPECT_EQ(wait.status().code(), absl::StatusCode::kNotFound);
   auto q = testing::DriveOr<QueryInstancesResponse>(
       *engine_, [&](auto d) { wire::Query(*engine_, InstanceQuery(), std::move(d)); });
   ASSERT_TRUE(q.ok());
