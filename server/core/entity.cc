@@ -187,6 +187,19 @@ EntityMetadata ToEntityMetadata(const store::InstanceRecord& rec, size_t backlog
   return m;
 }
 
+bool MatchesEntityQuery(const EntityQueryCommand& q, const store::InstanceRecord& rec) {
+  if (!IsEntity(rec)) return false;
+  if (q.id_prefix && rec.instance_id().compare(0, q.id_prefix->size(), *q.id_prefix) != 0) {
+    return false;
+  }
+  const store::EntityData& e = rec.entity();
+  const absl::Time modified =
+      FromProto(e.has_last_modified() ? e.last_modified() : rec.last_updated_time());
+  if (q.modified_from && modified < *q.modified_from) return false;
+  if (q.modified_to && modified > *q.modified_to) return false;
+  return q.include_transient || e.has_state();
+}
+
 Transition RemoveEmptyEntity(const InstanceState& state) {
   Transition t = ForInstance(state.record ? state.record->instance_id() : "");
   if (!LiveEntity(state) || Queued(state) != 0) return t;

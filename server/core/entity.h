@@ -116,6 +116,12 @@ Transition CompleteEntityBatch(const InstanceState& state, const std::vector<siz
 EntityMetadata ToEntityMetadata(const store::InstanceRecord& rec, size_t backlog,
                                 bool include_state);
 
+// QueryEntities' filter over one entity record (the caller pages in id order): the id
+// starts with id_prefix (as sent), last_modified within [modified_from, modified_to]
+// (both inclusive, like the instance filters), and, unless include_transient, the entity
+// has state (transient = no state, only queued requests or a lock).
+bool MatchesEntityQuery(const EntityQueryCommand& q, const store::InstanceRecord& rec);
+
 // Deletes the entity when it has no state, no queued request and no lock (CleanEntityStorage
 // removeEmptyEntities); otherwise an empty Transition. The caller must not call it while a
 // batch is in flight.

@@ -85,7 +85,7 @@ Transition Episode(const std::vector<OrchestratorAction>& actions,
 }
 
 TEST(EntityActions, ConfirmationsAndMessages) {
-  Transition t = Episode({SignalA(0, "@Counter@k"), CallA(1, "@counter@k"),
+  Transition t = Episode({SignalA(0, "@Counter@k"), CallA(1, "@COUNTER@k"),
                           LockA(2, {"@b@2", "@A@1", "@b@2"}), UnlockA(3, "@a@1"),
                           SignalA(4, "@counter@k", absl::Minutes(5))});
   ASSERT_TRUE(t.reply.ok()) << t.reply;

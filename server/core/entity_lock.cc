@@ -150,6 +150,13 @@ EntityStep NextLocked(const InstanceState& state, absl::Time now, size_t max_bat
   return EntityStep{};
 }
 
+// True when `history` holds the confirmation of a lock request for `section`.
+bool RequestedLock(const std::vector<HistoryEvent>& history, const std::string& section) {
+  return std::any_of(history.begin(), history.end(), [&](const HistoryEvent& e) {
+    return e.has_entitylockrequested() && e.entitylockrequested().criticalsectionid() == section;
+  });
+}
+
 }  // namespace
 
 EntityStep NextEntityStep(const InstanceState& state, absl::Time now, size_t max_batch) {
@@ -174,11 +181,14 @@ bool ReceiveEntityMessage(const InstanceState& state, const Message& m, absl::Ti
       }
       return true;  // (terminations never reach entities)
     case Message::Kind::kLockGranted: {
-      if (state.live() && !IsEntity(*state.record)) {
+      if (state.live() && !IsEntity(*state.record) &&
+          (state.history == nullptr ||
+           RequestedLock(*state.history, m.event.entitylockgranted().criticalsectionid()))) {
         t->inbox_append.push_back(m.event);
         return true;
       }
-      // The owner is gone (finished, purged): release what it was granted.
+      // The owner is gone (finished, purged), or its current execution never asked for
+      // this section (it continued as new meanwhile): release what it was granted.
       for (const std::string& entity : m.lock_set) {
         HistoryEvent unlock = NewEvent(now);
         auto* u = unlock.mutable_entityunlocksent();

@@ -45,6 +45,8 @@ TEST(NextEntityStep, Table) {
        {Lock("o", "c1", kSet), Sig("b"), Unlock("o", "c1")}, 100, SK::kServer, {0, 2}, "", {}},
       {"unlock with its lock request queued: cancelled", "", "", true,
        {Unlock("o", "c1"), Sig("b"), Lock("o", "c1", kSet)}, 100, SK::kServer, {0, 2}, "", {}},
+      {"lock request without an owner dropped", "", "", true, {Lock("", "c1", kSet)}, 100,
+       SK::kServer, {0}, "", {}},
       {"stray unlock dropped", "", "", true, {Unlock("o", "c1"), Sig("b")}, 100, SK::kServer,
        {0}, "", {}},
       {"stray unlock at an empty entity: deleted", "", "", false, {Unlock("o", "c1")}, 100,
@@ -195,10 +197,12 @@ TEST(EntityLocks, OverlappingSetsNeverDeadlock) {
   for (const auto& id : ents) w.At(id).record = EntityRec(id, "0");
   for (const char* o : {"o1", "o2"}) w.At(o).record = Rec(o, ORCHESTRATION_STATUS_RUNNING);
   // o1 locks {a, b}, o2 locks {b, c, a}: both in canonical order, both start at a.
-  w.in_flight.push_back(
-      ToEntity("@a@1", Lock("o1", "s1", {"@a@1", "@b@2"})));
-  w.in_flight.push_back(
-      ToEntity("@a@1", Lock("o2", "s2", {"@a@1", "@b@2", "@c@3"})));
+  const HistoryEvent lock1 = Lock("o1", "s1", {"@a@1", "@b@2"});
+  const HistoryEvent lock2 = Lock("o2", "s2", {"@a@1", "@b@2", "@c@3"});
+  w.At("o1").history = {Confirmed(lock1, 0)};
+  w.At("o2").history = {Confirmed(lock2, 0)};
+  w.in_flight.push_back(ToEntity("@a@1", lock1));
+  w.in_flight.push_back(ToEntity("@a@1", lock2));
   w.in_flight.push_back(ToEntity("@b@2", Sig("x")));  // a signal waits at b
   int batches = 0;
   RunWorld(&w, ents, &batches);

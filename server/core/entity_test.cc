@@ -2,6 +2,8 @@
 // admin transitions (server/core/entity.h).
 #include "server/core/entity.h"
 
+#include <functional>
+
 #include "gtest/gtest.h"
 #include "server/core/entity_test_support.h"
 
@@ -231,6 +233,7 @@ TEST(ReceiveAtEntity, LockGranted) {
     SCOPED_TRACE(status);
     Fixture f;
     if (status != kNone) f.record = Rec("o", static_cast<OrchestrationStatus>(status));
+    f.history = {Confirmed(Lock("o", "c1", m.lock_set), 0)};
     Transition t = Receive(f.State(), m, kNow);
     EXPECT_EQ(t.instance_id, "o");
     if (status != kNone && !IsTerminal(static_cast<OrchestrationStatus>(status))) {
@@ -247,6 +250,39 @@ TEST(ReceiveAtEntity, LockGranted) {
       EXPECT_EQ(t.outbox[i].event.entityunlocksent().criticalsectionid(), "c1");
       EXPECT_EQ(t.outbox[i].event.entityunlocksent().parentinstanceid().value(), "o");
     }
+  }
+}
+
+TEST(ReceiveAtEntity, LockGrantedToAnExecutionThatDidNotAsk) {
+  HistoryEvent granted = Ev(HistoryEvent::kEntityLockGranted);
+  granted.mutable_entitylockgranted()->set_criticalsectionid("c1");
+  Message m = To("o", granted, Message::Kind::kLockGranted);
+  m.lock_set = {"@a@1"};
+  Fixture f;
+  f.record = Rec("o", ORCHESTRATION_STATUS_RUNNING);
+  {
+    SCOPED_TRACE("the current execution asked: delivered");
+    f.history = {Ev(HistoryEvent::kExecutionStarted),
+                 Confirmed(Lock("o", "c1", {"@a@1"}), 0)};
+    Transition t = Receive(f.State(), m, kNow);
+    EXPECT_EQ(t.inbox_append.size(), 1u);
+    EXPECT_TRUE(t.outbox.empty());
+  }
+  {
+    SCOPED_TRACE("another section only (continued as new): released");
+    f.history = {Ev(HistoryEvent::kExecutionStarted),
+                 Confirmed(Lock("o", "c2", {"@a@1"}), 0)};
+    Transition t = Receive(f.State(), m, kNow);
+    EXPECT_TRUE(t.inbox_append.empty());
+    ASSERT_EQ(t.outbox.size(), 1u);
+    EXPECT_EQ(t.outbox[0].target, "@a@1");
+    EXPECT_EQ(t.outbox[0].event.entityunlocksent().criticalsectionid(), "c1");
+  }
+  {
+    SCOPED_TRACE("no history given: delivered");
+    InstanceState s = f.State();
+    s.history = nullptr;
+    EXPECT_EQ(Receive(s, m, kNow).inbox_append.size(), 1u);
   }
 }
 
@@ -299,6 +335,49 @@ TEST(ToEntityMetadata, Fields) {
   EXPECT_FALSE(m.has_serializedstate());
   m = ToEntityMetadata(EntityRec("@counter@k", "42"), 0, false);
   EXPECT_FALSE(m.has_serializedstate());
+}
+
+TEST(MatchesEntityQuery, Table) {
+  store::InstanceRecord with_state = EntityRec("@counter@k1", "1");
+  *with_state.mutable_entity()->mutable_last_modified() = ToProto(kNow);
+  store::InstanceRecord transient = EntityRec("@counter@k2", std::nullopt, "o", "c");
+  *transient.mutable_entity()->mutable_last_modified() = ToProto(kNow);
+  struct Case {
+    const char* name;
+    EntityQueryCommand q;
+    bool want_with_state, want_transient;
+  };
+  auto q = [](std::function<void(EntityQueryCommand*)> f) {
+    EntityQueryCommand c;
+    f(&c);
+    return c;
+  };
+  const Case cases[] = {
+      {"default: only entities with state", {}, true, false},
+      {"include transient", q([](auto* c) { c->include_transient = true; }), true, true},
+      {"prefix", q([](auto* c) {
+         c->id_prefix = "@counter@k2";
+         c->include_transient = true;
+       }),
+       false, true},
+      {"prefix of the name", q([](auto* c) { c->id_prefix = "@count"; }), true, false},
+      {"other prefix", q([](auto* c) { c->id_prefix = "@other"; }), false, false},
+      {"modified range inclusive", q([](auto* c) {
+         c->modified_from = kNow;
+         c->modified_to = kNow;
+       }),
+       true, false},
+      {"modified before", q([](auto* c) { c->modified_to = kNow - absl::Seconds(1); }), false,
+       false},
+      {"modified after", q([](auto* c) { c->modified_from = kNow + absl::Seconds(1); }), false,
+       false},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    EXPECT_EQ(MatchesEntityQuery(c.q, with_state), c.want_with_state);
+    EXPECT_EQ(MatchesEntityQuery(c.q, transient), c.want_transient);
+  }
+  EXPECT_FALSE(MatchesEntityQuery({}, Rec("o", ORCHESTRATION_STATUS_RUNNING)));
 }
 
 enum class Admin { kRemoveEmpty, kPurge, kRelease };
@@ -363,6 +442,10 @@ TEST(EntityAdmin, Table) {
       EXPECT_TRUE(t.empty());
     }
   }
+  // The owner's lock for another critical section is not this release's to clear.
+  Fixture other;
+  SetUpEntity(&other, EntityRec("@counter@k", "1", "o", "c2"), {});
+  EXPECT_TRUE(ReleaseEntityLock(other.State(), "o", "c", kNow).empty());
   // Not an entity / no instance: nothing.
   Fixture orch;
   orch.record = Rec("o", ORCHESTRATION_STATUS_COMPLETED);

@@ -39,7 +39,9 @@
 //     Transition that must still be applied (the worker is told, the instance moves on).
 //  10. An instance that is still live and has inbox events (or record.force_episode)
 //     afterwards is ready for dispatch, unless an episode is in flight: Next() says
-//     whether to apply TerminateNow or to dispatch OpenEpisode().
+//     whether to apply TerminateNow or to dispatch OpenEpisode(). An entity (record with
+//     `entity` set) is dispatched by NextEntityStep (server/core/entity.h) instead, one
+//     batch in flight at a time.
 //
 // ## State
 // Functions take an InstanceState: the record (nullptr when no instance has the id:
@@ -112,7 +114,10 @@ struct Message {
     // `event` is an entityLockGranted for the target (the lock owner), `lock_set` the
     // entities it holds. A live owner gets it in its inbox; an owner that is not live
     // (finished, purged) answers with entityUnlockSent to every entity of lock_set, so
-    // a grant that races the owner's end never leaks a lock.
+    // a grant that races the owner's end never leaks a lock. When the state passed to
+    // Receive carries the owner's history, a live owner whose current execution holds no
+    // entityLockRequested for the section (it continued as new) answers the same way:
+    // pass the history for kLockGranted (they are rare) to close that race too.
     kLockGranted,
   };
   Kind kind = Kind::kEvent;
