@@ -109,8 +109,8 @@ class Engine {
   void GetEntity(const std::string& id, bool include_state,
                  DoneWith<std::optional<EntityMetadata>> done);
   // Pages through the stored entities in id order (a storage prefix query with
-  // entities=true); last-modified range [from, to), entities without state only with
-  // include_transient. A page may hold fewer entities than asked (filtered) and still
+  // entities=true) filtered by core::MatchesEntityQuery (last-modified range, both ends
+  // inclusive; entities without state only with include_transient). A page may hold fewer entities than asked (filtered) and still
   // carry a continuation token.
   void QueryEntities(const core::EntityQueryCommand& cmd, DoneWith<QueryEntitiesResponse> done);
   // One page of entities per call (continuation token when more): releases locks

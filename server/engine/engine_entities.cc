@@ -45,15 +45,10 @@ void Engine::QueryEntities(const core::EntityQueryCommand& cmd,
     if (!page.ok()) return done(page.status());
     QueryEntitiesResponse resp;
     for (const auto& rec : page->records) {
-      if (!core::IsEntity(rec)) continue;
-      if (!cmd.include_transient && !rec.entity().has_state()) continue;
+      if (!core::IsEntity(rec) || !core::MatchesEntityQuery(cmd, rec)) continue;
       const std::string& id = rec.instance_id();
-      EntityMetadata md =
+      *resp.add_entities() =
           core::ToEntityMetadata(rec, PartitionOf(id).EntityBacklog(id), cmd.include_state);
-      const absl::Time modified = core::FromProto(md.lastmodifiedtime());
-      if (cmd.modified_from && modified < *cmd.modified_from) continue;
-      if (cmd.modified_to && modified >= *cmd.modified_to) continue;
-      *resp.add_entities() = std::move(md);
     }
     if (!page->continuation.empty()) {
       resp.mutable_continuationtoken()->set_value(page->continuation);

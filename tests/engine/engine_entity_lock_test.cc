@@ -152,8 +152,8 @@ TEST_F(EntityLockTest, CleanEntityStorageReleasesOrphanedLocksAndRemovesEmpties)
   EXPECT_EQ(GetEntity("@acct@owned")->lockedby().value(), o1_);
 }
 
-// Broken on purpose: the transient filter inverted -> the stateless entity listed
-// without include_transient.
+// Broken on purpose: QueryEntities not applying core::MatchesEntityQuery -> the
+// stateless entity listed without include_transient.
 TEST_F(EntityLockTest, QueryEntitiesFiltersAndPages) {
   for (int i = 0; i < 5; ++i) {
     const std::string e = "@counter@" + std::to_string(i);
