@@ -50,7 +50,7 @@ void Partition::Recover(storage::RecoveryState& st) {
     activities_of_[act->task.instance_id()].insert(item.seq);
     activities_[item.seq] = std::move(act);
   }
-  for (auto& t : st.timers) RegisterTimer(t.fire_us, t.seq, t.timer);
+  for (auto& t : st.timers) RegisterTimer(t.fire_us, t.seq, t.timer, hub_gen_);
   // In id order, so a recovery is deterministic.
   std::vector<std::string> ids;
   for (auto& [id, live] : live_) {
@@ -142,6 +142,7 @@ void Partition::AddInbox(Batch& b, Live& live, HistoryEvent ev) {
 
 void Partition::Submit(Batch b) {
   b.ws.max_seq = ctx_.seq->load();
+  b.hub_gen = hub_gen_;
   storage::WriteSet ws = std::move(b.ws);
   ctx_.commits->Submit(std::move(ws),
                        [this, b = std::move(b)](absl::Status st) mutable { AfterCommit(b, st); });
@@ -167,7 +168,9 @@ void Partition::AfterCommit(Batch& b, absl::Status st) {
     for (const auto& id : b.flushed) {
       if (Live* live = FindLive(id)) --live->unflushed;
     }
-    for (auto& t : b.timers) RegisterTimer(t.fire_us, t.seq, t.timer);
+    if (b.hub_gen == hub_gen_) {  // else the task hub was deleted since
+      for (auto& t : b.timers) RegisterTimer(t.fire_us, t.seq, t.timer, b.hub_gen);
+    }
     for (const auto& id : b.ready) MarkReady(id);
     PumpLocked();
     EvictHistories();
@@ -287,6 +290,7 @@ void Partition::DeleteEverything(Done done) {
       cached_events_ = 0;
       pending_.clear();
       ++store_gen_;
+      ++hub_gen_;
       if (!done) return;  // another partition writes the deletion
       Batch b;
       b.ws.ops.push_back(storage::DeleteEverything{});

@@ -247,8 +247,12 @@ class Partition {
   void ReleaseActivity(Activity& act, absl::Duration delay) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void WakeAt(Live& live, absl::Time when) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Duration AbandonDelay(int attempts) const;
-  void RegisterTimer(int64_t fire_us, uint64_t seq, const store::TimerRecord& t);
-  void FireTimer(int64_t fire_us, uint64_t seq, store::TimerRecord t) ABSL_LOCKS_EXCLUDED(mu_);
+  // `gen`: the task hub generation the timer belongs to (hub_gen_ when its write was
+  // queued); a timer of a deleted task hub does nothing when it fires.
+  void RegisterTimer(int64_t fire_us, uint64_t seq, const store::TimerRecord& t, uint64_t gen)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void FireTimer(int64_t fire_us, uint64_t seq, store::TimerRecord t, uint64_t gen)
+      ABSL_LOCKS_EXCLUDED(mu_);
   // Applies the pending termination of `live` (its history is loaded).
   void TerminateNow(Live& live) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
@@ -299,6 +303,8 @@ class Partition {
   // Bumped whenever a pending change is cleared (the store alone holds it from then
   // on): a store read that overlapped such a change is read again.
   uint64_t store_gen_ ABSL_GUARDED_BY(mu_) = 0;
+  // Bumped by DeleteEverything: timers and batches of an older generation are void.
+  uint64_t hub_gen_ ABSL_GUARDED_BY(mu_) = 0;
   std::deque<std::string> ready_orch_ ABSL_GUARDED_BY(mu_);
   std::deque<std::string> ready_ent_ ABSL_GUARDED_BY(mu_);  // entities to step or dispatch
   std::map<uint64_t, std::unique_ptr<Activity>> activities_ ABSL_GUARDED_BY(mu_);

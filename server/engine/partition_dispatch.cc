@@ -229,14 +229,15 @@ void Partition::Redeliver(const std::vector<TokenOwner>& owners) {
 
 // --- durable timers -------------------------------------------------------------
 
-void Partition::RegisterTimer(int64_t fire_us, uint64_t seq, const store::TimerRecord& t) {
+void Partition::RegisterTimer(int64_t fire_us, uint64_t seq, const store::TimerRecord& t,
+                              uint64_t gen) {
   ctx_.timers->Schedule(absl::FromUnixMicros(fire_us),
-                        [this, fire_us, seq, t] { FireTimer(fire_us, seq, t); });
+                        [this, fire_us, seq, t, gen] { FireTimer(fire_us, seq, t, gen); });
 }
 
-void Partition::FireTimer(int64_t fire_us, uint64_t seq, store::TimerRecord t) {
+void Partition::FireTimer(int64_t fire_us, uint64_t seq, store::TimerRecord t, uint64_t gen) {
   absl::MutexLock l(&mu_);
-  if (shutting_down_) return;
+  if (shutting_down_ || gen != hub_gen_) return;  // a deleted task hub's timer
   Batch b;
   b.ws.ops.push_back(storage::DeleteTimer{fire_us, seq});
   if (t.has_message()) {
