@@ -37,14 +37,6 @@ grpc::ServerUnaryReactor* Translated(Engine* engine, grpc::ServerUnaryReactor* r
   return r;
 }
 
-grpc::ServerUnaryReactor* Unimplemented(grpc::CallbackServerContext* ctx, absl::string_view rpc) {
-  auto* r = ctx->DefaultReactor();
-  r->Finish(grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
-                         absl::StrCat(rpc, ": durable entities are not implemented by this "
-                                           "taskhubd yet")));
-  return r;
-}
-
 // The worker's work-item stream: the engine pushes items through Send(); writes go
 // out one at a time in order. Lifetime: deleted in OnDone(), after the engine has
 // forgotten it (RemoveStream).
@@ -367,32 +359,71 @@ SidecarService::Unary* SidecarService::AbandonTaskOrchestratorWorkItem(
   return r;
 }
 
-SidecarService::Unary* SidecarService::CompleteEntityTask(Ctx* ctx, const EntityBatchResult*,
+SidecarService::Unary* SidecarService::CompleteEntityTask(Ctx* ctx, const EntityBatchResult* req,
                                                           CompleteTaskResponse*) {
-  return Unimplemented(ctx, "CompleteEntityTask");
+  auto* r = ctx->DefaultReactor();
+  return Translated(engine_, r, *req, [&](core::EntityResultCommand cmd) {
+    engine_->CompleteEntity(cmd, ctx->peer(), Finisher(r));
+  });
 }
-SidecarService::Unary* SidecarService::AbandonTaskEntityWorkItem(Ctx* ctx,
-                                                                 const AbandonEntityTaskRequest*,
-                                                                 AbandonEntityTaskResponse*) {
-  return Unimplemented(ctx, "AbandonTaskEntityWorkItem");
+
+SidecarService::Unary* SidecarService::AbandonTaskEntityWorkItem(
+    Ctx* ctx, const AbandonEntityTaskRequest* req, AbandonEntityTaskResponse*) {
+  auto* r = ctx->DefaultReactor();
+  engine_->Abandon(Translate(*req), Finisher(r));
+  return r;
 }
-SidecarService::Unary* SidecarService::SignalEntity(Ctx* ctx, const SignalEntityRequest*,
+
+SidecarService::Unary* SidecarService::SignalEntity(Ctx* ctx, const SignalEntityRequest* req,
                                                     SignalEntityResponse*) {
-  return Unimplemented(ctx, "SignalEntity");
+  auto* r = ctx->DefaultReactor();
+  return Translated(engine_, r, *req, [&](core::SignalEntityCommand cmd) {
+    engine_->SignalEntity(std::move(cmd), Finisher(r));
+  });
 }
-SidecarService::Unary* SidecarService::GetEntity(Ctx* ctx, const GetEntityRequest*,
-                                                 GetEntityResponse*) {
-  return Unimplemented(ctx, "GetEntity");
+
+SidecarService::Unary* SidecarService::GetEntity(Ctx* ctx, const GetEntityRequest* req,
+                                                 GetEntityResponse* resp) {
+  auto* r = ctx->DefaultReactor();
+  absl::StatusOr<std::string> id = TranslateEntityId("instanceId", req->instanceid());
+  if (!id.ok()) {
+    Finish(r, id.status());
+    return r;
+  }
+  engine_->GetEntity(*id, req->includestate(),
+                     [r, resp](absl::StatusOr<std::optional<EntityMetadata>> g) {
+                       if (g.ok() && g->has_value()) {
+                         resp->set_exists(true);
+                         *resp->mutable_entity() = std::move(**g);
+                       }
+                       Finish(r, g.status());
+                     });
+  return r;
 }
-SidecarService::Unary* SidecarService::QueryEntities(Ctx* ctx, const QueryEntitiesRequest*,
-                                                     QueryEntitiesResponse*) {
-  return Unimplemented(ctx, "QueryEntities");
+
+SidecarService::Unary* SidecarService::QueryEntities(Ctx* ctx, const QueryEntitiesRequest* req,
+                                                     QueryEntitiesResponse* resp) {
+  auto* r = ctx->DefaultReactor();
+  return Translated(engine_, r, req->query(), [&](core::EntityQueryCommand cmd) {
+    engine_->QueryEntities(cmd, [r, resp](absl::StatusOr<QueryEntitiesResponse> q) {
+      if (q.ok()) *resp = std::move(*q);
+      Finish(r, q.status());
+    });
+  });
 }
+
 SidecarService::Unary* SidecarService::CleanEntityStorage(Ctx* ctx,
-                                                          const CleanEntityStorageRequest*,
-                                                          CleanEntityStorageResponse*) {
-  return Unimplemented(ctx, "CleanEntityStorage");
+                                                          const CleanEntityStorageRequest* req,
+                                                          CleanEntityStorageResponse* resp) {
+  auto* r = ctx->DefaultReactor();
+  return Translated(engine_, r, *req, [&](core::CleanEntitiesCommand cmd) {
+    engine_->CleanEntityStorage(cmd, [r, resp](absl::StatusOr<CleanEntityStorageResponse> c) {
+      if (c.ok()) *resp = std::move(*c);
+      Finish(r, c.status());
+    });
+  });
 }
+
 SidecarService::Unary* SidecarService::SkipGracefulOrchestrationTerminations(
     Ctx* ctx, const SkipGracefulOrchestrationTerminationsRequest*,
     SkipGracefulOrchestrationTerminationsResponse*) {

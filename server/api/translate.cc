@@ -2,8 +2,10 @@
 
 #include <algorithm>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "server/common/status_macros.h"
+#include "server/core/entity.h"
 #include "server/core/history.h"
 #include "server/core/validation.h"
 
@@ -33,10 +35,27 @@ void TerminalOnly(const google::protobuf::RepeatedField<int>& given,
   *nothing_matches = out->empty();
 }
 
+// Orchestration-only requests refuse entity ids with a message that says why.
+absl::Status ValidateOrchestrationId(const std::string& id, absl::string_view rpc) {
+  if (core::IsEntityId(id)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "instanceId '", id, "' is an entity: ", rpc, " applies to orchestration instances only"));
+  }
+  return core::ValidateInstanceId("instanceId", id);
+}
+
 absl::Status ValidateIdAndReason(const std::string& id, const google::protobuf::StringValue& v,
-                                 absl::string_view field, const TranslateOptions& opt) {
-  RETURN_IF_ERROR(core::ValidateInstanceId("instanceId", id));
+                                 absl::string_view field, const TranslateOptions& opt,
+                                 absl::string_view rpc) {
+  RETURN_IF_ERROR(ValidateOrchestrationId(id, rpc));
   return core::ValidatePayload(field, v, opt.max_payload_bytes);
+}
+
+// A purge names orchestration instances or entities.
+absl::StatusOr<std::string> PurgeId(absl::string_view field, const std::string& id) {
+  if (core::IsEntityId(id)) return TranslateEntityId(field, id);
+  RETURN_IF_ERROR(core::ValidateInstanceId(field, id));
+  return id;
 }
 
 }  // namespace
@@ -45,6 +64,11 @@ absl::StatusOr<core::StartCommand> Translate(const CreateInstanceRequest& req,
                                              const TranslateOptions& opt) {
   RETURN_IF_ERROR(core::ValidateCreateInstance(req, opt.max_payload_bytes));
   if (!req.instanceid().empty()) {
+    if (core::IsEntityId(req.instanceid())) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "instanceId '", req.instanceid(),
+          "': instance ids starting with '@' are reserved for entities"));
+    }
     RETURN_IF_ERROR(core::ValidateInstanceId("instanceId", req.instanceid()));
   }
   core::StartCommand c;
@@ -69,7 +93,7 @@ absl::StatusOr<core::StartCommand> Translate(const CreateInstanceRequest& req,
 
 absl::StatusOr<core::RaiseEventCommand> Translate(const RaiseEventRequest& req,
                                                   const TranslateOptions& opt) {
-  RETURN_IF_ERROR(core::ValidateInstanceId("instanceId", req.instanceid()));
+  RETURN_IF_ERROR(ValidateOrchestrationId(req.instanceid(), "RaiseEvent"));
   RETURN_IF_ERROR(core::ValidateName("name", req.name()));
   RETURN_IF_ERROR(core::ValidatePayload("input", req.input(), opt.max_payload_bytes));
   return core::RaiseEventCommand{req.instanceid(), req.name(), Opt(req.has_input(), req.input())};
@@ -77,32 +101,36 @@ absl::StatusOr<core::RaiseEventCommand> Translate(const RaiseEventRequest& req,
 
 absl::StatusOr<core::TerminateCommand> Translate(const TerminateRequest& req,
                                                  const TranslateOptions& opt) {
-  RETURN_IF_ERROR(ValidateIdAndReason(req.instanceid(), req.output(), "output", opt));
+  RETURN_IF_ERROR(
+      ValidateIdAndReason(req.instanceid(), req.output(), "output", opt, "TerminateInstance"));
   return core::TerminateCommand{req.instanceid(), Opt(req.has_output(), req.output()),
                                 req.recursive()};
 }
 
 absl::StatusOr<core::SuspendCommand> Translate(const SuspendRequest& req,
                                                const TranslateOptions& opt) {
-  RETURN_IF_ERROR(ValidateIdAndReason(req.instanceid(), req.reason(), "reason", opt));
+  RETURN_IF_ERROR(
+      ValidateIdAndReason(req.instanceid(), req.reason(), "reason", opt, "SuspendInstance"));
   return core::SuspendCommand{req.instanceid(), Opt(req.has_reason(), req.reason())};
 }
 
 absl::StatusOr<core::ResumeCommand> Translate(const ResumeRequest& req,
                                               const TranslateOptions& opt) {
-  RETURN_IF_ERROR(ValidateIdAndReason(req.instanceid(), req.reason(), "reason", opt));
+  RETURN_IF_ERROR(
+      ValidateIdAndReason(req.instanceid(), req.reason(), "reason", opt, "ResumeInstance"));
   return core::ResumeCommand{req.instanceid(), Opt(req.has_reason(), req.reason())};
 }
 
 absl::StatusOr<core::RewindCommand> Translate(const RewindInstanceRequest& req,
                                               const TranslateOptions& opt) {
-  RETURN_IF_ERROR(ValidateIdAndReason(req.instanceid(), req.reason(), "reason", opt));
+  RETURN_IF_ERROR(
+      ValidateIdAndReason(req.instanceid(), req.reason(), "reason", opt, "RewindInstance"));
   return core::RewindCommand{req.instanceid(), Opt(req.has_reason(), req.reason())};
 }
 
 absl::StatusOr<core::RestartCommand> Translate(const RestartInstanceRequest& req,
                                                const TranslateOptions&) {
-  RETURN_IF_ERROR(core::ValidateInstanceId("instanceId", req.instanceid()));
+  RETURN_IF_ERROR(ValidateOrchestrationId(req.instanceid(), "RestartInstance"));
   return core::RestartCommand{req.instanceid(), req.restartwithnewinstanceid()};
 }
 
@@ -123,17 +151,18 @@ absl::StatusOr<core::PurgeCommand> Translate(const PurgeInstancesRequest& req,
       }
       return c;
     }
-    case PurgeInstancesRequest::kInstanceId:
-      RETURN_IF_ERROR(core::ValidateInstanceId("instanceId", req.instanceid()));
-      c.instance_ids.push_back(req.instanceid());
+    case PurgeInstancesRequest::kInstanceId: {
+      ASSIGN_OR_RETURN(std::string id, PurgeId("instanceId", req.instanceid()));
+      c.instance_ids.push_back(std::move(id));
       return c;
+    }
     case PurgeInstancesRequest::kInstanceBatch: {
       const auto& ids = req.instancebatch().instanceids();
       for (int i = 0; i < ids.size(); ++i) {
-        RETURN_IF_ERROR(
-            core::ValidateInstanceId(absl::StrCat("instanceBatch.instanceIds[", i, "]"), ids[i]));
+        ASSIGN_OR_RETURN(std::string id,
+                         PurgeId(absl::StrCat("instanceBatch.instanceIds[", i, "]"), ids[i]));
+        c.instance_ids.push_back(std::move(id));
       }
-      c.instance_ids.assign(ids.begin(), ids.end());
       return c;
     }
     case PurgeInstancesRequest::REQUEST_NOT_SET:
@@ -195,6 +224,7 @@ core::ConnectCommand Translate(const GetWorkItemsRequest& req) {
   core::ConnectCommand c;
   c.max_orchestrations = req.maxconcurrentorchestrationworkitems();
   c.max_activities = req.maxconcurrentactivityworkitems();
+  c.max_entities = req.maxconcurrententityworkitems();
   if (!req.has_workitemfilters()) return c;
   c.filtered = true;
   const auto& f = req.workitemfilters();
@@ -207,6 +237,8 @@ core::ConnectCommand Translate(const GetWorkItemsRequest& req) {
   for (const auto& a : f.exclude_activities()) {
     c.excluded_activities[a.name()].insert(a.versions().begin(), a.versions().end());
   }
+  // Entity names are case-insensitive: ids carry them lower-cased.
+  for (const auto& e : f.entities()) c.entities.insert(absl::AsciiStrToLower(e.name()));
   return c;
 }
 
@@ -216,6 +248,80 @@ core::AbandonCommand Translate(const AbandonOrchestrationTaskRequest& req) {
 
 core::AbandonCommand Translate(const AbandonActivityTaskRequest& req) {
   return {core::AbandonCommand::Kind::kActivity, req.completiontoken()};
+}
+
+core::AbandonCommand Translate(const AbandonEntityTaskRequest& req) {
+  return {core::AbandonCommand::Kind::kEntity, req.completiontoken()};
+}
+
+// --- durable entities ---------------------------------------------------------------
+
+absl::StatusOr<std::string> TranslateEntityId(absl::string_view field, const std::string& id) {
+  absl::StatusOr<std::string> norm = core::NormalizeEntityId(id);
+  if (!norm.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ": ", norm.status().message(),
+                     " (an entity id is '@name@key': a non-empty name without '@', a key)"));
+  }
+  return norm;
+}
+
+absl::StatusOr<core::SignalEntityCommand> Translate(const SignalEntityRequest& req,
+                                                    const TranslateOptions& opt) {
+  core::SignalEntityCommand c;
+  ASSIGN_OR_RETURN(c.instance_id, TranslateEntityId("instanceId", req.instanceid()));
+  RETURN_IF_ERROR(core::ValidateName("name", req.name()));
+  RETURN_IF_ERROR(core::ValidatePayload("input", req.input(), opt.max_payload_bytes));
+  RETURN_IF_ERROR(core::ValidateShortField("requestId", req.requestid(), core::kMaxInstanceIdLength));
+  c.operation = req.name();
+  c.input = Opt(req.has_input(), req.input());
+  c.request_id = req.requestid();
+  if (req.has_scheduledtime()) c.scheduled_time = core::FromProto(req.scheduledtime());
+  return c;
+}
+
+absl::StatusOr<core::EntityQueryCommand> Translate(const EntityQuery& q,
+                                                   const TranslateOptions& opt) {
+  core::EntityQueryCommand c;
+  if (q.has_instanceidstartswith() && !q.instanceidstartswith().value().empty()) {
+    std::string prefix = q.instanceidstartswith().value();
+    RETURN_IF_ERROR(core::ValidateShortField("instanceIdStartsWith", prefix,
+                                             core::kMaxInstanceIdLength));
+    if (prefix[0] != '@') prefix = absl::StrCat("@", prefix);
+    const size_t name_end = std::min(prefix.find('@', 1), prefix.size());
+    for (size_t i = 1; i < name_end; ++i) prefix[i] = absl::ascii_tolower(prefix[i]);
+    c.id_prefix = std::move(prefix);
+  }
+  if (q.has_lastmodifiedfrom()) c.modified_from = core::FromProto(q.lastmodifiedfrom());
+  if (q.has_lastmodifiedto()) c.modified_to = core::FromProto(q.lastmodifiedto());
+  c.include_state = q.includestate();
+  c.include_transient = q.includetransient();
+  c.page_size = PageSize(q.has_pagesize() ? q.pagesize().value() : 0, opt);
+  if (q.has_continuationtoken() && !q.continuationtoken().value().empty()) {
+    c.continuation = q.continuationtoken().value();
+  }
+  return c;
+}
+
+absl::StatusOr<core::CleanEntitiesCommand> Translate(const CleanEntityStorageRequest& req,
+                                                     const TranslateOptions&) {
+  core::CleanEntitiesCommand c;
+  c.remove_empty = req.removeemptyentities();
+  c.release_orphaned_locks = req.releaseorphanedlocks();
+  if (req.has_continuationtoken() && !req.continuationtoken().value().empty()) {
+    c.continuation = req.continuationtoken().value();
+  }
+  return c;
+}
+
+absl::StatusOr<core::EntityResultCommand> Translate(const EntityBatchResult& req,
+                                                    const TranslateOptions&) {
+  if (req.completiontoken().empty()) {
+    return absl::InvalidArgumentError(
+        "completionToken is empty: an entity batch result is matched to its work item by the "
+        "work item's completionToken only");
+  }
+  return core::EntityResultCommand{req.completiontoken(), req};
 }
 
 }  // namespace taskhub::api

@@ -55,6 +55,24 @@ absl::StatusOr<core::EpisodeResultCommand> Translate(const OrchestratorResponse&
 core::ConnectCommand Translate(const GetWorkItemsRequest& req);
 core::AbandonCommand Translate(const AbandonOrchestrationTaskRequest& req);
 core::AbandonCommand Translate(const AbandonActivityTaskRequest& req);
+core::AbandonCommand Translate(const AbandonEntityTaskRequest& req);
+
+// --- Durable entities (server/core/entity.h) ----------------------------------------
+// Entity ids are normalized ("@Name@key" -> "@name@key"); a malformed one is
+// INVALID_ARGUMENT. The request id is kept as sent (empty: the engine generates one).
+absl::StatusOr<core::SignalEntityCommand> Translate(const SignalEntityRequest& req,
+                                                    const TranslateOptions& opt);
+// GetEntity: the normalized entity id.
+absl::StatusOr<std::string> TranslateEntityId(absl::string_view field, const std::string& id);
+// The prefix, when given, is made an entity-id prefix: a leading '@' is added when
+// missing and the name part (up to the second '@') lower-cased.
+absl::StatusOr<core::EntityQueryCommand> Translate(const EntityQuery& req,
+                                                   const TranslateOptions& opt);
+absl::StatusOr<core::CleanEntitiesCommand> Translate(const CleanEntityStorageRequest& req,
+                                                     const TranslateOptions& opt);
+// The result is checked by core::CompleteEntityBatch (against the batch it answers).
+absl::StatusOr<core::EntityResultCommand> Translate(const EntityBatchResult& req,
+                                                    const TranslateOptions& opt);
 
 }  // namespace taskhub::api
 

@@ -81,6 +81,16 @@ absl::StatusOr<Config> ParseConfig(int argc, char** argv, int* exit_code) {
                  "own lock; messages between them go through a durable outbox")
       ->envname("TASKHUB_ENGINE_PARTITIONS")
       ->check(CLI::Range(1, 64));
+  app.add_option("--entity-max-batch", c.engine.entity_max_batch,
+                 "Most operations of one entity sent to a worker in one batch (work item)")
+      ->envname("TASKHUB_ENTITY_MAX_BATCH")
+      ->check(CLI::Range(1, 10000));
+  std::string entity_work_items = c.engine.entity_v1 ? "v1" : "v2";
+  app.add_option("--entity-work-items", entity_work_items,
+                 "Entity work-item format: v2 (entityRequestV2; PY >= 1.9, JS, Java, .NET) or "
+                 "v1 (entityRequest, the older format)")
+      ->envname("TASKHUB_ENTITY_WORK_ITEMS")
+      ->check(CLI::IsMember({"v1", "v2"}));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -95,6 +105,7 @@ absl::StatusOr<Config> ParseConfig(int argc, char** argv, int* exit_code) {
   c.engine.max_wait = absl::Seconds(max_wait_s);
   c.engine.max_purge_time = absl::Seconds(max_purge_s);
   c.min_free_disk_bytes = min_free_mb << 20;
+  c.engine.entity_v1 = entity_work_items == "v1";
   if (c.engine.health_ping_interval <= absl::ZeroDuration() ||
       c.engine.orchestration_lease <= absl::ZeroDuration()) {
     *exit_code = 2;

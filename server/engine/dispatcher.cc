@@ -25,6 +25,7 @@ uint64_t Dispatcher::AddStream(WorkItemSink* sink, const core::ConnectCommand& c
   const int dflt = options_.default_max_concurrent;
   s->max[0] = cmd.max_orchestrations > 0 ? cmd.max_orchestrations : dflt;
   s->max[1] = cmd.max_activities > 0 ? cmd.max_activities : dflt;
+  s->max[2] = cmd.max_entities > 0 ? cmd.max_entities : dflt;
   const uint64_t id = s->id;
   streams_[id] = std::move(s);
   SchedulePing(id);
@@ -85,7 +86,10 @@ std::string Dispatcher::NewToken(WorkKind kind) {
     hi = absl::Uniform<uint64_t>(entropy_);
     lo = absl::Uniform<uint64_t>(entropy_);
   }
-  return absl::StrCat(kind == WorkKind::kOrchestration ? "o" : "a", absl::Hex(hi, absl::kZeroPad16),
+  const char* prefix = kind == WorkKind::kOrchestration ? "o"
+                       : kind == WorkKind::kActivity    ? "a"
+                                                        : "e";
+  return absl::StrCat(prefix, absl::Hex(hi, absl::kZeroPad16),
                       absl::Hex(lo, absl::kZeroPad16));
 }
 
@@ -101,9 +105,18 @@ std::optional<std::string> Dispatcher::Dispatch(WorkKind kind, const std::string
     if (it == streams_.end()) it = streams_.begin();
     const Stream& st = *it->second;
     if (st.used[k] >= st.max[k]) continue;
-    const bool match = kind == WorkKind::kOrchestration
-                           ? st.filter.MatchesOrchestration(name, version)
-                           : st.filter.MatchesActivity(name, version);
+    bool match = false;
+    switch (kind) {
+      case WorkKind::kOrchestration:
+        match = st.filter.MatchesOrchestration(name, version);
+        break;
+      case WorkKind::kActivity:
+        match = st.filter.MatchesActivity(name, version);
+        break;
+      case WorkKind::kEntity:
+        match = st.filter.MatchesEntity(name);
+        break;
+    }
     if (match) {
       s = it->second.get();
       cursor_ = it->first;
@@ -165,7 +178,7 @@ void Dispatcher::ForgetAll() {
   absl::MutexLock l(&mu_);
   deliveries_.clear();
   for (auto& [id, s] : streams_) {
-    s->used[0] = s->used[1] = 0;
+    for (int& u : s->used) u = 0;
     s->tokens.clear();
   }
 }

@@ -1,8 +1,8 @@
 // The dispatcher: worker streams, their capacity per work-item kind, completion
 // tokens and health pings. It knows nothing of instances: an owner (a partition)
 // asks it to send a work item of some kind to a stream that accepts it, and gets the
-// token back; every kind (orchestration episodes, activity tasks, and later entity
-// batches) goes through the same Dispatch/Release/Owner calls.
+// token back; every kind (orchestration episodes, activity tasks, entity batches)
+// goes through the same Dispatch/Release/Owner calls.
 //
 // Tokens: 128 random bits per delivery (the owner of a token is recorded here, so a
 // completion is routed by token alone); a token issued before a restart never matches.
@@ -41,11 +41,11 @@ class WorkItemSink {
   virtual void Close() = 0;  // end the stream with status OK (shutdown)
 };
 
-enum class WorkKind : int { kOrchestration = 0, kActivity = 1 };
-constexpr int kWorkKinds = 2;
+enum class WorkKind : int { kOrchestration = 0, kActivity = 1, kEntity = 2 };
+constexpr int kWorkKinds = 3;
 
 // Who holds a token: the partition and the item within it (an instance id for
-// episodes, an activity task's sequence number for activities).
+// episodes and entity batches, an activity task's sequence number for activities).
 struct TokenOwner {
   WorkKind kind = WorkKind::kOrchestration;
   int partition = 0;
@@ -73,7 +73,7 @@ class Dispatcher {
   // True when some stream has room for one more item of `kind`.
   bool HasRoom(WorkKind kind) const;
   // Picks the next stream, round robin, that has room for `kind` and whose filter
-  // accepts (name, version); then `build` fills the work item (called under mu_, only
+  // accepts (name, version) (for entities: the entity name; version unused); then `build` fills the work item (called under mu_, only
   // when a stream was found), the token is set and the item sent. Returns the token,
   // or nullopt when no stream can take it.
   std::optional<std::string> Dispatch(WorkKind kind, const std::string& name,
@@ -97,8 +97,8 @@ class Dispatcher {
     WorkItemSink* sink = nullptr;
     WorkItemFilter filter;
     std::string peer;
-    int max[kWorkKinds] = {0, 0};
-    int used[kWorkKinds] = {0, 0};
+    int max[kWorkKinds] = {};
+    int used[kWorkKinds] = {};
     std::set<std::string> tokens;
     uint64_t ping_timer = 0;
   };

@@ -235,9 +235,17 @@ void Engine::CompleteActivity(const core::ActivityResultCommand& cmd, const std:
 }
 
 void Engine::Abandon(const core::AbandonCommand& cmd, Done done) {
-  const WorkKind kind = cmd.kind == core::AbandonCommand::Kind::kOrchestration
-                            ? WorkKind::kOrchestration
-                            : WorkKind::kActivity;
+  WorkKind kind = WorkKind::kOrchestration;
+  switch (cmd.kind) {
+    case core::AbandonCommand::Kind::kOrchestration:
+      break;
+    case core::AbandonCommand::Kind::kActivity:
+      kind = WorkKind::kActivity;
+      break;
+    case core::AbandonCommand::Kind::kEntity:
+      kind = WorkKind::kEntity;
+      break;
+  }
   std::optional<TokenOwner> owner = dispatcher_.Owner(cmd.completion_token);
   if (owner && owner->kind == kind) {
     partitions_[owner->partition]->Abandon(cmd.completion_token, *owner);

@@ -96,7 +96,29 @@ class Engine {
   void Query(const core::QueryCommand& cmd, DoneWith<QueryInstancesResponse> done);
   void ListInstanceIds(const core::ListIdsCommand& cmd, DoneWith<ListInstanceIdsResponse> done);
   void GetHistory(const std::string& id, DoneWith<std::vector<HistoryEvent>> done);
+  // Deletes everything, entities included.
   void DeleteTaskHub(Done done);
+
+  // --- Durable entities (engine_entities.cc; the model: server/core/entity.h) ------
+  // Entities never appear in GetInstance (exists=false), Query, ListInstanceIds or a
+  // purge by filter; a purge by id deletes an entity that has no queued request, no
+  // lock and no batch in flight (count 1), else counts 0.
+  // `cmd.instance_id` normalized; an empty request id is generated here.
+  void SignalEntity(core::SignalEntityCommand cmd, Done done);
+  // nullopt: no such entity. `id` normalized.
+  void GetEntity(const std::string& id, bool include_state,
+                 DoneWith<std::optional<EntityMetadata>> done);
+  // Pages through the stored entities in id order (a storage prefix query with
+  // entities=true) filtered by core::MatchesEntityQuery (last-modified range, both ends
+  // inclusive; entities without state only with include_transient). A page may hold fewer entities than asked (filtered) and still
+  // carry a continuation token.
+  void QueryEntities(const core::EntityQueryCommand& cmd, DoneWith<QueryEntitiesResponse> done);
+  // One page of entities per call (continuation token when more): releases locks
+  // whose owner is not a live instance (owners may live in any partition), removes
+  // entities with no state, no queue and no lock. Entities with a batch in flight are
+  // skipped. Replies once its writes are durable.
+  void CleanEntityStorage(const core::CleanEntitiesCommand& cmd,
+                          DoneWith<CleanEntityStorageResponse> done);
 
   // --- Workers ------------------------------------------------------------------
   // Registers a stream; work items are pushed to `sink` until RemoveStream().
@@ -114,6 +136,9 @@ class Engine {
   void CompleteOrchestration(const core::EpisodeResultCommand& cmd, const std::string& peer,
                              Done done);
   void CompleteActivity(const core::ActivityResultCommand& cmd, const std::string& peer, Done done);
+  // An entity batch's result, matched by its completion token only (`peer` is not
+  // needed: results without a token are refused by the api layer).
+  void CompleteEntity(const core::EntityResultCommand& cmd, const std::string& peer, Done done);
   void Abandon(const core::AbandonCommand& cmd, Done done);
 
   EngineStats Stats();

@@ -40,6 +40,11 @@ struct EngineOptions {
   // caller drives it with RunCommit/RunRead/RunDueTimers, from one thread, and every
   // callback runs on that thread. Deterministic given the same calls.
   bool manual_scheduling = false;
+  // Durable entities: at most this many operations per entity batch (work item), and
+  // the work-item format: V2 (`entityRequestV2`, what PY >= 1.9, JS 0.4.0, Java and
+  // .NET speak) unless `entity_v1` asks for V1 (`entityRequest`).
+  size_t entity_max_batch = 100;
+  bool entity_v1 = false;
   // Seeds the completion-token generator (0: OS entropy), so that a run with the same
   // seed issues the same tokens.
   uint64_t token_seed = 0;

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "server/core/entity.h"
 #include "server/core/history.h"
 #include "server/core/validation.h"
 #include "server/engine/engine.h"
@@ -16,6 +17,7 @@ constexpr int32_t kMaxPageSize = 1000;
 }  // namespace
 
 void Engine::GetInstance(const std::string& id, bool payloads, DoneWith<GetInstanceResponse> done) {
+  if (core::IsEntityId(id)) return done(GetInstanceResponse());  // entities are not instances
   if (absl::Status st = core::ValidateInstanceId("instanceId", id); !st.ok()) return done(st);
   AfterDurable([this, id, payloads, done = std::move(done)](absl::Status st) mutable {
     if (!st.ok()) return done(st);
@@ -34,6 +36,9 @@ uint64_t Engine::WaitForInstance(const std::string& id, bool completion, bool pa
     return handle;
   }
   AfterDurable([this, id, handle](absl::Status st) {
+    if (st.ok() && core::IsEntityId(id)) {
+      st = absl::NotFoundError(absl::StrCat("'", id, "' is an entity, not an orchestration"));
+    }
     if (st.ok()) st = core::ValidateInstanceId("instanceId", id);
     if (!st.ok()) return waiters_.End(handle, st);
     waiters_.Check(handle, backend_->GetInstance(id));

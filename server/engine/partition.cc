@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "server/common/logging.h"
 #include "server/common/status_macros.h"
+#include "server/core/entity.h"
 #include "server/engine/partition_internal.h"
 
 namespace taskhub::engine {
@@ -21,6 +22,7 @@ void Partition::Recover(storage::RecoveryState& st) {
   for (auto& rec : st.live_instances) {
     auto live = std::make_unique<Live>();
     live->stored = storage::IndexedFields::Of(rec);
+    live->history_loaded = core::IsEntity(rec);  // an entity keeps no history
     if (rec.has_scheduled_start_time()) live->not_before = FromProto(rec.scheduled_start_time());
     live->rec = std::move(rec);
     live_[live->rec.instance_id()] = std::move(live);
@@ -48,7 +50,7 @@ void Partition::Recover(storage::RecoveryState& st) {
     activities_of_[act->task.instance_id()].insert(item.seq);
     activities_[item.seq] = std::move(act);
   }
-  for (auto& t : st.timers) RegisterTimer(t.fire_us, t.seq, t.timer);
+  for (auto& t : st.timers) RegisterTimer(t.fire_us, t.seq, t.timer, hub_gen_);
   // In id order, so a recovery is deterministic.
   std::vector<std::string> ids;
   for (auto& [id, live] : live_) {
@@ -71,7 +73,8 @@ absl::Status Partition::CheckOpen() {
 
 Partition::Counts Partition::Stats() {
   absl::MutexLock l(&mu_);
-  return Counts{live_.size(), ready_orch_.size(), activities_.size(), cached_events_};
+  return Counts{live_.size(), ready_orch_.size() + ready_ent_.size(), activities_.size(),
+                cached_events_};
 }
 
 // --- lookups ----------------------------------------------------------------------
@@ -139,6 +142,7 @@ void Partition::AddInbox(Batch& b, Live& live, HistoryEvent ev) {
 
 void Partition::Submit(Batch b) {
   b.ws.max_seq = ctx_.seq->load();
+  b.hub_gen = hub_gen_;
   storage::WriteSet ws = std::move(b.ws);
   ctx_.commits->Submit(std::move(ws),
                        [this, b = std::move(b)](absl::Status st) mutable { AfterCommit(b, st); });
@@ -164,7 +168,9 @@ void Partition::AfterCommit(Batch& b, absl::Status st) {
     for (const auto& id : b.flushed) {
       if (Live* live = FindLive(id)) --live->unflushed;
     }
-    for (auto& t : b.timers) RegisterTimer(t.fire_us, t.seq, t.timer);
+    if (b.hub_gen == hub_gen_) {  // else the task hub was deleted since
+      for (auto& t : b.timers) RegisterTimer(t.fire_us, t.seq, t.timer, b.hub_gen);
+    }
     for (const auto& id : b.ready) MarkReady(id);
     PumpLocked();
     EvictHistories();
@@ -208,7 +214,7 @@ Partition::Live& Partition::NewLive(store::InstanceRecord rec,
   const std::string id = live.rec.instance_id();
   pending_.erase(id);
   live_[id] = std::move(owned);
-  if (history_loaded) TouchHistory(live);
+  if (history_loaded && !core::IsEntity(live.rec)) TouchHistory(live);
   return live;
 }
 
@@ -278,11 +284,13 @@ void Partition::DeleteEverything(Done done) {
       activities_.clear();
       activities_of_.clear();
       ready_orch_.clear();
+      ready_ent_.clear();
       ready_act_.clear();
       history_lru_.clear();
       cached_events_ = 0;
       pending_.clear();
       ++store_gen_;
+      ++hub_gen_;
       if (!done) return;  // another partition writes the deletion
       Batch b;
       b.ws.ops.push_back(storage::DeleteEverything{});

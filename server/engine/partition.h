@@ -113,11 +113,38 @@ class Partition {
                              const std::optional<TokenOwner>& owner, Done done);
   void CompleteActivity(const core::ActivityResultCommand& cmd, const std::string& peer,
                         const std::optional<TokenOwner>& owner, Done done);
+  // Abandons episodes and entity batches (owner.kind kOrchestration / kEntity) and
+  // activity tasks.
   void Abandon(const std::string& token, const TokenOwner& owner);
   // Work held by a stream that went away: dispatch it again.
   void Redeliver(const std::vector<TokenOwner>& owners);
   // Dispatches what is ready (called when streams gain room).
   void Pump();
+
+  // --- durable entities (partition_entity.cc; server/core/entity.h) ---
+  // `cmd.instance_id` normalized and `cmd.request_id` set.
+  void SignalEntity(const core::SignalEntityCommand& cmd, Done done);
+  // The batch in flight completed (matched by token only; a stale token is OK).
+  void CompleteEntity(const core::EntityResultCommand& cmd,
+                      const std::optional<TokenOwner>& owner, Done done);
+  // The entity as memory holds it (every entity is live); nullopt when there is none.
+  // `done` runs once everything queued before the read is durable.
+  void GetEntity(const std::string& id, bool include_state,
+                 DoneWith<std::optional<EntityMetadata>> done);
+  // Queued requests of entity `id` (0 when there is none).
+  size_t EntityBacklog(const std::string& id);
+  // True when `id` is a live (non-terminal) instance of this partition.
+  bool IsLive(const std::string& id);
+  // The (owner, critical section) holding entity `id`'s lock, if any.
+  std::optional<std::pair<std::string, std::string>> EntityLock(const std::string& id);
+  // CleanEntityStorage on entity `id` (skipped while a batch is in flight): releases
+  // its lock when still held by (owner, section) (`release` set), removes it when it
+  // has no state, no queue and no lock (`remove_empty`). Returns what it did.
+  struct CleanResult {
+    bool released = false, removed = false;
+  };
+  CleanResult CleanEntity(const std::string& id, bool remove_empty,
+                          const std::optional<std::pair<std::string, std::string>>& release);
 
   struct Counts {
     size_t live = 0, ready = 0, activities = 0, cached_history_events = 0;
@@ -193,8 +220,26 @@ class Partition {
   static core::Message FromStore(const store::OutboxMessage& m);
 
   // --- dispatch (partition_dispatch.cc) ---
+  // Queues a live instance for dispatch (entities in ready_ent_, others in ready_orch_).
   void MarkReady(const std::string& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void PumpLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The entity half of PumpLocked (partition_entity.cc): server steps applied at once,
+  // batches dispatched as kEntity work items.
+  void PumpEntities(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Applies the entity's server steps (locks, unlocks, drops) until it is idle or has
+  // a batch to run; true (and `batch` set) in the latter case. `live` may be deleted:
+  // returns false then.
+  bool EntityServerSteps(const std::string& id, absl::Time now, std::vector<size_t>* batch)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool TryDispatchEntity(Live& live, const std::vector<size_t>& batch)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status CompleteEntityLocked(const core::EntityResultCommand& cmd,
+                                    const std::optional<TokenOwner>& owner, Done& done)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Writes `t.delayed` as durable timers carrying their messages (TimerRecord.message).
+  void Delay(Batch& b, core::Transition& t) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A durable timer carrying a message fired: delivers the message (Send).
+  void DeliverDelayed(Batch& b, const store::OutboxMessage& m) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool TryDispatchOrchestration(Live& live) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool TryDispatchActivity(Activity& act) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void QueueActivity(Activity& act) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -202,8 +247,12 @@ class Partition {
   void ReleaseActivity(Activity& act, absl::Duration delay) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void WakeAt(Live& live, absl::Time when) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Duration AbandonDelay(int attempts) const;
-  void RegisterTimer(int64_t fire_us, uint64_t seq, const store::TimerRecord& t);
-  void FireTimer(int64_t fire_us, uint64_t seq, store::TimerRecord t) ABSL_LOCKS_EXCLUDED(mu_);
+  // `gen`: the task hub generation the timer belongs to (hub_gen_ when its write was
+  // queued); a timer of a deleted task hub does nothing when it fires.
+  void RegisterTimer(int64_t fire_us, uint64_t seq, const store::TimerRecord& t, uint64_t gen)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void FireTimer(int64_t fire_us, uint64_t seq, store::TimerRecord t, uint64_t gen)
+      ABSL_LOCKS_EXCLUDED(mu_);
   // Applies the pending termination of `live` (its history is loaded).
   void TerminateNow(Live& live) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
@@ -254,7 +303,10 @@ class Partition {
   // Bumped whenever a pending change is cleared (the store alone holds it from then
   // on): a store read that overlapped such a change is read again.
   uint64_t store_gen_ ABSL_GUARDED_BY(mu_) = 0;
+  // Bumped by DeleteEverything: timers and batches of an older generation are void.
+  uint64_t hub_gen_ ABSL_GUARDED_BY(mu_) = 0;
   std::deque<std::string> ready_orch_ ABSL_GUARDED_BY(mu_);
+  std::deque<std::string> ready_ent_ ABSL_GUARDED_BY(mu_);  // entities to step or dispatch
   std::map<uint64_t, std::unique_ptr<Activity>> activities_ ABSL_GUARDED_BY(mu_);
   // Activity tasks of each instance (keys of activities_), to drop them when it ends.
   absl::flat_hash_map<std::string, std::set<uint64_t>> activities_of_ ABSL_GUARDED_BY(mu_);

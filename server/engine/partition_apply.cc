@@ -118,6 +118,7 @@ void Partition::Apply(Batch& b, core::Transition& t, const store::InstanceRecord
     if (!t.history_append.empty() || t.reset_history) {
       Logger("engine")->error("transition of '{}' writes history but the instance is not live", id);
     }
+    Delay(b, t);
     for (auto& m : t.outbox) Send(b, m, prefetched);
     return;
   }
@@ -146,6 +147,20 @@ void Partition::Apply(Batch& b, core::Transition& t, const store::InstanceRecord
   for (size_t i = 0; i < t.inbox_consumed && !live->inbox.empty(); ++i) {
     b.ws.ops.push_back(storage::DeleteInbox{id, live->inbox.front().first});
     live->inbox.pop_front();
+  }
+  if (!t.inbox_removed.empty()) {
+    // Positions into the inbox as the core saw it (ascending); kept in order.
+    decltype(live->inbox) kept;
+    size_t next = 0;
+    for (size_t i = 0; i < live->inbox.size(); ++i) {
+      while (next < t.inbox_removed.size() && t.inbox_removed[next] < i) ++next;
+      if (next < t.inbox_removed.size() && t.inbox_removed[next] == i) {
+        b.ws.ops.push_back(storage::DeleteInbox{id, live->inbox[i].first});
+      } else {
+        kept.push_back(std::move(live->inbox[i]));
+      }
+    }
+    live->inbox = std::move(kept);
   }
   if (!t.inbox_front.empty()) {
     auto rest = std::move(live->inbox);
@@ -184,6 +199,7 @@ void Partition::Apply(Batch& b, core::Transition& t, const store::InstanceRecord
     b.ws.ops.push_back(storage::PutTimer{fire_us, seq, tr});
     b.timers.push_back({fire_us, seq, std::move(tr)});
   }
+  Delay(b, t);
   // 6. The episode in flight ends.
   if (t.release_episode && live->in_flight()) ReleaseOrchestration(*live, absl::ZeroDuration());
   // 7. Finished: only the record and the history stay.
@@ -201,7 +217,7 @@ void Partition::Send(Batch& b, core::Message& m, const Prefetched& prefetched) {
   Found f = Known(prefetched, m.target);
   if (!f.error.ok()) {
     using Kind = core::Message::Kind;
-    if (m.kind == Kind::kEvent || m.kind == Kind::kTerminate) {
+    if (m.kind == Kind::kEvent || m.kind == Kind::kTerminate || m.kind == Kind::kLockGranted) {
       f = Found{};  // only a live target takes it, and live ones are in memory
     } else {
       // The target's state is unknown (a store read failed): do not create or rewind
@@ -224,6 +240,18 @@ void Partition::Send(Batch& b, core::Message& m, const Prefetched& prefetched) {
   core::Transition t = core::Receive(StateOf(f), m, ctx_.clock->Now());
   if (t.empty()) return;
   Apply(b, t, f.live == nullptr && f.rec ? &*f.rec : nullptr, prefetched);
+}
+
+void Partition::Delay(Batch& b, core::Transition& t) {
+  for (auto& d : t.delayed) {
+    const uint64_t seq = NextSeq();
+    store::TimerRecord tr;
+    tr.set_instance_id(d.message.target);  // recovery routes the timer to the target
+    *tr.mutable_message() = ToStore(d.message);
+    const int64_t fire_us = absl::ToUnixMicros(d.at);
+    b.ws.ops.push_back(storage::PutTimer{fire_us, seq, tr});
+    b.timers.push_back({fire_us, seq, std::move(tr)});
+  }
 }
 
 }  // namespace taskhub::engine

@@ -4,6 +4,7 @@
 // applies it in one write; `done` runs after the lock is released.
 #include "absl/strings/str_cat.h"
 #include "server/common/status_macros.h"
+#include "server/core/entity.h"
 #include "server/engine/partition.h"
 #include "server/engine/partition_internal.h"
 
@@ -85,6 +86,17 @@ void Partition::DeleteFinished(std::vector<std::pair<std::string, std::string>> 
       std::vector<store::InstanceRecord> deleted;
       for (const Found& f : found) reply.Update(f.error);  // all or nothing
       for (size_t i = 0; i < ids.size() && reply.ok(); ++i) {
+        if (core::IsEntityId(ids[i].first)) {
+          // An entity: deleted with its state when nothing is queued, locked or running.
+          Live* live = found[i].live;
+          if (live == nullptr || !core::IsEntity(live->rec) || live->in_flight()) continue;
+          core::Transition t = core::PurgeEntity(StateOf(*live));
+          if (t.empty()) continue;
+          store::InstanceRecord rec = live->rec;
+          Apply(b, t, nullptr, {});
+          deleted.push_back(std::move(rec));
+          continue;
+        }
         // Only finished instances are purged; a running one counts as zero deleted
         // (what the SDKs document for purge by id).
         core::Transition t = core::Purge(StateOf(found[i]), ids[i].first, ids[i].second);

@@ -2,6 +2,7 @@
 // Dispatcher, leases, abandons and redelivery, durable timers.
 #include "absl/strings/str_cat.h"
 #include "server/common/logging.h"
+#include "server/core/entity.h"
 #include "server/engine/partition.h"
 #include "server/engine/partition_internal.h"
 
@@ -11,7 +12,7 @@ void Partition::MarkReady(const std::string& id) {
   Live* live = FindLive(id);
   if (live == nullptr || live->queued) return;
   live->queued = true;
-  ready_orch_.push_back(id);
+  (core::IsEntity(live->rec) ? ready_ent_ : ready_orch_).push_back(id);
 }
 
 void Partition::QueueActivity(Activity& act) {
@@ -111,6 +112,7 @@ void Partition::PumpLocked() {
       if (!act_room) break;
     }
   }
+  PumpEntities(now);
 }
 
 bool Partition::TryDispatchOrchestration(Live& live) {
@@ -177,6 +179,8 @@ void Partition::ReleaseOrchestration(Live& live, absl::Duration delay) {
   live.token.clear();
   live.dispatched = 0;
   live.new_events.clear();
+  live.batch_positions.clear();
+  live.batch_ops.clear();
   if (delay > absl::ZeroDuration()) live.not_before = ctx_.clock->Now() + delay;
   MarkReady(live.rec.instance_id());
 }
@@ -192,7 +196,7 @@ void Partition::ReleaseActivity(Activity& act, absl::Duration delay) {
 
 void Partition::Abandon(const std::string& token, const TokenOwner& owner) {
   absl::MutexLock l(&mu_);
-  if (owner.kind == WorkKind::kOrchestration) {
+  if (owner.kind != WorkKind::kActivity) {  // an episode or an entity batch
     Live* live = FindLive(owner.instance_id);
     if (live == nullptr || live->token != token) return;
     ReleaseOrchestration(*live, AbandonDelay(++live->abandons));
@@ -207,7 +211,7 @@ void Partition::Abandon(const std::string& token, const TokenOwner& owner) {
 void Partition::Redeliver(const std::vector<TokenOwner>& owners) {
   absl::MutexLock l(&mu_);
   for (const auto& o : owners) {
-    if (o.kind == WorkKind::kOrchestration) {
+    if (o.kind != WorkKind::kActivity) {
       Live* live = FindLive(o.instance_id);
       if (live != nullptr && live->token == o.token) {
         // The dispatcher already forgot the token; release the local state.
@@ -225,17 +229,20 @@ void Partition::Redeliver(const std::vector<TokenOwner>& owners) {
 
 // --- durable timers -------------------------------------------------------------
 
-void Partition::RegisterTimer(int64_t fire_us, uint64_t seq, const store::TimerRecord& t) {
+void Partition::RegisterTimer(int64_t fire_us, uint64_t seq, const store::TimerRecord& t,
+                              uint64_t gen) {
   ctx_.timers->Schedule(absl::FromUnixMicros(fire_us),
-                        [this, fire_us, seq, t] { FireTimer(fire_us, seq, t); });
+                        [this, fire_us, seq, t, gen] { FireTimer(fire_us, seq, t, gen); });
 }
 
-void Partition::FireTimer(int64_t fire_us, uint64_t seq, store::TimerRecord t) {
+void Partition::FireTimer(int64_t fire_us, uint64_t seq, store::TimerRecord t, uint64_t gen) {
   absl::MutexLock l(&mu_);
-  if (shutting_down_) return;
+  if (shutting_down_ || gen != hub_gen_) return;  // a deleted task hub's timer
   Batch b;
   b.ws.ops.push_back(storage::DeleteTimer{fire_us, seq});
-  if (Live* live = FindLive(t.instance_id())) {
+  if (t.has_message()) {
+    DeliverDelayed(b, t.message());
+  } else if (Live* live = FindLive(t.instance_id())) {
     core::Transition tr =
         core::TimerFired(StateOf(*live), t.execution_id(), t.event(), ctx_.clock->Now());
     if (!tr.empty()) Apply(b, tr, nullptr, {});

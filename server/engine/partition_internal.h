@@ -30,6 +30,9 @@ struct Partition::Live {
   absl::Time not_before = absl::InfinitePast();
   uint64_t wake_timer = 0;
   int abandons = 0;
+  // Entities: the batch in flight (with `token`): its inbox positions and operations.
+  std::vector<size_t> batch_positions;
+  std::vector<HistoryEvent> batch_ops;
   bool in_flight() const { return !token.empty(); }
 };
 
@@ -55,6 +58,7 @@ struct Partition::Batch {
   std::vector<std::string> flushed;   // instances whose `unflushed` to decrement
   std::vector<RemoteMessage> outbox;  // for other partitions, after the commit
   std::vector<Done> done;
+  uint64_t hub_gen = 0;  // Partition::hub_gen_ when submitted
 };
 
 }  // namespace taskhub::engine

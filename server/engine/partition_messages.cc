@@ -34,13 +34,16 @@ Kind KindFromStore(store::OutboxMessage::Kind k) {
       return Kind::kStartChild;
     case store::OutboxMessage::REWIND_CHILD:
       return Kind::kRewindChild;
+    case store::OutboxMessage::LOCK_GRANTED:
+      return Kind::kLockGranted;
     default:
       return Kind::kEvent;
   }
 }
 // A stored message this server could have written (the store may be damaged).
 absl::Status CheckStored(const store::OutboxMessage& m) {
-  if (absl::Status st = core::ValidateInstanceId("message target", m.target()); !st.ok()) {
+  // Entity ids ("@name@key") are targets too.
+  if (absl::Status st = core::ValidateIdText("message target", m.target()); !st.ok()) {
     return st;
   }
   if ((m.kind() == store::OutboxMessage::START_CHILD ||
@@ -67,6 +70,7 @@ store::OutboxMessage Partition::ToStore(const core::Message& m) {
     *out.mutable_child_record() = m.child.record;
     *out.mutable_child_start() = m.child.start;
   }
+  for (const auto& e : m.lock_set) out.add_lock_set(e);
   return out;
 }
 
@@ -78,6 +82,7 @@ core::Message Partition::FromStore(const store::OutboxMessage& m) {
   out.event = m.event();
   out.child.record = m.child_record();
   out.child.start = m.child_start();
+  out.lock_set.assign(m.lock_set().begin(), m.lock_set().end());
   return out;
 }
 

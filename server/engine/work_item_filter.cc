@@ -6,7 +6,8 @@ WorkItemFilter::WorkItemFilter(const core::ConnectCommand& cmd)
     : present_(cmd.filtered),
       orchestrations_(cmd.orchestrations),
       activities_(cmd.activities),
-      excluded_activities_(cmd.excluded_activities) {}
+      excluded_activities_(cmd.excluded_activities),
+      entities_(cmd.entities) {}
 
 bool WorkItemFilter::Match(const Names& names, const std::string& name,
                            const std::string& version) {
@@ -24,6 +25,10 @@ bool WorkItemFilter::MatchesActivity(const std::string& name, const std::string&
   if (!present_) return true;
   if (Match(excluded_activities_, name, version)) return false;
   return Match(activities_, name, version);
+}
+
+bool WorkItemFilter::MatchesEntity(const std::string& name) const {
+  return !present_ || entities_.count(name) > 0;
 }
 
 }  // namespace taskhub::engine

@@ -19,6 +19,8 @@ class WorkItemFilter {
   explicit WorkItemFilter(const core::ConnectCommand& cmd);
   bool MatchesOrchestration(const std::string& name, const std::string& version) const;
   bool MatchesActivity(const std::string& name, const std::string& version) const;
+  // `name`: an entity name, lower-cased (as ConnectCommand::entities holds them).
+  bool MatchesEntity(const std::string& name) const;
 
  private:
   using Names = std::map<std::string, std::set<std::string>>;  // name -> versions (none: any)
@@ -26,6 +28,7 @@ class WorkItemFilter {
   bool present_ = false;
   Names orchestrations_, activities_;
   Names excluded_activities_;
+  std::set<std::string> entities_;
 };
 
 }  // namespace taskhub::engine

@@ -17,6 +17,8 @@ IndexedFields IndexedFields::Of(const store::InstanceRecord& rec) {
 }
 
 bool MatchesFilter(const store::InstanceRecord& rec, const InstanceFilter& f) {
+  const bool entity = !rec.instance_id().empty() && rec.instance_id()[0] == '@';
+  if (entity != f.entities) return false;
   if (!f.statuses.empty() &&
       std::find(f.statuses.begin(), f.statuses.end(), rec.status()) == f.statuses.end()) {
     return false;

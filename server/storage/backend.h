@@ -149,6 +149,9 @@ struct InstanceFilter {
   std::optional<absl::Time> created_from, created_to;      // inclusive bounds
   std::optional<absl::Time> completed_from, completed_to;  // inclusive; terminal only
   std::string id_prefix;
+  // false: orchestration instances only (ids not starting with '@'); true: entities
+  // only (ids "@name@key"). Entities are queried by id prefix ("@" at least).
+  bool entities = false;
   int page_size = 100;  // <= 0 means 100
   std::string continuation;
 };

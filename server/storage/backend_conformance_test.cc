@@ -331,6 +331,35 @@ TEST_P(BackendConformance, PrefixQueryTokenOutsideThePrefixRange) {
   EXPECT_TRUE(AllIds(f).empty());
 }
 
+// Entities ("@name@key") and orchestrations share the instance table; a query sees
+// one kind only, whatever else it asks.
+TEST_P(BackendConformance, QueriesSeeEntitiesOrOrchestrationsNeverBoth) {
+  for (const char* id : {"@counter@a", "@counter@b", "@acct@1", "orch-1", "@x", "a@b"}) {
+    Put(Rec(id, ORCHESTRATION_STATUS_RUNNING, 0));
+  }
+  Put(Rec("done-1", ORCHESTRATION_STATUS_COMPLETED, 1));
+  InstanceFilter orchs;
+  orchs.page_size = 2;
+  EXPECT_EQ(AllIds(orchs), (std::vector<std::string>{"a@b", "orch-1", "done-1"}));  // (created, id)
+  orchs.statuses = {ORCHESTRATION_STATUS_RUNNING};
+  EXPECT_EQ(AllIds(orchs), (std::vector<std::string>{"a@b", "orch-1"}));
+  orchs.statuses.clear();
+  orchs.id_prefix = "@";
+  EXPECT_TRUE(AllIds(orchs).empty());
+
+  InstanceFilter ents;
+  ents.entities = true;
+  ents.id_prefix = "@";
+  ents.page_size = 2;
+  EXPECT_EQ(AllIds(ents), (std::vector<std::string>{"@acct@1", "@counter@a", "@counter@b", "@x"}));
+  ents.id_prefix = "@counter@";
+  EXPECT_EQ(AllIds(ents), (std::vector<std::string>{"@counter@a", "@counter@b"}));
+  InstanceFilter by_time;  // the created-time path filters too
+  by_time.entities = true;
+  by_time.statuses = {ORCHESTRATION_STATUS_RUNNING};
+  EXPECT_EQ(AllIds(by_time).size(), 4u);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, BackendConformance, ::testing::Values(false, true),
                          [](const auto& info) { return info.param ? "RocksDb" : "Memory"; });
 

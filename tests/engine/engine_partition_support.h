@@ -113,7 +113,7 @@ class PartitionTest : public ::testing::Test {
   void TearDown() override { Close(); }
 
   void Open(int partitions = kN) {
-    EngineOptions opts;
+    EngineOptions opts = options_;
     opts.manual_scheduling = true;
     opts.partitions = partitions;
     opts.health_ping_interval = absl::Hours(24 * 365);  // no pings in NextTimer()
@@ -208,6 +208,7 @@ class PartitionTest : public ::testing::Test {
     ASSERT_TRUE(Complete(*wi, std::move(actions)).ok());
   }
 
+  EngineOptions options_;  // what Open() starts from (tests may change it first)
   FakeClock clock_;
   storage::MemoryBackend memory_;
   RecordingSink sink_;  // outlives the engine

@@ -81,6 +81,47 @@ inline void AbandonActivity(Engine& e, const std::string& token, Done done) {
   e.Abandon(api::Translate(req), std::move(done));
 }
 
+
+// --- durable entities ---------------------------------------------------------------
+inline void SignalEntity(Engine& e, const SignalEntityRequest& req, Done done) {
+  Translated(e, req, done,
+             [&](core::SignalEntityCommand cmd) { e.SignalEntity(std::move(cmd), std::move(done)); });
+}
+inline void GetEntity(Engine& e, const GetEntityRequest& req, DoneWith<GetEntityResponse> done) {
+  absl::StatusOr<std::string> id = api::TranslateEntityId("instanceId", req.instanceid());
+  if (!id.ok()) return done(id.status());
+  e.GetEntity(*id, req.includestate(),
+              [done = std::move(done)](absl::StatusOr<std::optional<EntityMetadata>> g) mutable {
+                if (!g.ok()) return done(g.status());
+                GetEntityResponse resp;
+                if (g->has_value()) {
+                  resp.set_exists(true);
+                  *resp.mutable_entity() = std::move(**g);
+                }
+                done(std::move(resp));
+              });
+}
+inline void QueryEntities(Engine& e, const EntityQuery& q, DoneWith<QueryEntitiesResponse> done) {
+  Translated(e, q, done, [&](core::EntityQueryCommand cmd) {
+    e.QueryEntities(cmd, std::move(done));
+  });
+}
+inline void CleanEntityStorage(Engine& e, const CleanEntityStorageRequest& req,
+                               DoneWith<CleanEntityStorageResponse> done) {
+  Translated(e, req, done, [&](core::CleanEntitiesCommand cmd) {
+    e.CleanEntityStorage(cmd, std::move(done));
+  });
+}
+inline void CompleteEntity(Engine& e, const EntityBatchResult& res, Done done) {
+  Translated(e, res, done,
+             [&](core::EntityResultCommand cmd) { e.CompleteEntity(cmd, "", std::move(done)); });
+}
+inline void AbandonEntity(Engine& e, const std::string& token, Done done) {
+  AbandonEntityTaskRequest req;
+  req.set_completiontoken(token);
+  e.Abandon(api::Translate(req), std::move(done));
+}
+
 }  // namespace taskhub::engine::testing::wire
 
 #endif  // TASKHUB_TESTS_ENGINE_WIRE_REQUESTS_H_

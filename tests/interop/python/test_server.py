@@ -40,12 +40,18 @@ def test_delete_and_create_task_hub(private, start_worker, uid):
     assert client.get_orchestration_state(iid2) is None
 
 
-def test_entity_rpcs_say_unimplemented(private):
+def test_entity_rpcs_validate_entity_ids(private):
     _, stub, _ = private
+    # Entities are served (tests/interop/python/test_entities.py); a malformed id is refused.
+    stub.SignalEntity(pb.SignalEntityRequest(instanceId="@counter@1", name="add"), timeout=10)
     with pytest.raises(grpc.RpcError) as ei:
-        stub.SignalEntity(pb.SignalEntityRequest(instanceId="@counter@1", name="add"), timeout=10)
-    assert rpc_code(ei.value) == grpc.StatusCode.UNIMPLEMENTED
-    assert "entities" in ei.value.details()
+        stub.SignalEntity(pb.SignalEntityRequest(instanceId="@counter", name="add"), timeout=10)
+    assert rpc_code(ei.value) == grpc.StatusCode.INVALID_ARGUMENT
+    assert "instanceId" in ei.value.details()
+    with pytest.raises(grpc.RpcError) as ei:
+        stub.StartInstance(pb.CreateInstanceRequest(instanceId="@counter@1", name="o"), timeout=10)
+    assert rpc_code(ei.value) == grpc.StatusCode.INVALID_ARGUMENT
+    assert "reserved for entities" in ei.value.details()
 
 
 def test_malformed_requests_name_the_field(private):
