@@ -84,6 +84,24 @@ def test_ai_pipeline_classifies_then_enriches_in_parallel(server):
     assert result["category"] == "invoice", run.describe()
 
 
+def test_aggregator_counter_sums_every_signal(server):
+    run = run_sample("aggregator", server.address)
+    expected = sum(range(1, 101))  # signals add 1..100
+    assert run.result() == {"signals": 100, "read_by_orchestration": expected,
+                            "read_by_client": expected}, run.describe()
+
+
+def test_critical_section_transfers_lose_no_update(server):
+    run = run_sample("critical-section", server.address)
+    # transfer i moves 10*(i%10+1): even i alice -> bob, odd i bob -> alice; all have funds.
+    to_bob = sum(10 * (i % 10 + 1) for i in range(20) if i % 2 == 0)
+    to_alice = sum(10 * (i % 10 + 1) for i in range(20) if i % 2 == 1)
+    assert run.result() == {
+        "transfers": 20, "moved": 20, "total": 2000,
+        "balances": {"alice": 1000 - to_bob + to_alice, "bob": 1000 + to_bob - to_alice},
+    }, run.describe()
+
+
 def test_samples_fail_with_nonzero_exit_without_a_server(tmp_path):
     """No taskhubd listening: the sample must not print a RESULT nor exit 0."""
     from sdk_support import pick_free_port
