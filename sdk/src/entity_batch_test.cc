@@ -109,6 +109,10 @@ TEST(EntityBatchTest, DeleteStateLeavesNoState) {
   EntityBatchResult res = ExecuteEntityBatch(Entities(), Batch("@counter@x", "4", {{"reset", ""}}));
   ASSERT_TRUE(res.results(0).has_success());
   EXPECT_FALSE(res.has_entitystate());
+  // A JSON null input is no input: the typed parameter gets its default.
+  res = ExecuteEntityBatch(Entities(), Batch("@counter@x", "4", {{"reset", "null"}}));
+  ASSERT_TRUE(res.results(0).has_success());
+  EXPECT_FALSE(res.has_entitystate());
 }
 
 TEST(EntityBatchTest, StartNewOrchestrationIdIsStableAcrossRetries) {

@@ -125,6 +125,8 @@ def test_get_query_and_clean_entity_storage(server, uid, client_factory):
     assert result["without_state"] == {"count": 5, "states": 0}
     assert result["modified_in_future"] == 0
     # The reset entity (no state, nothing queued, no lock) is gone; the others remain.
+    assert result["read_after_reset"] == [0]
+    assert result["reset_exists"] is False
     assert result["after_clean"]["remaining"] == 4
     client = client_factory(server.address)
     assert client.get_entity(EntityInstanceId("counter", f"{uid}-0")) is None

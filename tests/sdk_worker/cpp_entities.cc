@@ -48,6 +48,7 @@ struct Account {
     return balance -= n;
   }
   int64_t Balance() const { return balance; }
+  void Set(int64_t n) { balance = n; }
   std::string StartChild(EntityContext& ctx, Json input) {
     return ctx.StartNewOrchestration("child_echo", input);
   }
@@ -80,10 +81,13 @@ Task<bool> Transfer(OrchestrationContext& ctx) {
   const EntityInstanceId to("account", in["to"].get<std::string>());
   const int64_t amount = in["amount"].get<int64_t>();
   auto lock = co_await ctx.LockEntities(from, to);
-  const int64_t available = co_await ctx.CallEntity<int64_t>(from, "balance");
-  if (available < amount) co_return false;
-  co_await ctx.CallEntity<int64_t>(from, "withdraw", amount);
-  co_await ctx.CallEntity<int64_t>(to, "deposit", amount);
+  // Read-modify-write of both balances: without the critical section, concurrent
+  // transfers would overwrite each other's updates (lost updates break the sums).
+  const int64_t from_balance = co_await ctx.CallEntity<int64_t>(from, "balance");
+  const int64_t to_balance = co_await ctx.CallEntity<int64_t>(to, "balance");
+  if (from_balance < amount) co_return false;
+  co_await ctx.CallEntity(from, "set", from_balance - amount);
+  co_await ctx.CallEntity(to, "set", to_balance + amount);
   lock.Release();
   co_return true;
 }
@@ -126,6 +130,7 @@ taskhub::Registry MakeRegistry() {
                              .Op("deposit", &Account::Deposit)
                              .Op("withdraw", &Account::Withdraw)
                              .Op("balance", &Account::Balance)
+                             .Op("set", &Account::Set)
                              .Op("start_child", &Account::StartChild));
   r.AddOrchestrator("call_and_signal", CallAndSignal);
   r.AddOrchestrator("read_all", ReadAll);
@@ -299,7 +304,12 @@ absl::StatusOr<Json> Query(Client& c, const std::string& key) {
   out["modified_in_future"] = none.size();
   // Delete one entity's state; once its batch completed it is gone.
   RETURN_IF_ERROR(c.SignalEntityWith(first, "reset", nullptr));
-  ASSIGN_OR_RETURN(after_reset, Run(c, "read_all", Json{ids[1]}));
+  // A call queued behind the reset: once it answered, the reset has run (and the
+  // call itself leaves the entity without state, queue or lock: deleted).
+  ASSIGN_OR_RETURN(after_reset, Run(c, "read_all", Json{ids[0]}));
+  out["read_after_reset"] = after_reset;
+  ASSIGN_OR_RETURN(reset_entity, c.GetEntityMetadata(first));
+  out["reset_exists"] = reset_entity.has_value();
   ASSIGN_OR_RETURN(clean, c.CleanEntityStorage(true, true));
   ASSIGN_OR_RETURN(remaining, c.QueryAllEntities(no_states));
   out["after_clean"] = Json{{"remaining", remaining.size()},

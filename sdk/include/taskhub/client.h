@@ -171,7 +171,9 @@ class Client {
   template <typename In>
   absl::Status SignalEntityWith(const EntityInstanceId& entity, const std::string& operation,
                                 const In& input, std::optional<absl::Time> at = std::nullopt) {
-    return SignalEntity(entity, operation, nlohmann::json(input).dump(), at);
+    const nlohmann::json j = input;
+    return SignalEntity(entity, operation,
+                        j.is_null() ? std::nullopt : std::optional<std::string>(j.dump()), at);
   }
   // std::nullopt when the entity does not exist.
   absl::StatusOr<std::optional<EntityMetadata>> GetEntityMetadata(const EntityInstanceId& entity,

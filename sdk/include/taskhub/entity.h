@@ -119,11 +119,13 @@ class EntityContext {
   const std::string& OperationName() const { return operation_; }
 
   bool HasInput() const { return input_.has_value() && !input_->empty(); }
-  // The operation input converted from JSON; T() when there is none.
+  // The operation input converted from JSON; T() when there is none (or it is null).
   template <typename T = nlohmann::json>
   T GetInput() const {
     if (!HasInput()) return T();
-    return internal::FromJson<T>(nlohmann::json::parse(*input_));
+    nlohmann::json j = nlohmann::json::parse(*input_);
+    if (j.is_null()) return T();
+    return internal::FromJson<T>(j);
   }
   const std::optional<std::string>& RawInput() const { return input_; }
 
