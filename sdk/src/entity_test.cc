@@ -406,6 +406,40 @@ TEST(EntityReplayTest, HistoryWithACallTheCodeNoLongerMakesIsNonDeterministic) {
   EXPECT_EQ(signals.actions_size(), 3);
 }
 
+TEST(EntityReplayTest, IdsRecordedInTheHistoryWin) {
+  // The history is the source of truth: a call or lock confirmed with another
+  // request / critical section id than this code generated resolves by that id.
+  Registry r = Orchestrations();
+  History h;
+  h.Started().Execution("transfer");
+  OrchestratorResponse resp = Replay(r, History(), h);
+  resp.mutable_actions(0)->mutable_sendentitymessage()->mutable_entitylockrequested()
+      ->set_criticalsectionid("server-cs");
+  h.Confirm(resp);
+  History granted;
+  granted.Started().Granted("server-cs");
+  resp = Replay(r, h, granted);
+  ASSERT_EQ(resp.actions_size(), 1);
+  resp.mutable_actions(0)->mutable_sendentitymessage()->mutable_entityoperationcalled()
+      ->set_requestid("server-r1");
+  h.Then(granted).Confirm(resp);
+  History result;
+  result.Started().CallCompleted("server-r1", "5");
+  resp = Replay(r, h, result);
+  ASSERT_EQ(resp.actions_size(), 1);  // the second call: the first one resolved
+  EXPECT_EQ(resp.actions(0).sendentitymessage().entityoperationcalled().targetinstanceid().value(),
+            "@account@a");
+  h.Then(result).Confirm(resp);
+  History second;
+  second.Started().CallCompleted(
+      resp.actions(0).sendentitymessage().entityoperationcalled().requestid(), "1");
+  resp = Replay(r, h, second);
+  ASSERT_EQ(resp.actions_size(), 3);
+  EXPECT_EQ(resp.actions(0).sendentitymessage().entityunlocksent().criticalsectionid(),
+            "server-cs");
+  EXPECT_EQ(Completion(resp)->result().value(), "5");
+}
+
 TEST(EntityReplayTest, ResultsWaitWhileSuspended) {
   Registry r = Orchestrations();
   History first;

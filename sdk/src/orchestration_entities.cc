@@ -105,7 +105,7 @@ EntityLockTask OrchestrationContext::LockEntitiesRaw(std::vector<EntityInstanceI
   st.lock_pending = true;
   st.lock_requests[section] = a.id();
   auto state = st.Schedule(std::move(a), "entity lock", "");
-  return EntityLockTask(std::move(state), this, section);
+  return EntityLockTask(std::move(state), this);
 }
 
 void OrchestrationContext::ReleaseLocks(const std::string& section) {

@@ -175,8 +175,7 @@ class Executor {
         Confirm(e.eventid(), "entity signal", e.entityoperationsignaled().operation());
         break;
       case HistoryEvent::kEntityLockRequested:
-        Confirm(e.eventid(), "entity lock", "");
-        st_.lock_requests[e.entitylockrequested().criticalsectionid()] = e.eventid();
+        ConfirmLock(e);
         break;
       case HistoryEvent::kEntityUnlockSent:
         ConfirmUnlocks(e.entityunlocksent().criticalsectionid());
@@ -273,6 +272,23 @@ class Executor {
     }
   }
 
+  // The history confirms a lock request. Its critical section id is the one the
+  // grant will carry (the same as scheduled, unless the history says otherwise).
+  void ConfirmLock(const HistoryEvent& e) {
+    const std::string& recorded = e.entitylockrequested().criticalsectionid();
+    auto it = st_.pending.find(e.eventid());
+    std::string scheduled;
+    if (it != st_.pending.end() && it->second.action.has_sendentitymessage()) {
+      scheduled = it->second.action.sendentitymessage().entitylockrequested().criticalsectionid();
+    }
+    Confirm(e.eventid(), "entity lock", "");
+    if (scheduled != recorded) {
+      st_.lock_requests.erase(scheduled);
+      if (st_.critical_section == scheduled) st_.critical_section = recorded;
+    }
+    st_.lock_requests[recorded] = e.eventid();
+  }
+
   // An unlock in the history: every unlock of that critical section was sent.
   void ConfirmUnlocks(const std::string& section) {
     for (auto it = st_.pending.begin(); it != st_.pending.end();) {
@@ -295,7 +311,9 @@ class Executor {
       st_.available = st_.locks;
       st_.lock_pending = false;
     }
-    Resolve(id, google::protobuf::StringValue());
+    google::protobuf::StringValue granted;  // the lock task completes with the section id
+    granted.set_value(nlohmann::json(section).dump());
+    Resolve(id, granted);
   }
 
   void EntityResult(const std::string& request_id, const google::protobuf::StringValue* output,

@@ -115,21 +115,20 @@ class EntityLock {
 // entity of the set is locked.
 class EntityLockTask {
  public:
-  EntityLockTask(std::shared_ptr<internal::CompletionState> state, OrchestrationContext* ctx,
-                 std::string section)
-      : state_(std::move(state)), ctx_(ctx), section_(std::move(section)) {}
+  EntityLockTask(std::shared_ptr<internal::CompletionState> state, OrchestrationContext* ctx)
+      : state_(std::move(state)), ctx_(ctx) {}
   bool IsComplete() const { return state_->done(); }
   bool await_ready() const noexcept { return state_->done(); }
   void await_suspend(std::coroutine_handle<> h) { state_->SetContinuation(h); }
+  // Completes with the granted critical section's id (rethrows a failure).
   EntityLock await_resume() const {
-    state_->value();  // rethrows a failure
-    return EntityLock(ctx_, section_);
+    const nlohmann::json& section = state_->value();
+    return EntityLock(ctx_, section.is_string() ? section.get<std::string>() : std::string());
   }
 
  private:
   std::shared_ptr<internal::CompletionState> state_;
   OrchestrationContext* ctx_;
-  std::string section_;
 };
 
 class OrchestrationContext {
