@@ -59,14 +59,16 @@ int main(int argc, char** argv) {
   app.add_option("--taskhubd", server_binary, "taskhubd binary to start when --address is absent");
   app.add_option("--server-arg", server_args, "Extra argument for the started taskhubd");
   app.add_option("--scenario", scenarios,
-                 "Comma list of hello-seq, fan-out, sequential, latency, timers, idle, memory; "
-                 "or all");
+                 "Comma list of hello-seq, fan-out, sequential, latency, timers, idle, memory, "
+                 "entities; or all");
   app.add_flag("--quick", quick, "Small sizes and short windows (a smoke run)");
   app.add_flag("--json", json, "Print figures as JSON");
   app.add_option("--concurrency", c.concurrency, "Worker concurrency per kind");
   app.add_option("--clients", c.clients, "Client threads starting instances");
   app.add_option("--hello-n", c.hello_n, "hello-seq: orchestrations");
   app.add_option("--idle-seconds", c.idle_seconds, "idle: measuring window");
+  app.add_option("--entity-signals", c.entity_signals, "entities: signals per run");
+  app.add_option("--entity-keys", c.entity_keys, "entities: entities of the spread run");
   CLI11_PARSE(app, argc, argv);
   spdlog::set_level(spdlog::level::warn);
   // Lock-order cycle detection (on in this Abseil build) costs on every gRPC lock.
@@ -82,6 +84,8 @@ int main(int argc, char** argv) {
     c.idle_seconds = 1;
     c.memory_completed = 200;
     c.memory_running = 50;
+    c.entity_signals = 200;
+    c.entity_keys = 20;
   }
   std::optional<taskhub::bench::ServerProcess> server;
   if (c.address.empty()) {
@@ -109,6 +113,7 @@ int main(int argc, char** argv) {
   wo.tls = tls;
   wo.max_concurrent_orchestrations = c.concurrency;
   wo.max_concurrent_activities = c.concurrency;
+  wo.max_concurrent_entities = c.concurrency;
   taskhub::Worker worker(taskhub::bench::BenchRegistry(), wo);
   if (auto st = worker.Start(); !st.ok()) {
     std::cerr << "error: " << st.message() << "\n";
@@ -125,7 +130,7 @@ int main(int argc, char** argv) {
       {"hello-seq", taskhub::bench::HelloSeq}, {"fan-out", taskhub::bench::FanOut},
       {"sequential", taskhub::bench::Sequential}, {"latency", taskhub::bench::Latency},
       {"timers", taskhub::bench::Timers}, {"idle", taskhub::bench::Idle},
-      {"memory", taskhub::bench::Memory}};
+      {"memory", taskhub::bench::Memory}, {"entities", taskhub::bench::Entities}};
   std::vector<std::string> wanted = absl::StrSplit(scenarios, ',');
   std::vector<Figure> figures;
   int rc = 0;

@@ -130,6 +130,7 @@ Registry BenchRegistry() {
   r.AddOrchestrator("bench_timer", TimerOrch);
   r.AddOrchestrator("bench_one", OneActivityOrch);
   r.AddActivity("bench_inc", [](ActivityContext&, int v) { return v + 1; });
+  AddEntityBench(r);
   return r;
 }
 

@@ -31,10 +31,12 @@ struct BenchConfig {
   int idle_instances = 10000;
   double idle_seconds = 60;
   int memory_completed = 100000, memory_running = 10000;
+  int entity_signals = 10000, entity_keys = 1000;
 };
 
-// The orchestrators and activities every scenario uses.
+// The orchestrators, activities and entities every scenario uses.
 Registry BenchRegistry();
+void AddEntityBench(Registry& r);  // entity_scenarios.cc
 
 absl::Status HelloSeq(const BenchConfig& c, Client& client, std::vector<Figure>* out);
 absl::Status FanOut(const BenchConfig& c, Client& client, std::vector<Figure>* out);
@@ -44,6 +46,9 @@ absl::Status Timers(const BenchConfig& c, Client& client, std::vector<Figure>* o
 // Need a server the bench started (CPU time and RSS come from /proc).
 absl::Status Idle(const BenchConfig& c, Client& client, std::vector<Figure>* out);
 absl::Status Memory(const BenchConfig& c, Client& client, std::vector<Figure>* out);
+// Signals/s to one entity and spread over entity_keys entities (skipped, OK, when
+// the server answers UNIMPLEMENTED).
+absl::Status Entities(const BenchConfig& c, Client& client, std::vector<Figure>* out);
 
 }  // namespace taskhub::bench
 

@@ -5,6 +5,7 @@
 #include "orchestrator_service.grpc.pb.h"
 #include "proto/timestamp_util.h"
 #include "proto/grpc_status.h"
+#include "sdk/src/sdk_util.h"
 #include "taskhub/channel.h"
 
 namespace taskhub {
@@ -280,6 +281,104 @@ absl::Status Client::DeleteTaskHub() {
   DeleteTaskHubRequest req;
   DeleteTaskHubResponse resp;
   return impl_->Call(&TaskHubSidecarService::Stub::DeleteTaskHub, req, &resp);
+}
+
+EntityMetadata EntityMetadata::FromProto(const ::EntityMetadata& m) {
+  EntityMetadata out;
+  out.instance_id = m.instanceid();
+  if (auto id = EntityInstanceId::Parse(m.instanceid()); id.ok()) out.id = *id;
+  if (m.has_lastmodifiedtime()) out.last_modified = FromTimestamp(m.lastmodifiedtime());
+  out.backlog_queue_size = m.backlogqueuesize();
+  out.locked_by = m.lockedby().value();
+  if (m.has_serializedstate()) out.state = m.serializedstate().value();
+  return out;
+}
+
+absl::Status Client::SignalEntity(const EntityInstanceId& entity, const std::string& operation,
+                                  const std::optional<std::string>& input_json,
+                                  std::optional<absl::Time> at) {
+  SignalEntityRequest req;
+  req.set_instanceid(entity.ToString());
+  req.set_name(operation);
+  if (input_json) req.mutable_input()->set_value(*input_json);
+  req.set_requestid(internal::RandomUuid());
+  if (at) *req.mutable_scheduledtime() = ToTimestamp(*at);
+  *req.mutable_requesttime() = ToTimestamp(absl::Now());
+  SignalEntityResponse resp;
+  return impl_->Call(&TaskHubSidecarService::Stub::SignalEntity, req, &resp);
+}
+
+absl::StatusOr<std::optional<EntityMetadata>> Client::GetEntityMetadata(
+    const EntityInstanceId& entity, bool include_state) {
+  GetEntityRequest req;
+  req.set_instanceid(entity.ToString());
+  req.set_includestate(include_state);
+  GetEntityResponse resp;
+  if (auto st = impl_->Call(&TaskHubSidecarService::Stub::GetEntity, req, &resp); !st.ok()) {
+    return st;
+  }
+  if (!resp.exists()) return std::optional<EntityMetadata>();
+  return std::optional<EntityMetadata>(EntityMetadata::FromProto(resp.entity()));
+}
+
+absl::StatusOr<EntityPage> Client::QueryEntities(const EntityQuery& q) {
+  QueryEntitiesRequest req;
+  auto* query = req.mutable_query();
+  if (!q.instance_id_prefix.empty()) {
+    query->mutable_instanceidstartswith()->set_value(q.instance_id_prefix);
+  }
+  if (q.last_modified_from) *query->mutable_lastmodifiedfrom() = ToTimestamp(*q.last_modified_from);
+  if (q.last_modified_to) *query->mutable_lastmodifiedto() = ToTimestamp(*q.last_modified_to);
+  query->set_includestate(q.include_state);
+  query->set_includetransient(q.include_transient);
+  if (q.page_size > 0) query->mutable_pagesize()->set_value(q.page_size);
+  if (!q.continuation_token.empty()) {
+    query->mutable_continuationtoken()->set_value(q.continuation_token);
+  }
+  QueryEntitiesResponse resp;
+  if (auto st = impl_->Call(&TaskHubSidecarService::Stub::QueryEntities, req, &resp); !st.ok()) {
+    return st;
+  }
+  EntityPage page;
+  for (const auto& m : resp.entities()) page.entities.push_back(EntityMetadata::FromProto(m));
+  page.continuation_token = resp.continuationtoken().value();
+  return page;
+}
+
+absl::StatusOr<std::vector<EntityMetadata>> Client::QueryAllEntities(EntityQuery q) {
+  std::vector<EntityMetadata> all;
+  while (true) {
+    absl::StatusOr<EntityPage> page = QueryEntities(q);
+    if (!page.ok()) return page.status();
+    for (auto& m : page->entities) all.push_back(std::move(m));
+    if (page->continuation_token.empty() || page->continuation_token == q.continuation_token) {
+      return all;
+    }
+    q.continuation_token = page->continuation_token;
+  }
+}
+
+absl::StatusOr<CleanEntityStorageResult> Client::CleanEntityStorage(bool remove_empty_entities,
+                                                                    bool release_orphaned_locks) {
+  CleanEntityStorageRequest req;
+  req.set_removeemptyentities(remove_empty_entities);
+  req.set_releaseorphanedlocks(release_orphaned_locks);
+  CleanEntityStorageResult total;
+  while (true) {
+    CleanEntityStorageResponse resp;
+    if (auto st = impl_->Call(&TaskHubSidecarService::Stub::CleanEntityStorage, req, &resp,
+                              absl::Minutes(2));
+        !st.ok()) {
+      return st;
+    }
+    total.empty_entities_removed += resp.emptyentitiesremoved();
+    total.orphaned_locks_released += resp.orphanedlocksreleased();
+    if (!resp.has_continuationtoken() || resp.continuationtoken().value().empty() ||
+        resp.continuationtoken().value() == req.continuationtoken().value()) {
+      return total;
+    }
+    *req.mutable_continuationtoken() = resp.continuationtoken();
+  }
 }
 
 absl::Status Client::Ping() {

@@ -1,6 +1,7 @@
 // The replay engine: drives an orchestrator coroutine through its history.
 #include "taskhub/replay.h"
 
+#include <algorithm>
 #include <set>
 
 #include "sdk/src/replay_state.h"
@@ -18,6 +19,9 @@ class Executor {
     st_.instance_id = req.instanceid();
     st_.execution_id = req.executionid().value();
   }
+  // A suspended orchestrator's frame is destroyed with the executor: its locals'
+  // destructors (an EntityLock) must not emit actions then.
+  ~Executor() { st_.tearing_down = true; }
 
   // Whether `req` extends the history this executor has processed (so only the
   // rest needs processing): same execution, longer past, same event at the seam.
@@ -115,7 +119,8 @@ class Executor {
   static bool Suspendable(const HistoryEvent& e) {
     return e.has_taskcompleted() || e.has_taskfailed() || e.has_timerfired() ||
            e.has_suborchestrationinstancecompleted() || e.has_suborchestrationinstancefailed() ||
-           e.has_eventraised();
+           e.has_eventraised() || e.has_entityoperationcompleted() ||
+           e.has_entityoperationfailed() || e.has_entitylockgranted();
   }
 
   void Process(const HistoryEvent& e) {
@@ -162,6 +167,29 @@ class Executor {
         break;
       case HistoryEvent::kEventRaised:
         Deliver(e);
+        break;
+      case HistoryEvent::kEntityOperationCalled:
+        ConfirmEntityCall(e);
+        break;
+      case HistoryEvent::kEntityOperationSignaled:
+        Confirm(e.eventid(), "entity signal", e.entityoperationsignaled().operation());
+        break;
+      case HistoryEvent::kEntityLockRequested:
+        ConfirmLock(e);
+        break;
+      case HistoryEvent::kEntityUnlockSent:
+        ConfirmUnlocks(e.entityunlocksent().criticalsectionid());
+        break;
+      case HistoryEvent::kEntityLockGranted:
+        LockGranted(e.entitylockgranted().criticalsectionid());
+        break;
+      case HistoryEvent::kEntityOperationCompleted:
+        EntityResult(e.entityoperationcompleted().requestid(),
+                     &e.entityoperationcompleted().output(), nullptr);
+        break;
+      case HistoryEvent::kEntityOperationFailed:
+        EntityResult(e.entityoperationfailed().requestid(), nullptr,
+                     &e.entityoperationfailed().failuredetails());
         break;
       case HistoryEvent::kExecutionSuspended:
         st_.suspended = true;
@@ -223,6 +251,94 @@ class Executor {
     st_.pending.erase(it);
   }
 
+  // The history confirms a call; its request id (the one the entity answers with)
+  // maps to the awaiting task.
+  void ConfirmEntityCall(const HistoryEvent& e) {
+    const auto& called = e.entityoperationcalled();
+    auto it = st_.pending.find(e.eventid());
+    std::string scheduled_request;
+    if (it != st_.pending.end() && it->second.action.has_sendentitymessage()) {
+      scheduled_request =
+          it->second.action.sendentitymessage().entityoperationcalled().requestid();
+    }
+    Confirm(e.eventid(), "entity call", called.operation());
+    if (!called.requestid().empty() && called.requestid() != scheduled_request) {
+      auto call = st_.entity_calls.find(scheduled_request);
+      if (call != st_.entity_calls.end()) {
+        auto moved = call->second;
+        st_.entity_calls.erase(call);
+        st_.entity_calls[called.requestid()] = std::move(moved);
+      }
+    }
+  }
+
+  // The history confirms a lock request. Its critical section id is the one the
+  // grant will carry (the same as scheduled, unless the history says otherwise).
+  void ConfirmLock(const HistoryEvent& e) {
+    const std::string& recorded = e.entitylockrequested().criticalsectionid();
+    auto it = st_.pending.find(e.eventid());
+    std::string scheduled;
+    if (it != st_.pending.end() && it->second.action.has_sendentitymessage()) {
+      scheduled = it->second.action.sendentitymessage().entitylockrequested().criticalsectionid();
+    }
+    Confirm(e.eventid(), "entity lock", "");
+    if (scheduled != recorded) {
+      st_.lock_requests.erase(scheduled);
+      if (st_.critical_section == scheduled) st_.critical_section = recorded;
+    }
+    st_.lock_requests[recorded] = e.eventid();
+  }
+
+  // An unlock in the history: every unlock of that critical section was sent.
+  void ConfirmUnlocks(const std::string& section) {
+    for (auto it = st_.pending.begin(); it != st_.pending.end();) {
+      const auto& a = it->second.action;
+      if (a.has_sendentitymessage() && a.sendentitymessage().has_entityunlocksent() &&
+          a.sendentitymessage().entityunlocksent().criticalsectionid() == section) {
+        it = st_.pending.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+
+  void LockGranted(const std::string& section) {
+    auto req = st_.lock_requests.find(section);
+    if (req == st_.lock_requests.end()) return;  // not ours (or granted twice)
+    const int id = req->second;
+    st_.lock_requests.erase(req);
+    if (st_.critical_section == section) {
+      st_.available = st_.locks;
+      st_.lock_pending = false;
+    }
+    google::protobuf::StringValue granted;  // the lock task completes with the section id
+    granted.set_value(nlohmann::json(section).dump());
+    Resolve(id, granted);
+  }
+
+  void EntityResult(const std::string& request_id, const google::protobuf::StringValue* output,
+                    const TaskFailureDetails* failure) {
+    auto it = st_.entity_calls.find(request_id);
+    if (it == st_.entity_calls.end()) return;  // nobody waits for it
+    const internal::ReplayState::EntityCall call = it->second;
+    st_.entity_calls.erase(it);
+    // The entity may be called again in the critical section once it answered.
+    if (st_.critical_section &&
+        std::find(st_.locks.begin(), st_.locks.end(), call.entity) != st_.locks.end()) {
+      st_.available.push_back(call.entity);
+    }
+    if (output != nullptr) {
+      Resolve(call.id, *output);
+      return;
+    }
+    auto open = st_.open.find(call.id);
+    if (open == st_.open.end()) return;
+    auto state = open->second.state;
+    st_.open.erase(open);
+    state->Fail(std::make_exception_ptr(EntityOperationFailedError(
+        call.entity, call.operation, internal::FailureFromProto(*failure))));
+  }
+
   void Resolve(int id, const google::protobuf::StringValue& result) {
     auto it = st_.open.find(id);
     if (it == st_.open.end()) return;  // nobody waits (e.g. a timer that lost a race)
@@ -280,8 +396,19 @@ class Executor {
       c->set_orchestrationstatus(status);
       return c;
     };
-    auto fail = [&](const TaskFailure& f) {
+    // `keep_entity_messages`: the orchestrator failed by throwing; the entity
+    // messages it sent (signals, unlocks) still go out, as the Python SDK does.
+    auto fail = [&](const TaskFailure& f, bool keep_entity_messages = false) {
       resp->clear_actions();
+      if (keep_entity_messages) {
+        for (auto& [id, p] : st_.pending) {
+          if (p.action.has_sendentitymessage() &&
+              !p.action.sendentitymessage().has_entityoperationcalled() &&
+              !p.action.sendentitymessage().has_entitylockrequested()) {
+            *resp->add_actions() = p.action;
+          }
+        }
+      }
       internal::FailureToProto(f, complete(ORCHESTRATION_STATUS_FAILED)->mutable_failuredetails());
     };
     if (st_.fatal) {
@@ -304,13 +431,18 @@ class Executor {
       if (st_.terminate_output) c->mutable_result()->set_value(*st_.terminate_output);
       return;
     }
+    if (started_ && orchestrator_.done() && st_.critical_section) {
+      // Finished while still holding locks (the lock outlived the orchestrator's
+      // scopes): release them with the completion.
+      ctx_.ReleaseLocks(*st_.critical_section);
+    }
     for (auto& [id, p] : st_.pending) *resp->add_actions() = p.action;
     if (!started_ || !orchestrator_.done()) return;
     nlohmann::json result;
     try {
       result = orchestrator_.Result();
     } catch (...) {
-      fail(internal::CurrentExceptionFailure());
+      fail(internal::CurrentExceptionFailure(), /*keep_entity_messages=*/true);
       return;
     }
     if (st_.continue_as_new) {

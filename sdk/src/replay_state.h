@@ -46,6 +46,23 @@ class ReplayState {
   std::optional<std::string> terminate_output;
   std::exception_ptr fatal;  // non-determinism or a missing orchestrator
   std::vector<Task<void>> detached;  // retry loops
+  bool tearing_down = false;          // the executor is being destroyed
+
+  // Entities: calls awaiting a result by request id (the task id and what was
+  // called), lock requests awaiting the grant by critical section id.
+  struct EntityCall {
+    int id;
+    EntityInstanceId entity;
+    std::string operation;
+  };
+  std::map<std::string, EntityCall> entity_calls;
+  std::map<std::string, int> lock_requests;
+  // The critical section this orchestration is in (Python SDK semantics):
+  // `locks` the sorted lock set, `available` the locked entities with no call in
+  // flight, `lock_pending` until the grant arrives.
+  std::optional<std::string> critical_section;
+  std::vector<EntityInstanceId> locks, available;
+  bool lock_pending = false;
 
   int NextId() { return ++seq; }
   std::shared_ptr<CompletionState> Schedule(OrchestratorAction action, std::string kind,

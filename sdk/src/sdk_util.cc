@@ -4,6 +4,8 @@
 
 #include <cctype>
 #include <cstdio>
+#include <mutex>
+#include <random>
 
 #include "spdlog/sinks/stdout_color_sinks.h"
 
@@ -29,6 +31,27 @@ std::string DeterministicUuid(const std::string& seed) {
   };
   uint64_t hi = fnv(14695981039346656037ull), lo = fnv(0x9E3779B97F4A7C15ull);
   hi = (hi & ~0xF000ull) | 0x5000ull;  // version 5 (name-based)
+  lo = (lo & ~(3ull << 62)) | (2ull << 62);
+  char buf[40];
+  std::snprintf(buf, sizeof(buf), "%08llx-%04llx-%04llx-%04llx-%012llx",
+                static_cast<unsigned long long>(hi >> 32),
+                static_cast<unsigned long long>((hi >> 16) & 0xFFFF),
+                static_cast<unsigned long long>(hi & 0xFFFF),
+                static_cast<unsigned long long>(lo >> 48),
+                static_cast<unsigned long long>(lo & 0xFFFFFFFFFFFFull));
+  return buf;
+}
+
+std::string RandomUuid() {
+  static std::mutex mu;
+  static std::mt19937_64 rng(std::random_device{}());
+  uint64_t hi, lo;
+  {
+    std::lock_guard<std::mutex> l(mu);
+    hi = rng();
+    lo = rng();
+  }
+  hi = (hi & ~0xF000ull) | 0x4000ull;
   lo = (lo & ~(3ull << 62)) | (2ull << 62);
   char buf[40];
   std::snprintf(buf, sizeof(buf), "%08llx-%04llx-%04llx-%04llx-%012llx",

@@ -23,6 +23,8 @@ std::string Lower(std::string s);
 nlohmann::json ParseJson(const google::protobuf::StringValue& v);
 // A UUID-formatted string derived only from `seed`.
 std::string DeterministicUuid(const std::string& seed);
+// A random (version 4) UUID. Thread-safe.
+std::string RandomUuid();
 std::shared_ptr<spdlog::logger> SdkLog();
 TaskFailure FailureFromProto(const TaskFailureDetails& f);
 void FailureToProto(const TaskFailure& f, TaskFailureDetails* out);

@@ -92,10 +92,12 @@ struct Worker::Impl {
     GetWorkItemsRequest req;
     req.set_maxconcurrentorchestrationworkitems(options.max_concurrent_orchestrations);
     req.set_maxconcurrentactivityworkitems(options.max_concurrent_activities);
+    req.set_maxconcurrententityworkitems(options.max_concurrent_entities);
     if (options.use_work_item_filters) {
       auto* f = req.mutable_workitemfilters();
       for (const auto& n : registry.OrchestratorNames()) f->add_orchestrations()->set_name(n);
       for (const auto& n : registry.ActivityNames()) f->add_activities()->set_name(n);
+      for (const auto& n : registry.EntityNames()) f->add_entities()->set_name(n);
     }
     return req;
   }
@@ -134,7 +136,10 @@ void Worker::Impl::Reader() {
       WorkItem item;
       while (stream->Read(&item)) {
         if (item.has_healthping()) continue;
-        if (!item.has_orchestratorrequest() && !item.has_activityrequest()) continue;
+        if (!item.has_orchestratorrequest() && !item.has_activityrequest() &&
+            !item.has_entityrequest() && !item.has_entityrequestv2()) {
+          continue;
+        }
         std::lock_guard<std::mutex> l(mu);
         queue.push_back(Job{std::move(item), stub});
         cv.notify_one();
@@ -192,6 +197,13 @@ void Worker::Impl::Execute(Job job) {
         session->Execute(job.item.orchestratorrequest(), job.item.completiontoken());
     ReturnSession(id, std::move(session));
     st = job.stub->CompleteOrchestratorTask(&ctx, resp, &done);
+  } else if (job.item.has_entityrequest() || job.item.has_entityrequestv2()) {
+    EntityBatchResult resp =
+        job.item.has_entityrequest()
+            ? ExecuteEntityBatch(registry, job.item.entityrequest(), job.item.completiontoken())
+            : ExecuteEntityRequest(registry, job.item.entityrequestv2(),
+                                   job.item.completiontoken());
+    st = job.stub->CompleteEntityTask(&ctx, resp, &done);
   } else {
     ActivityResponse resp = RunActivity(registry, job.item);
     st = job.stub->CompleteActivityTask(&ctx, resp, &done);
@@ -236,12 +248,14 @@ absl::Status Worker::Start() {
   std::lock_guard<std::mutex> l(impl_->mu);
   if (impl_->started) return absl::FailedPreconditionError("the worker was already started");
   if (impl_->options.max_concurrent_orchestrations <= 0 ||
-      impl_->options.max_concurrent_activities <= 0) {
+      impl_->options.max_concurrent_activities <= 0 ||
+      impl_->options.max_concurrent_entities <= 0) {
     return absl::InvalidArgumentError("max_concurrent_* must be positive");
   }
   impl_->started = true;
-  const int threads =
-      impl_->options.max_concurrent_orchestrations + impl_->options.max_concurrent_activities;
+  const int threads = impl_->options.max_concurrent_orchestrations +
+                      impl_->options.max_concurrent_activities +
+                      impl_->options.max_concurrent_entities;
   for (int i = 0; i < threads; ++i) impl_->pool.emplace_back([this] { impl_->PoolLoop(); });
   impl_->reader = std::thread([this] { impl_->Reader(); });
   return absl::OkStatus();
@@ -267,6 +281,11 @@ void Worker::Stop() {
       req.set_completiontoken(job.item.completiontoken());
       AbandonOrchestrationTaskResponse resp;
       job.stub->AbandonTaskOrchestratorWorkItem(&ctx, req, &resp);
+    } else if (job.item.has_entityrequest() || job.item.has_entityrequestv2()) {
+      AbandonEntityTaskRequest req;
+      req.set_completiontoken(job.item.completiontoken());
+      AbandonEntityTaskResponse resp;
+      job.stub->AbandonTaskEntityWorkItem(&ctx, req, &resp);
     } else {
       AbandonActivityTaskRequest req;
       req.set_completiontoken(job.item.completiontoken());

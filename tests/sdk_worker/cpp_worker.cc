@@ -1,6 +1,7 @@
 // A C++ SDK worker for the cross-language and resilience tests (tests/sdk):
-// orchestrators cpp_greeter, cpp_calls_python (calls the Python activity py_upper)
-// and cpp_timer_chain; activities cpp_greet and cpp_increment. It sends work-item
+// orchestrators cpp_greeter, cpp_calls_python (calls the Python activity py_upper),
+// cpp_timer_chain and cpp_calls_py_entity (calls the Python entity py_counter);
+// activities cpp_greet and cpp_increment; the entity cpp_counter. It sends work-item
 // filters, prints "ready" once connected, and stops gracefully on SIGTERM.
 // Usage: taskhub-test-cpp-worker --address HOST:PORT [--token T] [--tls-ca PEM]
 //        [--tls-cert PEM --tls-key PEM]   (TLS and tokens: tests/security)
@@ -20,7 +21,8 @@ Task<std::string> Greeter(OrchestrationContext& ctx) {
 }
 
 Task<nlohmann::json> CallsPython(OrchestrationContext& ctx) {
-  std::string upper = co_await ctx.CallActivity<std::string>("py_upper", ctx.GetInput<std::string>());
+  std::string upper =
+      co_await ctx.CallActivity<std::string>("py_upper", ctx.GetInput<std::string>());
   std::string greeting = co_await ctx.CallActivity<std::string>("cpp_greet", upper);
   co_return nlohmann::json{{"python", upper}, {"cpp", greeting}};
 }
@@ -33,6 +35,34 @@ Task<int> TimerChain(OrchestrationContext& ctx) {
     value = co_await ctx.CallActivity<int>("cpp_increment", value);
   }
   co_return value;
+}
+
+// Adds the input's amount to the Python entity py_counter/<key>, then reads it.
+Task<nlohmann::json> CallsPyEntity(OrchestrationContext& ctx) {
+  const nlohmann::json in = ctx.GetInput();
+  const taskhub::EntityInstanceId counter("py_counter", in["key"].get<std::string>());
+  ctx.SignalEntity(counter, "add", 1);
+  const int added = co_await ctx.CallEntity<int>(counter, "add", in["amount"].get<int>());
+  nlohmann::json failure;
+  try {
+    co_await ctx.CallEntity<int>(counter, "fail");
+  } catch (const taskhub::EntityOperationFailedError& e) {
+    failure = e.failure().message;
+  }
+  const int get = co_await ctx.CallEntity<int>(counter, "get");
+  co_return nlohmann::json{{"added", added}, {"get", get}, {"failure", failure}};
+}
+
+// add/get; "fail" throws (the caller gets the failure, the state is unchanged).
+int CppCounter(taskhub::EntityContext& ctx, const std::string& op, int amount) {
+  int value = ctx.GetState<int>(0);
+  if (op == "add") {
+    ctx.SetState(value += amount);
+  } else if (op == "fail") {
+    ctx.SetState(-1);
+    throw std::runtime_error("cpp_counter refuses");
+  }
+  return value;
 }
 
 int main(int argc, char** argv) {
@@ -67,6 +97,8 @@ int main(int argc, char** argv) {
   registry.AddOrchestrator("cpp_greeter", Greeter);
   registry.AddOrchestrator("cpp_calls_python", CallsPython);
   registry.AddOrchestrator("cpp_timer_chain", TimerChain);
+  registry.AddOrchestrator("cpp_calls_py_entity", CallsPyEntity);
+  registry.AddEntity("cpp_counter", CppCounter);
   registry.AddActivity("cpp_greet", [](ActivityContext&, std::string name) {
     return "Hello " + name + " from C++";
   });

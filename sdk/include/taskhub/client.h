@@ -18,8 +18,10 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "nlohmann/json.hpp"
 #include "orchestrator_service.pb.h"
 #include "taskhub/connection.h"
+#include "taskhub/entity.h"
 
 
 namespace taskhub {
@@ -86,6 +88,42 @@ struct PurgeFilter {
   std::vector<OrchestrationStatus> statuses;  // empty: every finished status
 };
 
+// One entity as the server reports it (GetEntityMetadata, QueryEntities).
+struct EntityMetadata {
+  std::string instance_id;  // "@name@key"
+  EntityInstanceId id;      // parsed (empty when the server sent a malformed id)
+  absl::Time last_modified = absl::UnixEpoch();
+  int backlog_queue_size = 0;  // operations queued, not yet run
+  std::string locked_by;       // the orchestration holding its lock, "" = unlocked
+  std::optional<std::string> state;  // JSON text, when asked for and present
+  // The state converted from JSON; nullopt when absent.
+  template <typename T = nlohmann::json>
+  std::optional<T> State() const {
+    if (!state) return std::nullopt;
+    return internal::FromJson<T>(nlohmann::json::parse(*state));
+  }
+  static EntityMetadata FromProto(const ::EntityMetadata& m);
+};
+
+struct EntityQuery {
+  std::string instance_id_prefix;  // a prefix of "@name@key" ("@counter@" = every counter)
+  std::optional<absl::Time> last_modified_from, last_modified_to;
+  bool include_state = true;
+  bool include_transient = false;  // also entities without state (queued work or a lock)
+  int page_size = 100;
+  std::string continuation_token;
+};
+
+struct EntityPage {
+  std::vector<EntityMetadata> entities;
+  std::string continuation_token;  // empty on the last page
+};
+
+struct CleanEntityStorageResult {
+  int empty_entities_removed = 0;
+  int orphaned_locks_released = 0;
+};
+
 class Client {
  public:
   static absl::StatusOr<std::unique_ptr<Client>> Connect(const ClientOptions& options);
@@ -123,6 +161,40 @@ class Client {
   absl::StatusOr<std::vector<HistoryEvent>> GetHistory(const std::string& id);
   absl::Status CreateTaskHub(bool recreate_if_exists);
   absl::Status DeleteTaskHub();
+  // --- entities (entity.h) ---
+  // Queues a one-way operation for the entity (created if it does not exist);
+  // delivered at `at` when given. The request id is generated (the server drops a
+  // retried request with the same id).
+  absl::Status SignalEntity(const EntityInstanceId& entity, const std::string& operation,
+                            const std::optional<std::string>& input_json = std::nullopt,
+                            std::optional<absl::Time> at = std::nullopt);
+  template <typename In>
+  absl::Status SignalEntityWith(const EntityInstanceId& entity, const std::string& operation,
+                                const In& input, std::optional<absl::Time> at = std::nullopt) {
+    const nlohmann::json j = input;
+    return SignalEntity(entity, operation,
+                        j.is_null() ? std::nullopt : std::optional<std::string>(j.dump()), at);
+  }
+  // std::nullopt when the entity does not exist.
+  absl::StatusOr<std::optional<EntityMetadata>> GetEntityMetadata(const EntityInstanceId& entity,
+                                                                  bool include_state = true);
+  // The entity's state as T; std::nullopt when it does not exist (or has no state).
+  template <typename T = nlohmann::json>
+  absl::StatusOr<std::optional<T>> GetEntity(const EntityInstanceId& entity) {
+    absl::StatusOr<std::optional<EntityMetadata>> m = GetEntityMetadata(entity, true);
+    if (!m.ok()) return m.status();
+    if (!m->has_value()) return std::optional<T>();
+    return (*m)->State<T>();
+  }
+  absl::StatusOr<EntityPage> QueryEntities(const EntityQuery& query);
+  // Follows continuation tokens until every matching entity is returned.
+  absl::StatusOr<std::vector<EntityMetadata>> QueryAllEntities(EntityQuery query);
+  // Removes entities with no state, no queued operation and no lock, and/or
+  // releases locks held by orchestrations that no longer run; repeats until the
+  // server reports it went through all of them.
+  absl::StatusOr<CleanEntityStorageResult> CleanEntityStorage(bool remove_empty_entities = true,
+                                                              bool release_orphaned_locks = true);
+
   // OK when the server answers Hello.
   absl::Status Ping();
 

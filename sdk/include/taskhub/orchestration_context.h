@@ -17,13 +17,16 @@
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/time/time.h"
 #include "nlohmann/json.hpp"
+#include "taskhub/entity.h"
 #include "taskhub/task.h"
 
 namespace taskhub {
@@ -71,6 +74,61 @@ class ReplaySafeLogger {
 
  private:
   const internal::ReplayState* state_;
+};
+
+class OrchestrationContext;
+
+// The locks of a critical section (OrchestrationContext::LockEntities). While held,
+// only this orchestration's calls run on the locked entities. Release() (or the
+// destructor, or the orchestration's end) sends one unlock per entity; a lock
+// taken in one scope should be released in it. Move-only.
+class EntityLock {
+ public:
+  EntityLock() = default;
+  EntityLock(EntityLock&& o) noexcept
+      : ctx_(std::exchange(o.ctx_, nullptr)), section_(std::move(o.section_)) {}
+  EntityLock& operator=(EntityLock&& o) noexcept {
+    if (this != &o) {
+      Release();
+      ctx_ = std::exchange(o.ctx_, nullptr);
+      section_ = std::move(o.section_);
+    }
+    return *this;
+  }
+  EntityLock(const EntityLock&) = delete;
+  EntityLock& operator=(const EntityLock&) = delete;
+  ~EntityLock() { Release(); }
+  // Ends the critical section (idempotent).
+  void Release();
+  bool held() const { return ctx_ != nullptr; }
+  const std::string& critical_section_id() const { return section_; }
+
+ private:
+  friend class EntityLockTask;
+  EntityLock(OrchestrationContext* ctx, std::string section)
+      : ctx_(ctx), section_(std::move(section)) {}
+  OrchestrationContext* ctx_ = nullptr;
+  std::string section_;
+};
+
+// Awaitable result of LockEntities: completes with the EntityLock once every
+// entity of the set is locked.
+class EntityLockTask {
+ public:
+  EntityLockTask(std::shared_ptr<internal::CompletionState> state, OrchestrationContext* ctx)
+      : state_(std::move(state)), ctx_(ctx) {}
+  bool IsComplete() const { return state_->done(); }
+  bool await_ready() const noexcept { return state_->done(); }
+  void await_suspend(std::coroutine_handle<> h) { state_->SetContinuation(h); }
+  // Completes with the granted critical section's id (rethrows a failure).
+  EntityLock await_resume() const {
+    const nlohmann::json& section = state_->value();
+    return EntityLock(ctx_, section.is_string() ? section.get<std::string>() : std::string());
+  }
+
+ private:
+  std::shared_ptr<internal::CompletionState> state_;
+  OrchestrationContext* ctx_;
 };
 
 class OrchestrationContext {
@@ -148,6 +206,36 @@ class OrchestrationContext {
     SetCustomStatusRaw(internal::Encode(value));
   }
 
+  // --- entities (entity.h) ---
+  // Calls an operation and completes with its result; fails with
+  // EntityOperationFailedError when the operation threw. Inside a critical
+  // section only the locked entities may be called, one call at a time each.
+  // Pass the id as a named variable (see the note above CallActivity).
+  template <typename T = nlohmann::json, typename In = std::nullptr_t>
+  DurableTask<T> CallEntity(const EntityInstanceId& entity, std::string_view operation,
+                            const In& input = nullptr) {
+    return DurableTask<T>(CallEntityRaw(entity, std::string(operation), internal::Encode(input)));
+  }
+  // One-way operation, delivered at `at` when given (a durable delay). Inside a
+  // critical section a locked entity must not be signaled.
+  template <typename In = std::nullptr_t>
+  void SignalEntity(const EntityInstanceId& entity, std::string_view operation,
+                    const In& input = nullptr, std::optional<absl::Time> at = std::nullopt) {
+    SignalEntityRaw(entity, std::string(operation), internal::Encode(input), at);
+  }
+  // Enters a critical section: completes once every entity is locked for this
+  // orchestration (locks are taken in id order, so critical sections never
+  // deadlock). Not allowed inside another critical section.
+  //   auto lock = co_await ctx.LockEntities(from, to);
+  //   ... calls to `from` and `to` ...
+  //   lock.Release();  // or let it go out of scope
+  template <typename... Ids>
+  EntityLockTask LockEntities(const EntityInstanceId& first, const Ids&... rest) {
+    return LockEntitiesRaw(std::vector<EntityInstanceId>{first, rest...});
+  }
+  EntityLockTask LockEntitiesRaw(std::vector<EntityInstanceId> entities);
+  bool IsInCriticalSection() const;
+
   // A deterministic UUID (the same on every replay).
   std::string NewGuid();
   const ReplaySafeLogger& Log() const { return log_; }
@@ -180,6 +268,13 @@ class OrchestrationContext {
   void SendEventRaw(const std::string& instance_id, const std::string& name,
                     std::optional<std::string> data);
   void ContinueAsNewRaw(std::optional<std::string> input, bool keep_unprocessed_events);
+  std::shared_ptr<internal::CompletionState> CallEntityRaw(const EntityInstanceId& entity,
+                                                           const std::string& operation,
+                                                           std::optional<std::string> input);
+  void SignalEntityRaw(const EntityInstanceId& entity, const std::string& operation,
+                       std::optional<std::string> input, std::optional<absl::Time> at);
+  // Sends the unlocks of critical section `section` if it is the one held.
+  void ReleaseLocks(const std::string& section);
   void SetCustomStatusRaw(std::optional<std::string> value);
   std::shared_ptr<internal::CompletionState> WhenAllStates(
       const std::vector<std::shared_ptr<internal::CompletionState>>& states);

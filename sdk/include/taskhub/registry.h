@@ -1,4 +1,4 @@
-// Registry: the orchestrators and activities a worker serves, by name.
+// Registry: the orchestrators, activities and entities a worker serves, by name.
 //
 //   taskhub::Registry r;
 //   r.AddActivity("say_hello", [](taskhub::ActivityContext&, std::string city) {
@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "nlohmann/json.hpp"
+#include "taskhub/entity.h"
 #include "taskhub/orchestration_context.h"
 #include "taskhub/task.h"
 
@@ -95,6 +96,47 @@ class Registry {
     };
   }
 
+  // An entity (entity.h). `name` is case-insensitive (stored lower-cased). `fn` is
+  //   R(EntityContext&, const std::string& operation, In input)  or
+  //   R(EntityContext&, In input)  or  R(EntityContext&),
+  // In converted from the operation's JSON input, R (or void) to JSON; or an
+  // EntityClass<T> (operations dispatched by name), or an EntityFn.
+  template <typename F>
+  void AddEntity(const std::string& name, F fn) {
+    const std::string key = internal::LowerName(name);
+    if constexpr (std::is_same_v<std::decay_t<F>, EntityFn>) {
+      entities_[key] = EntityFn(std::move(fn));
+    } else {
+      using Traits = internal::CallableArgs<std::remove_pointer_t<std::decay_t<F>>>;
+      using Args = typename Traits::Args;
+      using R = typename Traits::Result;
+      entities_[key] = [fn = std::move(fn)](EntityContext& ctx) -> std::optional<std::string> {
+        if constexpr (std::tuple_size_v<Args> == 1) {
+          return internal::EntityResult<R>([&] { return fn(ctx); });
+        } else if constexpr (std::tuple_size_v<Args> == 2) {
+          using In = std::decay_t<std::tuple_element_t<1, Args>>;
+          In value = ctx.GetInput<In>();
+          return internal::EntityResult<R>([&] { return fn(ctx, std::move(value)); });
+        } else {
+          using In = std::decay_t<std::tuple_element_t<2, Args>>;
+          In value = ctx.GetInput<In>();
+          return internal::EntityResult<R>(
+              [&] { return fn(ctx, ctx.OperationName(), std::move(value)); });
+        }
+      };
+    }
+  }
+  template <typename T>
+  void AddEntity(const std::string& name, const EntityClass<T>& cls) {
+    entities_[internal::LowerName(name)] = cls.Build();
+  }
+
+  const EntityFn* FindEntity(const std::string& name) const {
+    auto it = entities_.find(internal::LowerName(name));
+    return it == entities_.end() ? nullptr : &it->second;
+  }
+  std::vector<std::string> EntityNames() const { return Keys(entities_); }
+
   const OrchestratorFn* FindOrchestrator(const std::string& name) const {
     auto it = orchestrators_.find(name);
     return it == orchestrators_.end() ? nullptr : &it->second;
@@ -134,6 +176,7 @@ class Registry {
   }
   std::map<std::string, OrchestratorFn> orchestrators_;
   std::map<std::string, ActivityFn> activities_;
+  std::map<std::string, EntityFn> entities_;
 };
 
 }  // namespace taskhub

@@ -3,6 +3,7 @@
 #define TASKHUB_SDK_TASKHUB_H_
 
 #include "taskhub/client.h"
+#include "taskhub/entity.h"
 #include "taskhub/orchestration_context.h"
 #include "taskhub/registry.h"
 #include "taskhub/replay.h"

@@ -1,5 +1,6 @@
 // Worker: connects to a Durable Task sidecar server (Hello, then a GetWorkItems
-// stream), runs the registered orchestrators and activities with bounded
+// stream), runs the registered orchestrators, activities and entity batches
+// (both work-item formats, entity.h) with bounded
 // concurrency, and returns each result with its completion token. It sends
 // work-item filters for what it registered (so workers in other languages can
 // share the task hub), ignores health pings, reconnects with exponential back-off
@@ -24,6 +25,7 @@ struct WorkerOptions {
   std::string address = "localhost:4001";
   int max_concurrent_orchestrations = 16;
   int max_concurrent_activities = 16;
+  int max_concurrent_entities = 16;  // entity batches in progress (each runs one entity)
   bool use_work_item_filters = true;
   absl::Duration initial_backoff = absl::Milliseconds(100);
   absl::Duration max_backoff = absl::Seconds(15);
