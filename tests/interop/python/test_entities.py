@@ -201,13 +201,26 @@ def start_entity_worker(request: pytest.FixtureRequest
     workers: list[dtworker.TaskHubGrpcWorker] = []
 
     def start(address: str | None = None, *, orchestrators: Iterable = ALL_ORCHESTRATORS,
-              entities: Iterable = ALL_ENTITIES) -> dtworker.TaskHubGrpcWorker:
+              entities: Iterable = ALL_ENTITIES,
+              batches: list[tuple[str, int]] | None = None) -> dtworker.TaskHubGrpcWorker:
+        """batches: when given, each entity work item is recorded in it as (format, number of
+        operations), format "v1" (entityRequest) or "v2" (entityRequestV2)."""
         if address is None:
             address = request.getfixturevalue("taskhub_server").address
         from durabletask.grpc_options import GrpcChannelOptions
         w = dtworker.TaskHubGrpcWorker(
             host_address=address, logger=sdk_logger("entity-worker"),
             channel_options=GrpcChannelOptions(raw_options=list(FAST_RECONNECT_OPTIONS)))
+        if batches is not None:
+            execute = w._execute_entity_batch  # the SDK's per-work-item entry point
+
+            def recording(req, *args, **kwargs):
+                if isinstance(req, pb.EntityRequest):
+                    batches.append(("v2", len(req.operationRequests)))
+                else:
+                    batches.append(("v1", len(req.operations)))
+                return execute(req, *args, **kwargs)
+            w._execute_entity_batch = recording
         for fn in orchestrators:
             w.add_orchestrator(fn)
         for e in entities:
@@ -621,6 +634,8 @@ def test_terminated_lock_owner_releases_locks_and_clean_storage(
     assert c.get_entity(ent("counter", e_key)).get_typed_state() == 11
     assert c.get_entity(ent("counter", f_key)).get_typed_state() == 5
     assert raw.get(g_id).entity.lockedBy.value == o3, "clean released a live owner's lock"
+    assert c.purge_orchestration(g_id).deleted_instance_count == 0, "purged a locked entity"
+    assert raw.get(g_id).exists
 
     # a terminated owner of a state-less entity: the release deletes the entity
     c.terminate_orchestration(o3)
@@ -628,6 +643,39 @@ def test_terminated_lock_owner_releases_locks_and_clean_storage(
     result = c.clean_entity_storage()
     assert (result.empty_entities_removed, result.orphaned_locks_released) == (0, 0), result
     raw.channel.close()
+
+
+# ================================================================ work-item formats
+
+@pytest.mark.parametrize("fmt,max_batch", [("v1", 3), ("v2", 1)])
+def test_work_item_format_and_batch_limit(server_factory, client_factory, start_entity_worker,
+                                          uid, fmt, max_batch):
+    """--entity-work-items v1|v2 and --entity-max-batch: the worker gets that format only, never
+    more operations than the limit in one batch, and results (V1: routed by the server's own
+    record of each caller) still reach the right callers."""
+    srv = server_factory(["--entity-work-items", fmt, "--entity-max-batch", str(max_batch)])
+    c = client_factory(srv.address)
+    batches: list[tuple[str, int]] = []
+    start_entity_worker(srv.address, batches=batches)
+    eid = ent("counter", uid)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(lambda v: c.signal_entity(eid, "add", v), range(1, 101)))
+    oids = [c.schedule_new_orchestration(ent_boom_orch, input=f"{uid}-b", instance_id=f"{uid}-b"),
+            c.schedule_new_orchestration(ent_call_signal_orch, input=f"{uid}-c",
+                                         instance_id=f"{uid}-c")]
+    wait_entity(c, eid, lambda s: s >= 5050, what="sum 5050")
+    outs = []
+    for oid in oids:
+        st = complete(c, oid)
+        assert st.runtime_status == Status.COMPLETED, (oid, st.failure_details)
+        outs.append(st.get_output())
+    assert outs[0]["before"] == 7 and outs[0]["after"] == 7 and outs[0]["failed"], outs[0]
+    assert (outs[1]["after_call"], outs[1]["counter"]) == (15, 3), outs[1]
+    assert c.get_entity(eid).get_typed_state() == 5050
+    assert batches, "no entity work item recorded"
+    assert {f for f, _ in batches} == {fmt}, batches
+    assert max(n for _, n in batches) <= max_batch, batches
+    assert min(n for _, n in batches) >= 1, batches
 
 
 # ================================================================ ids
