@@ -202,9 +202,11 @@ def start_entity_worker(request: pytest.FixtureRequest
 
     def start(address: str | None = None, *, orchestrators: Iterable = ALL_ORCHESTRATORS,
               entities: Iterable = ALL_ENTITIES,
-              batches: list[tuple[str, int]] | None = None) -> dtworker.TaskHubGrpcWorker:
+              batches: list[tuple[str, int]] | None = None,
+              filters: bool = False) -> dtworker.TaskHubGrpcWorker:
         """batches: when given, each entity work item is recorded in it as (format, number of
-        operations), format "v1" (entityRequest) or "v2" (entityRequestV2)."""
+        operations), format "v1" (entityRequest) or "v2" (entityRequestV2). filters: send work-item
+        filters generated from what this worker registers."""
         if address is None:
             address = request.getfixturevalue("taskhub_server").address
         from durabletask.grpc_options import GrpcChannelOptions
@@ -221,6 +223,8 @@ def start_entity_worker(request: pytest.FixtureRequest
                     batches.append(("v1", len(req.operations)))
                 return execute(req, *args, **kwargs)
             w._execute_entity_batch = recording
+        if filters:
+            w.use_work_item_filters()
         for fn in orchestrators:
             w.add_orchestrator(fn)
         for e in entities:
@@ -676,6 +680,28 @@ def test_work_item_format_and_batch_limit(server_factory, client_factory, start_
     assert {f for f, _ in batches} == {fmt}, batches
     assert max(n for _, n in batches) <= max_batch, batches
     assert min(n for _, n in batches) >= 1, batches
+
+
+def test_entity_work_item_filters(server_factory, client_factory, start_entity_worker, uid):
+    """A worker whose filters list no entity gets no entity work item; the entity worker gets
+    them all (a worker without the entity registered would fail its operations)."""
+    srv = server_factory()
+    c = client_factory(srv.address)
+    orch_batches: list[tuple[str, int]] = []
+    ent_batches: list[tuple[str, int]] = []
+    start_entity_worker(srv.address, entities=(), batches=orch_batches, filters=True)
+    start_entity_worker(srv.address, orchestrators=(), batches=ent_batches, filters=True)
+    oids = [c.schedule_new_orchestration(ent_call_signal_orch, input=f"{uid}-{i}",
+                                         instance_id=f"{uid}-{i}") for i in range(4)]
+    for v in range(1, 21):
+        c.signal_entity(ent("counter", uid), "add", v)
+    for oid in oids:
+        st = complete(c, oid)
+        assert st.runtime_status == Status.COMPLETED, (oid, st.failure_details)
+        assert st.get_output()["after_call"] == 15
+    assert wait_entity(c, ent("counter", uid), lambda s: s == 210) == 210
+    assert orch_batches == [], "an entity work item reached a worker that does not filter for it"
+    assert ent_batches
 
 
 # ================================================================ ids
