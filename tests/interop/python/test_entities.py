@@ -422,6 +422,9 @@ def test_entity_starts_orchestration_and_signals_entity(client, start_entity_wor
     start_entity_worker()
     child = f"{uid}-child"
     client.signal_entity(ent("counter", uid), "spawn", {"id": child, "input": [1, "two"]})
+    # the signal is asynchronous: the child exists once the entity's batch has committed
+    wait_until(lambda: client.get_orchestration_state(child) is not None, 30,
+               what=f"{child} started by the entity")
     st = complete(client, child)
     assert st.runtime_status == Status.COMPLETED, st.failure_details
     assert st.get_output() == {"echo": [1, "two"], "id": child}
