@@ -335,6 +335,23 @@ def test_function_entity_signals_from_client(client, start_entity_worker, uid):
     assert wait_entity(client, eid, lambda s: s != 15) == 115
 
 
+def test_signal_retried_with_same_request_id_is_applied_once(client, start_entity_worker, uid,
+                                                            raw):
+    """A client that lost the reply to SignalEntity retries with the same requestId: the server
+    applies the operation once (dedupe on the request id), queued or already applied."""
+    start_entity_worker()
+    eid = str(ent("counter", uid))
+    first, second = str(uuid.uuid4()), str(uuid.uuid4())
+    for _ in range(3):  # retried while the first attempt may still be queued
+        raw.signal(eid, "add", "1", request_id=first)
+    wait_entity(client, ent("counter", uid), lambda s: s >= 1)
+    raw.signal(eid, "add", "1", request_id=first)  # retried after it was applied
+    raw.signal(eid, "add", "10", request_id=second)
+    wait_entity(client, ent("counter", uid), lambda s: s >= 11)
+    wait_settled(raw, eid)
+    assert client.get_entity(ent("counter", uid)).get_typed_state() == 11
+
+
 def test_class_entity_call_and_signal_from_orchestration(client, start_entity_worker, uid):
     start_entity_worker()
     iid = client.schedule_new_orchestration(ent_call_signal_orch, input=uid, instance_id=uid)
