@@ -12,6 +12,11 @@ can `kill -9` the worker itself). It registers:
   crash_step activity on its value), crash_long (one timer, then "long-done"; the target of
   terminate and suspend) and crash_echo (returns its input; the target of purge).
 
+  entities (test_entity_crash.py): the entity crash_ledger (op "add": appends the input marker to
+  its state, a list, and returns 3 * marker + 1; op "get": the list) and the orchestration
+  crash_entity_caller (calls "add" on @crash_ledger@<input key> for each input marker in turn,
+  returns the results).
+
   slow_orch -> slow_marker (test_worker_disconnect.py): slow_marker creates one new file in
   input["marker_dir"] each time it starts executing, then sleeps --slow-seconds and returns
   "done-by-<worker name>".
@@ -33,6 +38,7 @@ import uuid
 from datetime import timedelta
 
 from durabletask import task, worker
+from durabletask.entities import EntityContext, EntityInstanceId
 from durabletask.grpc_options import GrpcChannelOptions, GrpcWorkerResiliencyOptions
 
 from crash_support import FAST_RECONNECT_OPTIONS
@@ -97,6 +103,27 @@ def crash_echo(ctx: task.OrchestrationContext, inp):
     return inp
 
 
+# ---- entities -----------------------------------------------------------------------------------
+
+def crash_ledger(ctx: EntityContext, marker: int):
+    markers = ctx.get_state(list, [])
+    if ctx.operation == "get":
+        return markers
+    if ctx.operation != "add":
+        raise ValueError(f"unknown operation {ctx.operation!r}")
+    markers.append(marker)
+    ctx.set_state(markers)
+    return 3 * marker + 1
+
+
+def crash_entity_caller(ctx: task.OrchestrationContext, inp: dict):
+    ledger = EntityInstanceId("crash_ledger", inp["key"])
+    results = []
+    for marker in inp["markers"]:
+        results.append((yield ctx.call_entity(ledger, "add", marker)))
+    return results
+
+
 # ---- disconnect tests -------------------------------------------------------------------------
 
 def slow_marker(ctx: task.ActivityContext, inp: dict) -> str:
@@ -141,8 +168,9 @@ def main() -> int:
         emit_trace_spans=False,
     )
     for orch in (crash_chain, crash_fanout, crash_mixed, crash_wait_event, crash_long, crash_echo,
-                 slow_orch):
+                 slow_orch, crash_entity_caller):
         w.add_orchestrator(orch)
+    w.add_entity(crash_ledger)
     for act in (crash_step, crash_square, slow_marker):
         w.add_activity(act)
     w.start()
