@@ -266,6 +266,30 @@ def test_unknown_entity_and_operation_failures(ecli, uid):
     wait_entity(ecli, "counter", key, lambda e: e.get("state") == 8, "state 8")
 
 
+def test_instance_commands_and_entity_ids(ecli, uid):
+    """Entities are not orchestration instances: the instance commands never show or change them,
+    and '@' ids are reserved for them. Keys with spaces and non-ASCII characters work."""
+    key = f"{uid} ü/x"
+    entity_id = f"@counter@{key}"
+    ecli("entity", "signal", "counter", key, "add", "2").expect(0)
+    wait_entity(ecli, "counter", key, lambda e: e.get("state") == 2, "state 2")
+    [listed] = ecli("entity", "list", "--prefix", f"counter@{uid} ", "-o", "json").expect(0) \
+        .json()["entities"]
+    assert listed["key"] == key
+    listed_instances = ecli("list", "--all", "-o", "json").expect(0).json()["instances"]
+    assert all(not i["instance_id"].startswith("@") for i in listed_instances)
+    ecli("status", entity_id).expect(3)
+    for args in (["raise", entity_id, "ev"], ["terminate", entity_id], ["suspend", entity_id],
+                 ["start", "hold_lock", "--id", f"@counter@{uid}-new"]):
+        r = ecli(*args).expect(2)
+        assert "entit" in r.stderr, r.stderr
+    assert ecli("entity", "get", "counter", key, "--show-state", "-o", "json").expect(0) \
+        .json()["state"] == 2
+    # The server applies the instance-id rules to the whole entity id.
+    ecli("entity", "signal", "counter", "tab\there", "add", "1").expect(2)
+    ecli("entity", "signal", "counter", "k" * 2000, "add", "1").expect(2)
+
+
 def test_entity_usage_errors_exit_2(tmp_path):
     address = f"127.0.0.1:{free_port()}"  # never contacted: validation comes first
     for args in (["entity", "get", "", "k"], ["entity", "get", "a@b", "k"],
