@@ -212,6 +212,24 @@ def test_lock_shows_in_get_and_list_all_includes_transient(ecli, uid):
     assert listed["locked_by"] is None
 
 
+def test_terminating_the_lock_holder_releases_the_lock(ecli, uid):
+    key = f"{uid}-locked"
+    orch = f"{uid}-holder"
+    ecli("start", "hold_lock", "--id", orch, "--input", f'"{key}"').expect(0)
+    wait_entity(ecli, "counter", key, lambda e: e["locked_by"] == orch, f"lock by {orch}")
+    ecli("entity", "signal", "counter", key, "add", "5").expect(0)
+    held = wait_entity(ecli, "counter", key, lambda e: e["backlog_queue_size"] >= 1,
+                       "the signal queued behind the lock")
+    assert held["locked_by"] == orch and held["state"] is None
+    ecli("terminate", orch, "--reason", "test").expect(0)
+    # The server unlocks the entities of an ending orchestration; the queued signal then runs.
+    e = wait_entity(ecli, "counter", key,
+                    lambda e: e["locked_by"] is None and e.get("state") == 5, "unlock and state 5")
+    assert e["backlog_queue_size"] == 0
+    counts = ecli("entity", "clean", "--release-orphaned-locks", "-o", "json").expect(0).json()
+    assert counts["orphaned_locks_released"] == 0
+
+
 def test_clean_prints_counts_and_keeps_live_entities(ecli, uid):
     key = f"{uid}-kept"
     gone = f"{uid}-gone"
