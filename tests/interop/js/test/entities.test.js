@@ -1,12 +1,13 @@
 "use strict";
 // Durable entities with @microsoft/durabletask-js 0.4.0: a counter signaled from the
 // client and read back (getEntity, getEntities, cleanEntityStorage), an orchestration
-// calling and signaling an entity (results and failures), and a critical section over
-// two entities (read-modify-write transfers that lose no update).
+// calling and signaling an entity (results and failures), a critical section over two
+// entities (read-modify-write transfers that lose no update), a signal queued behind a
+// lock, and the server releasing the locks of an orchestration that failed holding them.
 
 const assert = require("node:assert/strict");
 const { EntityInstanceId, TaskEntity } = require("@microsoft/durabletask-js");
-const { setupFile, withWorker, waitOutput, sleep, uid } = require("../helpers/dt");
+const { setupFile, withWorker, waitDone, waitOutput, sleep, statusName, uid } = require("../helpers/dt");
 
 const env = setupFile();
 
@@ -238,5 +239,33 @@ env.test("a client signal to a locked entity waits until the lock is released", 
     assert.equal(await waitOutput(env.client, instanceId), 1);
     const done = await pollEntity(env.client, id, (e) => stateOf(e) === 101, "state 101");
     assert.equal(done.lockedBy, undefined);
+  });
+});
+
+env.test("an orchestration that fails inside a critical section leaves no lock behind", async () => {
+  const name = uid("vault");
+  const orch = uid("vault-orch");
+  const x = new EntityInstanceId(name, "x");
+  const y = new EntityInstanceId(name, "y");
+  await withWorker(env.server.address, (w) => {
+    w.addNamedEntity(name, () => new Counter());
+    w.addNamedOrchestrator(orch, async function* (ctx) {
+      yield ctx.entities.lockEntities(x, y); // never released by the orchestration itself
+      yield ctx.entities.callEntity(x, "add", 1);
+      throw new Error("failed while holding the lock");
+    });
+  }, async () => {
+    const instanceId = await env.client.scheduleNewOrchestration(orch, undefined, { instanceId: uid("vault-i") });
+    const state = await waitDone(env.client, instanceId);
+    assert.equal(statusName(state.runtimeStatus), "FAILED");
+    // The server sends the unlocks the failed execution owed; later signals run.
+    await env.client.signalEntity(x, "add", 10);
+    await env.client.signalEntity(y, "add", 20);
+    const mx = await pollEntity(env.client, x, (e) => stateOf(e) === 11, "x = 11");
+    const my = await pollEntity(env.client, y, (e) => stateOf(e) === 20, "y = 20");
+    assert.equal(mx.lockedBy, undefined);
+    assert.equal(my.lockedBy, undefined);
+    const cleaned = await env.client.cleanEntityStorage({ releaseOrphanedLocks: true });
+    assert.equal(cleaned.orphanedLocksReleased, 0);
   });
 });
