@@ -3,7 +3,8 @@
 // client and read back (getEntity, getEntities, cleanEntityStorage), an orchestration
 // calling and signaling an entity (results and failures), a critical section over two
 // entities (read-modify-write transfers that lose no update), a signal queued behind a
-// lock, and the server releasing the locks of an orchestration that failed holding them.
+// lock, the server releasing the locks of an orchestration that failed holding them, and
+// an entity that signals another entity (now and scheduled) and starts an orchestration.
 
 const assert = require("node:assert/strict");
 const { EntityInstanceId, TaskEntity } = require("@microsoft/durabletask-js");
@@ -269,3 +270,54 @@ env.test("an orchestration that fails inside a critical section leaves no lock b
     assert.equal(cleaned.orphanedLocksReleased, 0);
   });
 });
+
+env.test("an entity signals another entity (now and scheduled) and starts an orchestration", async () => {
+  const counterName = uid("tally");
+  const relayName = uid("relay");
+  const orch = uid("relay-orch");
+  const target = new EntityInstanceId(counterName, "t");
+  class Relay extends TaskEntity {
+    initializeState() {
+      return { forwarded: 0 };
+    }
+    forward(n) {
+      this.context.signalEntity(target, "add", n);
+      this.state.forwarded += 1;
+    }
+    forwardLater(n) {
+      this.context.signalEntity(target, "add", n, { signalTime: new Date(Date.now() + 500) });
+      this.state.forwarded += 1;
+    }
+    start(instanceId) {
+      return this.context.scheduleNewOrchestration(orch, 1000, { instanceId });
+    }
+  }
+  await withWorker(env.server.address, (w) => {
+    w.addNamedEntity(counterName, () => new Counter());
+    w.addNamedEntity(relayName, () => new Relay());
+    w.addNamedOrchestrator(orch, async function* (ctx, n) {
+      return yield ctx.entities.callEntity(target, "add", n);
+    });
+  }, async () => {
+    const relay = new EntityInstanceId(relayName, "r");
+    const started = uid("relay-started");
+    await env.client.signalEntity(relay, "forward", 5);
+    await env.client.signalEntity(relay, "forwardLater", 7);
+    await env.client.signalEntity(relay, "start", started);
+    const out = await waitOutput(env.client, (await pollInstance(env.client, started)).instanceId);
+    assert.ok(out >= 1000 && out <= 1012, `the orchestration's call saw ${out}`);
+    await pollEntity(env.client, target, (e) => stateOf(e) === 1012, "5 + 7 (scheduled) + 1000");
+    assert.deepEqual((await env.client.getEntity(relay)).state, { forwarded: 2 });
+  });
+});
+
+/** Polls until the orchestration instance exists (started by an entity). */
+async function pollInstance(client, instanceId, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const s = await client.getOrchestrationState(instanceId, false);
+    if (s) return s;
+    await sleep(100);
+  }
+  assert.fail(`orchestration ${instanceId} was never started`);
+}
