@@ -26,7 +26,7 @@ ENTITY_FIELDS = {"instance_id", "name", "key", "last_modified_at", "backlog_queu
 
 
 def counter(ctx: EntityContext, value: Any) -> Any:
-    """add N / get / reset / delete (state removed)."""
+    """add N / set V / get / delete (state removed); any other operation raises."""
     op = ctx.operation
     if op == "add":
         ctx.set_state(ctx.get_state(int, 0) + int(value))
