@@ -1,10 +1,11 @@
 "use strict";
-// Durable entities with @microsoft/durabletask-js 0.4.0: a counter signaled from the
-// client and read back (getEntity, getEntities, cleanEntityStorage), an orchestration
-// calling and signaling an entity (results and failures), a critical section over two
-// entities (read-modify-write transfers that lose no update), a signal queued behind a
-// lock, the server releasing the locks of an orchestration that failed holding them, and
-// an entity that signals another entity (now and scheduled) and starts an orchestration.
+// Durable entities with @microsoft/durabletask-js 0.4.0: 500 concurrent client signals;
+// a counter signaled from the client and read back (getEntity, getEntities,
+// cleanEntityStorage); an orchestration calling and signaling an entity (results and
+// failures); a critical section over two entities (read-modify-write transfers that lose
+// no update); a signal queued behind a lock; the server releasing the locks of an
+// orchestration that failed holding them; and an entity that signals another entity (now
+// and scheduled) and starts an orchestration.
 
 const assert = require("node:assert/strict");
 const { EntityInstanceId, TaskEntity } = require("@microsoft/durabletask-js");
@@ -123,6 +124,31 @@ env.test("counter: signals from the client, read back with getEntity and getEnti
     assert.equal(cleaned.emptyEntitiesRemoved, 0);
     assert.equal(cleaned.orphanedLocksReleased, 0);
     assert.equal((await env.client.getEntity(id)).state, 210, "clean keeps live entities");
+  });
+});
+
+env.test("500 concurrent client signals: one hot counter and 100 others, every one applied once", { timeout: 180_000 }, async () => {
+  const name = uid("hot");
+  await withWorker(env.server.address, (w) => {
+    w.addNamedEntity(name, () => new Counter());
+  }, async () => {
+    const hot = new EntityInstanceId(name, "hot");
+    const others = Array.from({ length: 100 }, (_, i) => new EntityInstanceId(name, `k${i}`));
+    const signals = [];
+    for (let i = 1; i <= 400; i++) signals.push(env.client.signalEntity(hot, "add", i));
+    others.forEach((id, i) => signals.push(env.client.signalEntity(id, "add", i + 1)));
+    await Promise.all(signals);
+    await pollEntity(env.client, hot, (e) => stateOf(e) === (400 * 401) / 2, "sum 1..400", 120_000);
+    const all = new Map();
+    const deadline = Date.now() + 60_000;
+    while (all.size < 101 && Date.now() < deadline) {
+      for (const e of await listEntities(env.client, { instanceIdStartsWith: `${name}@`, includeState: true, pageSize: 37 })) {
+        all.set(e.id.key, e.state);
+      }
+      if (all.size < 101) await sleep(200);
+    }
+    assert.equal(all.size, 101, "every entity listed once created");
+    await Promise.all(others.map((id, i) => pollEntity(env.client, id, (e) => stateOf(e) === i + 1, `${id} = ${i + 1}`)));
   });
 });
 
