@@ -1,11 +1,13 @@
 "use strict";
-// Critical sections with @microsoft/durabletask-js 0.4.0 against taskhubd: overlapping lock
-// sets in a cycle (no deadlock, no lost update), locks of an orchestration that continues as
-// new, and an orchestration terminated while its lock request waits behind another holder.
+// Critical sections and routing with @microsoft/durabletask-js 0.4.0 against taskhubd:
+// overlapping lock sets in a cycle (no deadlock, no lost update), locks of an orchestration
+// that continues as new, an orchestration terminated while its lock request waits behind
+// another holder, and entity work-item filters (each worker gets only its own entities).
 
 const assert = require("node:assert/strict");
 const { EntityInstanceId, TaskEntity } = require("@microsoft/durabletask-js");
-const { setupFile, withWorker, waitDone, waitOutput, sleep, statusName, uid } = require("../helpers/dt");
+const { setupFile, startWorker, stopWorker, withWorker, waitDone, waitOutput, sleep, statusName, uid } =
+  require("../helpers/dt");
 
 const env = setupFile();
 
@@ -144,4 +146,43 @@ env.test("an orchestration terminated while its lock request waits never holds t
     assert.equal(m.lockedBy, undefined);
     assert.equal(m.backlogQueueSize, 0);
   });
+});
+
+env.test("entity work-item filters: each worker receives only the entities it registered", async () => {
+  const alpha = uid("alpha");
+  const beta = uid("beta");
+  /** An entity that records which worker ran each operation. */
+  const tagging = (tag) => class extends TaskEntity {
+    initializeState() {
+      return [];
+    }
+    hit() {
+      this.state = [...this.state, tag];
+    }
+  };
+  const wA = await startWorker(env.server.address, (w) => w.addNamedEntity(alpha, () => new (tagging("A"))()),
+    { workItemFilters: "auto" });
+  const wB = await startWorker(env.server.address, (w) => w.addNamedEntity(beta, () => new (tagging("B"))()),
+    { workItemFilters: "auto" });
+  try {
+    const keys = ["k1", "k2", "k3"];
+    // All of alpha's signals first, then beta's: a dispatcher ignoring the filters (say, round
+    // robin over the two streams) would hand some of them to the wrong worker.
+    for (const name of [alpha, beta]) {
+      for (let i = 0; i < 3; i++) {
+        await Promise.all(keys.map((k) => env.client.signalEntity(new EntityInstanceId(name, k), "hit")));
+      }
+    }
+    // A worker handed an entity it did not register fails its operations, so every state
+    // complete and tagged right proves the routing.
+    for (const k of keys) {
+      await pollEntity(env.client, new EntityInstanceId(alpha, k), (e) => stateOf(e)?.length === 3, `${alpha}/${k}`);
+      await pollEntity(env.client, new EntityInstanceId(beta, k), (e) => stateOf(e)?.length === 3, `${beta}/${k}`);
+      assert.deepEqual(stateOf(await env.client.getEntity(new EntityInstanceId(alpha, k))), ["A", "A", "A"]);
+      assert.deepEqual(stateOf(await env.client.getEntity(new EntityInstanceId(beta, k))), ["B", "B", "B"]);
+    }
+  } finally {
+    await stopWorker(wA);
+    await stopWorker(wB);
+  }
 });
