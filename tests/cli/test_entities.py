@@ -182,6 +182,23 @@ def test_list_prefix_show_state_and_paging(ecli, uid):
         .json() == {"entities": []}
 
 
+def test_list_modified_time_filters(ecli, uid):
+    key = f"{uid}-m"
+    ecli("entity", "signal", "counter", key, "add", "1").expect(0)
+    e = wait_entity(ecli, "counter", key, lambda e: e.get("state") == 1, "state 1")
+    modified = e["last_modified_at"]  # printed to the millisecond: <= the stored time
+
+    def keys(*flags: str) -> list[str]:
+        r = ecli("entity", "list", "--prefix", f"counter@{key}", *flags, "-o", "json").expect(0)
+        return [x["key"] for x in r.json()["entities"]]
+
+    assert keys("--modified-after", modified) == [key]
+    assert keys("--modified-before", modified) == []
+    assert keys("--modified-after", "2000-01-01", "--modified-before", "2100-01-01") == [key]
+    assert keys("--modified-after", "2100-01-01") == []
+    assert keys("--modified-before", "2000-01-01T00:00:00+02:00") == []
+
+
 def test_lock_shows_in_get_and_list_all_includes_transient(ecli, uid):
     key = f"{uid}-locked"
     orch = f"{uid}-holder"
