@@ -2,7 +2,8 @@
 // Critical sections and routing with @microsoft/durabletask-js 0.4.0 against taskhubd:
 // overlapping lock sets in a cycle (no deadlock, no lost update), locks of an orchestration
 // that continues as new, an orchestration terminated while its lock request waits behind
-// another holder, and entity work-item filters (each worker gets only its own entities).
+// another holder, entity work-item filters (each worker gets only its own entities), and
+// PurgeInstances of an entity id.
 
 const assert = require("node:assert/strict");
 const { EntityInstanceId, TaskEntity } = require("@microsoft/durabletask-js");
@@ -185,4 +186,42 @@ env.test("entity work-item filters: each worker receives only the entities it re
     await stopWorker(wA);
     await stopWorker(wB);
   }
+});
+
+env.test("purging an entity id deletes it when idle, never while it is locked", async () => {
+  const name = uid("purged");
+  const holder = uid("purged-holder");
+  const idle = new EntityInstanceId(name, "idle");
+  const locked = new EntityInstanceId(name, "locked");
+  await withWorker(env.server.address, (w) => {
+    w.addNamedEntity(name, () => new Counter());
+    w.addNamedOrchestrator(holder, async function* (ctx) {
+      const lock = yield ctx.entities.lockEntities(locked);
+      try {
+        yield ctx.waitForExternalEvent("go");
+      } finally {
+        lock.release();
+      }
+    });
+  }, async () => {
+    await env.client.signalEntity(idle, "add", 5);
+    await pollEntity(env.client, idle, (e) => stateOf(e) === 5, "idle = 5");
+    const holderId = await env.client.scheduleNewOrchestration(holder, undefined, { instanceId: uid("purged-h") });
+    await env.client.signalEntity(locked, "add", 1); // ahead of the lock request or behind it
+    await pollEntity(env.client, locked, (e) => e.lockedBy === holderId, "locked by the holder");
+
+    assert.equal((await env.client.purgeOrchestration(locked.toString()))?.deletedInstanceCount, 0,
+      "a locked entity is not purged");
+    assert.equal((await env.client.getEntity(locked)).lockedBy, holderId);
+    assert.equal((await env.client.purgeOrchestration(idle.toString()))?.deletedInstanceCount, 1);
+    assert.equal(await env.client.getEntity(idle), undefined, "the purged entity is gone");
+
+    await env.client.raiseOrchestrationEvent(holderId, "go");
+    await waitOutput(env.client, holderId);
+    const m = await pollEntity(env.client, locked, (e) => e.lockedBy === undefined && stateOf(e) === 1, "unlocked, state 1");
+    assert.equal(m.backlogQueueSize, 0);
+    // A purged entity starts again from no state.
+    await env.client.signalEntity(idle, "add", 2);
+    await pollEntity(env.client, idle, (e) => stateOf(e) === 2, "idle = 2 after the purge");
+  });
 });
