@@ -43,6 +43,8 @@ echo "== TLS and bearer tokens (Python, JS and C++ SDKs, CLI)"
 
 echo "== JavaScript interop (@microsoft/durabletask-js from npm)"
 (cd tests/interop/js && npm test)
+echo "== JavaScript entities again with V1 entity work items (entityRequest)"
+(cd tests/interop/js && TASKHUB_ENTITY_WORK_ITEMS=v1 node --test --test-concurrency=1 test/entities.test.js)
 echo "== Java interop (com.microsoft:durabletask-client from Maven Central)"
 (cd tests/interop/java && mvn -B -q test)
 echo "== all tests passed"

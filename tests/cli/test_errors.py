@@ -8,7 +8,7 @@ from conftest import free_port, run_cli
 
 COMMANDS = ["start", "status", "history", "list", "raise", "terminate", "suspend", "resume",
             "rewind", "restart", "wait", "purge", "create-task-hub", "delete-task-hub",
-            "health"]
+            "health", "entity"]
 
 
 def test_main_help_documents_exit_codes_and_aliases():

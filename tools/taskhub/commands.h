@@ -28,6 +28,8 @@ void RegisterControlCommands(CLI::App& app, std::vector<Command>& commands);
 void RegisterQueryCommands(CLI::App& app, std::vector<Command>& commands);
 // purge, create-task-hub, delete-task-hub, health
 void RegisterAdminCommands(CLI::App& app, std::vector<Command>& commands);
+// entity list|get|signal|clean (subcommands of `entity`)
+void RegisterEntityCommands(CLI::App& app, std::vector<Command>& commands);
 
 // Adds a subcommand with `description`, an "Example:" footer and `aliases`.
 CLI::App* AddCommand(CLI::App& app, const std::string& name, const std::string& description,

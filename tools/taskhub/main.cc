@@ -50,7 +50,8 @@ constexpr const char* kFooter =
     "\n"
     "Example:\n"
     "  taskhub start hello --input '\"world\"' --wait\n"
-    "  taskhub list --status failed -o json\n";
+    "  taskhub list --status failed -o json\n"
+    "  taskhub entity signal counter user-1 add 5\n";
 
 // Runs the parsed command; returns the process exit code.
 int RunCommand(CLI::App& app, const std::vector<Command>& commands, const GlobalOptions& options) {
@@ -99,6 +100,7 @@ int Main(int argc, char** argv) {
   RegisterControlCommands(app, commands);
   RegisterQueryCommands(app, commands);
   RegisterAdminCommands(app, commands);
+  RegisterEntityCommands(app, commands);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
