@@ -5,7 +5,8 @@
 // may reach an execution that never asked for it). Some orchestrations call entities
 // without a critical section (their calls must wait while another holds the entity).
 // Messages are delivered in a random order that keeps only the order per (sender,
-// target); entity batches stay in flight for a random while.
+// target); entity batches stay in flight for a random while and complete fully, partly
+// (the rest re-runs later) or with a batch-level failure.
 // Guarantees checked: a lock grant finds every entity of the set locked by its owner;
 // while an entity is locked, only its owner's calls run; a live lock holder's call runs
 // only while its entity is locked by it; in the end nothing is locked, queued or in
@@ -123,12 +124,17 @@ struct Sim {
       EntityResultCommand cmd;
       int value = f.record->entity().has_state() ? std::stoi(f.record->entity().state().value())
                                                  : 0;
-      for (size_t i = 0; i < it->second.ops.size(); ++i) {
+      // The worker runs all operations, or only the first few (the rest are re-run in a
+      // later batch), or fails the whole batch (every call gets the failure).
+      const size_t n = it->second.ops.size();
+      const size_t ran = Chance(70) ? n : 1 + Pick(n);
+      for (size_t i = 0; i < ran; ++i) {
         ++value;
         cmd.result.add_results()->mutable_success()->mutable_result()->set_value(
             std::to_string(value));
       }
       cmd.result.mutable_entitystate()->set_value(std::to_string(value));
+      if (Chance(10)) cmd.result.mutable_failuredetails()->set_errortype("Framework");
       Transition t = CompleteEntityBatch(f.State(), it->second.positions, it->second.ops, cmd,
                                          kNow, [&] { return gen.NewId(); }, Limits{});
       EXPECT_TRUE(t.reply.ok()) << t.reply;
@@ -236,7 +242,11 @@ struct Sim {
         return true;
       }
       case 2: {
-        if (Count(o, HistoryEvent::kEntityOperationCompleted) < set.size()) return false;
+        if (Count(o, HistoryEvent::kEntityOperationCompleted) +
+                Count(o, HistoryEvent::kEntityOperationFailed) <
+            set.size()) {
+          return false;
+        }
         std::vector<OrchestratorAction> end;
         int next = 100;
         // Sometimes the SDK unlocks (as PY does on leaving the section); sometimes the
