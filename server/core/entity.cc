@@ -100,9 +100,8 @@ void RememberRequestId(const std::string& request_id, store::EntityData* data) {
   if (excess > 0) recent->DeleteSubrange(0, excess);
 }
 
-Transition QueueAtEntity(const InstanceState& state, const std::string& id,
-                         const HistoryEvent& ev, const std::string& execution_id,
-                         absl::Time now) {
+Transition QueueAtEntity(const InstanceState& state, const std::string& id, const HistoryEvent& ev,
+                         const std::string& execution_id, absl::Time now) {
   Transition t = ForInstance(id);
   if (!IsEntityRequest(ev)) return t;  // only requests reach an entity's queue
   store::InstanceRecord rec;
@@ -149,8 +148,8 @@ Message EntityMessage(const std::string& target, HistoryEvent ev) {
 
 }  // namespace internal
 
-Transition SignalEntity(const InstanceState& state, const SignalEntityCommand& cmd,
-                        absl::Time now, IdSource ids) {
+Transition SignalEntity(const InstanceState& state, const SignalEntityCommand& cmd, absl::Time now,
+                        IdSource ids) {
   HistoryEvent ev = NewEvent(now);
   auto* s = ev.mutable_entityoperationsignaled();
   s->set_requestid(cmd.request_id);
@@ -165,8 +164,8 @@ Transition SignalEntity(const InstanceState& state, const SignalEntityCommand& c
   }
   if (state.exists() && !LiveEntity(state)) {
     return internal::Refuse(cmd.instance_id,
-                            absl::FailedPreconditionError(absl::StrCat(
-                                "instance '", cmd.instance_id, "' is not an entity")));
+                            absl::FailedPreconditionError(
+                                absl::StrCat("instance '", cmd.instance_id, "' is not an entity")));
   }
   return internal::QueueAtEntity(state, cmd.instance_id, ev, state.exists() ? "" : ids(), now);
 }

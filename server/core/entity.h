@@ -1,7 +1,8 @@
 // Durable entities: the pure side of the entity scheduler. An entity is an instance
 // with id "@name@key" whose store::InstanceRecord has `entity` (store::EntityData) set:
-// status always RUNNING, name = the entity name, an execution id generated once at
-// creation, history empty. Its inbox (the ordinary instance inbox) is the queue of
+// status always RUNNING, name = the entity name, an execution id set once at creation
+// (from the IdSource by SignalEntity; "entity-<hex micros of now>" when a message creates
+// it, as Receive has no IdSource), history empty. Its inbox (the ordinary instance inbox) is the queue of
 // operation requests, in arrival order: entityOperationSignaled, entityOperationCalled,
 // entityLockRequested, entityUnlockSent (eventId -1).
 //
@@ -60,8 +61,8 @@ bool IsEntity(const store::InstanceRecord& rec);
 // does not exist (record with a new execution id from `ids`); a request id already
 // queued or remembered is a duplicate: OK, nothing written. Future scheduled_time: only
 // t.delayed (one kEvent message to the entity, delivered through Receive). Reply OK.
-Transition SignalEntity(const InstanceState& state, const SignalEntityCommand& cmd,
-                        absl::Time now, IdSource ids);
+Transition SignalEntity(const InstanceState& state, const SignalEntityCommand& cmd, absl::Time now,
+                        IdSource ids);
 
 // What a live entity without a batch in flight does next.
 struct EntityStep {
@@ -107,9 +108,8 @@ void BuildEntityWorkItem(const store::InstanceRecord& rec, const std::vector<His
 // with no state, no queued request and no lock is deleted. A completion for an entity
 // that no longer exists: empty Transition, reply OK.
 Transition CompleteEntityBatch(const InstanceState& state, const std::vector<size_t>& positions,
-                               const std::vector<HistoryEvent>& ops,
-                               const EntityResultCommand& cmd, absl::Time now, IdSource ids,
-                               const Limits& limits);
+                               const std::vector<HistoryEvent>& ops, const EntityResultCommand& cmd,
+                               absl::Time now, IdSource ids, const Limits& limits);
 
 // The wire view: instanceId, lastModifiedTime, backlogQueueSize = backlog, lockedBy (when
 // locked), serializedState (only when include_state and the entity has state).

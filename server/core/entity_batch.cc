@@ -84,9 +84,8 @@ absl::Status ValidateEntityAction(const OperationAction& a, size_t max_payload) 
 absl::Status ValidateBatchResult(const EntityBatchResult& r, size_t n, const Limits& limits) {
   const size_t max = limits.max_payload_bytes;
   if (static_cast<size_t>(r.results_size()) > n) {
-    return absl::InvalidArgumentError(absl::StrCat("results: ", r.results_size(),
-                                                   " results for a batch of ", n,
-                                                   " operations"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("results: ", r.results_size(), " results for a batch of ", n, " operations"));
   }
   if (r.results_size() == 0 && n > 0) {
     return absl::InvalidArgumentError(
@@ -145,8 +144,8 @@ void SendAction(const OperationAction& a, absl::Time now, IdSource ids, Transiti
     sig->mutable_targetinstanceid()->set_value(target);
     if (s.has_scheduledtime() && FromProto(s.scheduledtime()) > now) {
       *sig->mutable_scheduledtime() = s.scheduledtime();
-      t->delayed.push_back({FromProto(s.scheduledtime()),
-                            internal::EntityMessage(target, std::move(ev))});
+      t->delayed.push_back(
+          {FromProto(s.scheduledtime()), internal::EntityMessage(target, std::move(ev))});
     } else {
       t->outbox.push_back(internal::EntityMessage(target, std::move(ev)));
     }
@@ -171,9 +170,8 @@ void SendAction(const OperationAction& a, absl::Time now, IdSource ids, Transiti
 }  // namespace
 
 Transition CompleteEntityBatch(const InstanceState& state, const std::vector<size_t>& positions,
-                               const std::vector<HistoryEvent>& ops,
-                               const EntityResultCommand& cmd, absl::Time now, IdSource ids,
-                               const Limits& limits) {
+                               const std::vector<HistoryEvent>& ops, const EntityResultCommand& cmd,
+                               absl::Time now, IdSource ids, const Limits& limits) {
   Transition t = ForInstance(state.record != nullptr ? state.record->instance_id() : "");
   if (!state.live() || !IsEntity(*state.record)) return t;  // deleted since: nothing to do
   const EntityBatchResult& r = cmd.result;
@@ -183,10 +181,9 @@ Transition CompleteEntityBatch(const InstanceState& state, const std::vector<siz
 
   // A batch-level failure (e.g. JS on a framework error, with no results) fails the batch
   // whatever else the result says.
-  t.reply = r.has_failuredetails()
-                ? ValidateFailureDetails("failureDetails", r.failuredetails(),
-                                         limits.max_payload_bytes)
-                : ValidateBatchResult(r, n, limits);
+  t.reply = r.has_failuredetails() ? ValidateFailureDetails("failureDetails", r.failuredetails(),
+                                                            limits.max_payload_bytes)
+                                   : ValidateBatchResult(r, n, limits);
   std::optional<TaskFailureDetails> batch_failure;
   if (!t.reply.ok()) {
     TaskFailureDetails& f = batch_failure.emplace();
@@ -203,8 +200,7 @@ Transition CompleteEntityBatch(const InstanceState& state, const std::vector<siz
   if (batch_failure) {
     // Every operation fails with it; the state stays as it was; no action is sent.
     for (size_t i = 0; i < n; ++i) {
-      ReplyToCaller(ops[i], Failed(internal::OperationRequestId(ops[i]), *batch_failure, now),
-                    &t);
+      ReplyToCaller(ops[i], Failed(internal::OperationRequestId(ops[i]), *batch_failure, now), &t);
     }
   } else {
     consumed = static_cast<size_t>(r.results_size());

@@ -59,6 +59,11 @@ OrchestratorAction UnlockA(int id, const std::string& target) {
   });
 }
 
+HistoryEvent WithInput(HistoryEvent e, const std::string& in) {
+  e.mutable_entityoperationsignaled()->mutable_input()->set_value(in);
+  return e;
+}
+
 OrchestratorAction Done(int id, OrchestrationStatus s) {
   OrchestratorAction a;
   a.set_id(id);
@@ -243,6 +248,66 @@ TEST(EntityUnlocksAtTheEnd, TerminateNow) {
   Transition t = TerminateNow(f.State(), kNow);
   EXPECT_TRUE(t.became_terminal);
   EXPECT_EQ(UnlockTargets(t), std::vector<std::string>{"@b@2/cs"});
+}
+
+// --- the whole loop: orchestration -> entities -> orchestration ---------------------------
+
+// A counter: "add" adds its input, anything else returns the state.
+void Counter(const std::optional<std::string>& state, const std::vector<HistoryEvent>& ops,
+             EntityBatchResult* r) {
+  int value = state ? std::stoi(*state) : 0;
+  for (const auto& op : ops) {
+    const bool add = op.has_entityoperationsignaled() &&
+                     op.entityoperationsignaled().operation() == "add";
+    if (add) value += std::stoi(op.entityoperationsignaled().input().value());
+    r->add_results()->mutable_success()->mutable_result()->set_value(std::to_string(value));
+  }
+  r->mutable_entitystate()->set_value(std::to_string(value));
+}
+
+// One episode of "i" in the world: dispatches its whole inbox and applies the answer.
+void RunEpisode(World* w, const std::vector<OrchestratorAction>& actions) {
+  Fixture& o = w->At("i");
+  std::vector<HistoryEvent> dispatched = {Ev(HistoryEvent::kOrchestratorStarted)};
+  dispatched.insert(dispatched.end(), o.inbox.begin(), o.inbox.end());
+  EpisodeResultCommand cmd;
+  cmd.instance_id = "i";
+  for (const auto& a : actions) *cmd.response.add_actions() = a;
+  w->Apply(CompleteEpisode(o.State(), dispatched, o.inbox.size(), cmd, kNow,
+                           [&] { return w->gen.NewId(); }, Limits{}));
+}
+
+TEST(EntityRoundTrip, SignalCallLockAndReleaseAtTheEnd) {
+  World w;
+  Fixture& o = w.At("i");
+  o.record = Rec("i", ORCHESTRATION_STATUS_RUNNING, "ie");
+  o.history = {Ev(HistoryEvent::kOrchestratorStarted), Ev(HistoryEvent::kExecutionStarted)};
+  o.record->set_history_size(o.history.size());
+  const std::vector<std::string> ents = {"@counter@k", "@other@1"};
+  int batches = 0;
+  // Episode 1: signal add(1) (then the call must see it), call get, lock both entities.
+  RunEpisode(&w, {SignalA(0, "@Counter@k"), CallA(1, "@counter@k"),
+                  LockA(2, {"@other@1", "@counter@k"})});
+  Settle(&w, ents, &batches, Counter);
+  ASSERT_EQ(o.inbox.size(), 2u);
+  EXPECT_EQ(o.inbox[0].entityoperationcompleted().requestid(), "cr1");
+  EXPECT_EQ(o.inbox[0].entityoperationcompleted().output().value(), "1");
+  EXPECT_EQ(o.inbox[1].entitylockgranted().criticalsectionid(), "cs");
+  EXPECT_EQ(w.At("@counter@k").record->entity().state().value(), "1");
+  for (const auto& id : ents) EXPECT_EQ(w.At(id).record->entity().locked_by(), "i");
+  // While i holds the lock, a signal from elsewhere waits.
+  w.in_flight.push_back(ToEntity("@counter@k", WithInput(Sig("x", "add"), "10")));
+  Settle(&w, ents, &batches, Counter);
+  EXPECT_EQ(w.At("@counter@k").record->entity().state().value(), "1");
+  // Episode 2: i completes without unlocking: the server releases both locks; the
+  // waiting signal runs; @other@1 (no state, nothing queued) is gone.
+  RunEpisode(&w, {Done(5, ORCHESTRATION_STATUS_COMPLETED)});
+  EXPECT_EQ(o.record->status(), ORCHESTRATION_STATUS_COMPLETED);
+  Settle(&w, ents, &batches, Counter);
+  ASSERT_TRUE(w.At("@counter@k").record.has_value());
+  EXPECT_EQ(w.At("@counter@k").record->entity().locked_by(), "");
+  EXPECT_EQ(w.At("@counter@k").record->entity().state().value(), "11");
+  EXPECT_FALSE(w.At("@other@1").record.has_value());
 }
 
 }  // namespace

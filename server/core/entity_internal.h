@@ -34,9 +34,8 @@ void RememberRequestId(const std::string& request_id, store::EntityData* data);
 // `execution_id`) when it does not exist, drops duplicates, remembers request ids.
 // `ev` must be one of the four request events. An unlock for an entity that does not
 // exist is dropped (it holds no lock and no lock request).
-Transition QueueAtEntity(const InstanceState& state, const std::string& id,
-                         const HistoryEvent& ev, const std::string& execution_id,
-                         absl::Time now);
+Transition QueueAtEntity(const InstanceState& state, const std::string& id, const HistoryEvent& ev,
+                         const std::string& execution_id, absl::Time now);
 
 // Delivers kEvent / kLockGranted / kStartChild messages whose target is an entity id
 // or which need the entity rules (see Receive in lifecycle.h). Returns false when `m`

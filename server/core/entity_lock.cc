@@ -212,8 +212,7 @@ bool ReceiveEntityMessage(const InstanceState& state, const Message& m, absl::Ti
 
 std::vector<Message> UnlockMessagesFor(const std::string& instance_id,
                                        const std::vector<HistoryEvent>& history,
-                                       const std::vector<HistoryEvent>& appended,
-                                       absl::Time now) {
+                                       const std::vector<HistoryEvent>& appended, absl::Time now) {
   std::set<std::pair<std::string, std::string>> unlocked;  // (entity, section)
   auto note_unlocks = [&](const std::vector<HistoryEvent>& events) {
     for (const auto& e : events) {

@@ -154,43 +154,6 @@ TEST(NextEntityStep, EntitiesAreNeverEpisodes) {
 
 // --- a scenario: two orchestrations lock overlapping sets --------------------------------
 
-// Runs every entity until it is idle or has a batch, and completes batches at once with
-// one success per operation (no state change), checking that no operation of a
-// non-owner runs on a locked entity. Delivers messages in between. Returns when quiet.
-void RunWorld(World* w, const std::vector<std::string>& entities, int* batches) {
-  for (int guard = 0; guard < 1000; ++guard) {
-    bool progress = w->DeliverOne(kNow);
-    for (const auto& id : entities) {
-      Fixture& f = w->At(id);
-      EntityStep step = NextEntityStep(f.State(), kNow, 100);
-      if (step.kind == SK::kServer) {
-        w->Apply(step.server);
-        progress = true;
-      } else if (step.kind == SK::kBatch) {
-        std::vector<HistoryEvent> ops;
-        for (size_t p : step.batch) {
-          ops.push_back(*f.State().inbox[p]);
-          const auto& e = f.record->entity();
-          if (!e.locked_by().empty()) {
-            ASSERT_TRUE(ops.back().has_entityoperationcalled());
-            ASSERT_EQ(ops.back().entityoperationcalled().parentinstanceid().value(),
-                      e.locked_by());
-          }
-        }
-        EntityResultCommand cmd;
-        for (size_t i = 0; i < ops.size(); ++i) cmd.result.add_results()->mutable_success();
-        *cmd.result.mutable_entitystate() = f.record->entity().state();
-        w->Apply(CompleteEntityBatch(f.State(), step.batch, ops, cmd, kNow,
-                                     [&] { return w->gen.NewId(); }, Limits{}));
-        ++*batches;
-        progress = true;
-      }
-    }
-    if (!progress) return;
-  }
-  FAIL() << "the world did not settle";
-}
-
 TEST(EntityLocks, OverlappingSetsNeverDeadlock) {
   World w;
   const std::vector<std::string> ents = {"@a@1", "@b@2", "@c@3"};
@@ -205,7 +168,7 @@ TEST(EntityLocks, OverlappingSetsNeverDeadlock) {
   w.in_flight.push_back(ToEntity("@a@1", lock2));
   w.in_flight.push_back(ToEntity("@b@2", Sig("x")));  // a signal waits at b
   int batches = 0;
-  RunWorld(&w, ents, &batches);
+  Settle(&w, ents, &batches);
   // o1 holds a and b; o2 waits at a (it never took b or c).
   ASSERT_EQ(w.At("o1").inbox.size(), 1u);
   EXPECT_EQ(w.At("o1").inbox[0].entitylockgranted().criticalsectionid(), "s1");
@@ -216,7 +179,7 @@ TEST(EntityLocks, OverlappingSetsNeverDeadlock) {
   // The signal queued at b before the lock ran already; o1 calls b inside its section.
   w.in_flight.push_back(ToEntity("@b@2", Sig("y")));
   w.in_flight.push_back(ToEntity("@b@2", Call("o1", "call1")));
-  RunWorld(&w, ents, &batches);
+  Settle(&w, ents, &batches);
   ASSERT_EQ(w.At("o1").inbox.size(), 2u);
   EXPECT_EQ(w.At("o1").inbox[1].entityoperationcompleted().requestid(), "call1");
   EXPECT_EQ(w.At("@b@2").inbox.size(), 1u);  // y waits for the lock
@@ -224,7 +187,7 @@ TEST(EntityLocks, OverlappingSetsNeverDeadlock) {
   std::vector<HistoryEvent> o1_history = {
       Confirmed(Lock("o1", "s1", {"@a@1", "@b@2"}), 0)};
   for (Message& m : UnlockMessagesFor("o1", o1_history, {}, kNow)) w.in_flight.push_back(m);
-  RunWorld(&w, ents, &batches);
+  Settle(&w, ents, &batches);
   ASSERT_EQ(w.At("o2").inbox.size(), 1u);
   EXPECT_EQ(w.At("o2").inbox[0].entitylockgranted().criticalsectionid(), "s2");
   for (const auto& id : ents) EXPECT_EQ(w.At(id).record->entity().locked_by(), "o2");
@@ -239,7 +202,7 @@ TEST(EntityLocks, GrantToAFinishedOwnerIsReleased) {
   w.At("o").record = Rec("o", ORCHESTRATION_STATUS_TERMINATED);
   w.in_flight.push_back(ToEntity("@a@1", Lock("o", "s", ents)));
   int batches = 0;
-  RunWorld(&w, ents, &batches);
+  Settle(&w, ents, &batches);
   // Both entities were created for the request, locked, then released and deleted (empty).
   EXPECT_FALSE(w.At("@a@1").record.has_value());
   EXPECT_FALSE(w.At("@b@2").record.has_value());

@@ -5,10 +5,12 @@
 
 #include <algorithm>
 #include <deque>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
 
+#include "gtest/gtest.h"
 #include "server/core/entity.h"
 #include "server/core/lifecycle_test_support.h"
 
@@ -139,6 +141,57 @@ struct World {
     return true;
   }
 };
+
+// A worker for Settle: fills the result of a batch of `ops` over `state` (absent: no
+// state). The default answers every operation with success and keeps the state.
+using BatchWorker = std::function<void(const std::optional<std::string>& state,
+                                       const std::vector<HistoryEvent>& ops,
+                                       EntityBatchResult* result)>;
+
+inline void KeepState(const std::optional<std::string>& state,
+                      const std::vector<HistoryEvent>& ops, EntityBatchResult* r) {
+  for (size_t i = 0; i < ops.size(); ++i) r->add_results()->mutable_success();
+  if (state) r->mutable_entitystate()->set_value(*state);
+}
+
+// Runs `entities` the way the engine does (server steps at once, batches completed by
+// `worker` at once) and delivers messages in between, until nothing moves. Checks that
+// no operation but the lock owner's calls runs on a locked entity.
+inline void Settle(World* w, const std::vector<std::string>& entities, int* batches,
+                   const BatchWorker& worker = KeepState) {
+  for (int guard = 0; guard < 1000; ++guard) {
+    bool progress = w->DeliverOne(kNow);
+    for (const auto& id : entities) {
+      Fixture& f = w->At(id);
+      EntityStep step = NextEntityStep(f.State(), kNow, 100);
+      if (step.kind == EntityStep::Kind::kServer) {
+        w->Apply(step.server);
+        progress = true;
+      } else if (step.kind == EntityStep::Kind::kBatch) {
+        std::vector<HistoryEvent> ops;
+        for (size_t p : step.batch) {
+          ops.push_back(*f.State().inbox[p]);
+          const auto& e = f.record->entity();
+          if (!e.locked_by().empty()) {
+            ASSERT_TRUE(ops.back().has_entityoperationcalled());
+            ASSERT_EQ(ops.back().entityoperationcalled().parentinstanceid().value(),
+                      e.locked_by());
+          }
+        }
+        EntityResultCommand cmd;
+        const auto& e = f.record->entity();
+        worker(e.has_state() ? std::optional<std::string>(e.state().value()) : std::nullopt,
+               ops, &cmd.result);
+        w->Apply(CompleteEntityBatch(f.State(), step.batch, ops, cmd, kNow,
+                                     [&] { return w->gen.NewId(); }, Limits{}));
+        ++*batches;
+        progress = true;
+      }
+    }
+    if (!progress) return;
+  }
+  FAIL() << "the world did not settle";
+}
 
 }  // namespace taskhub::core::testing
 
