@@ -79,8 +79,10 @@ struct EntityStep {
 // to max_batch, stopping at the first lock or unlock request; a lock request at the
 // front takes the lock (kServer: record locked, request removed, forwarded to the next
 // entity of the set or kLockGranted to the owner); an unlock at the front whose section
-// has a lock request queued here removes both (the request was cancelled); any other
-// unlock at the front is dropped. Locked by (O, C): the queued calls of O (in order, up
+// has a lock request queued here removes both (the request was cancelled), and the
+// entities before this one in the lock set (which took the lock on the way, and whose own
+// unlocks may have overtaken the request and been dropped) get entityUnlockSent; any
+// other unlock at the front is dropped. Locked by (O, C): the queued calls of O (in order, up
 // to max_batch; stopping at O's unlock for C) run; O's unlock for C (when it comes
 // before any of O's calls) clears the lock (kServer); everything else waits. kIdle when
 // nothing can run. Needs no history.

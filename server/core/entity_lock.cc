@@ -64,6 +64,26 @@ EntityStep Server(const InstanceState& state, std::vector<size_t> positions,
   return step;
 }
 
+// The lock request at inbox[i] and the unlock at inbox[j] (or the reverse) name the same
+// section: the owner released it before the lock got here. Both are removed and the lock
+// goes no further; the entities before this one in the set took the lock on the way
+// (their own unlocks may have overtaken the request and been dropped as stray), so they
+// are sent entityUnlockSent too (harmless where the owner's unlock already released them).
+EntityStep Cancel(const InstanceState& state, size_t i, size_t j, absl::Time now) {
+  const HistoryEvent& a = *state.inbox[i];
+  const EntityLockRequestedEvent& req =
+      a.has_entitylockrequested() ? a.entitylockrequested() : state.inbox[j]->entitylockrequested();
+  std::vector<Message> out;
+  for (int p = 0; p < req.position() && p < req.lockset_size(); ++p) {
+    HistoryEvent unlock = NewEvent(now);
+    auto* u = unlock.mutable_entityunlocksent();
+    u->set_criticalsectionid(req.criticalsectionid());
+    *u->mutable_parentinstanceid() = req.parentinstanceid();
+    out.push_back(internal::EntityMessage(req.lockset(p), std::move(unlock)));
+  }
+  return Server(state, {i, j}, *state.record, now, std::move(out));
+}
+
 // Takes the lock for the request at the front (position 0) and passes it on: to the next
 // entity of the set, or, from the last one, kLockGranted to the owner.
 EntityStep TakeLock(const InstanceState& state, absl::Time now) {
@@ -108,7 +128,7 @@ EntityStep NextUnlocked(const InstanceState& state, absl::Time now, size_t max_b
     // whose lock request is queued cancels it; a lock request takes the lock; any other
     // unlock at the front of an unlocked entity is stray.
     if (const size_t partner = QueuedPartner(state, 0); partner != std::string::npos) {
-      return Server(state, {0, partner}, *state.record, now);
+      return Cancel(state, 0, partner, now);
     }
     if (front.has_entitylockrequested()) return TakeLock(state, now);
   }
@@ -140,7 +160,7 @@ EntityStep NextLocked(const InstanceState& state, absl::Time now, size_t max_bat
       if (batch.batch.empty()) {
         // An unlock cancelling a lock request queued behind the lock: remove both.
         if (const size_t partner = QueuedPartner(state, i); partner != std::string::npos) {
-          return Server(state, {i, partner}, *state.record, now);
+          return Cancel(state, i, partner, now);
         }
       }
     }
