@@ -38,8 +38,8 @@ void TerminalOnly(const google::protobuf::RepeatedField<int>& given,
 // Orchestration-only requests refuse entity ids with a message that says why.
 absl::Status ValidateOrchestrationId(const std::string& id, absl::string_view rpc) {
   if (core::IsEntityId(id)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "instanceId '", id, "' is an entity: ", rpc, " applies to orchestration instances only"));
+    return absl::InvalidArgumentError(absl::StrCat("instanceId '", id, "' is an entity: ", rpc,
+                                                   " applies to orchestration instances only"));
   }
   return core::ValidateInstanceId("instanceId", id);
 }
@@ -65,9 +65,9 @@ absl::StatusOr<core::StartCommand> Translate(const CreateInstanceRequest& req,
   RETURN_IF_ERROR(core::ValidateCreateInstance(req, opt.max_payload_bytes));
   if (!req.instanceid().empty()) {
     if (core::IsEntityId(req.instanceid())) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "instanceId '", req.instanceid(),
-          "': instance ids starting with '@' are reserved for entities"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("instanceId '", req.instanceid(),
+                       "': instance ids starting with '@' are reserved for entities"));
     }
     RETURN_IF_ERROR(core::ValidateInstanceId("instanceId", req.instanceid()));
   }
@@ -272,7 +272,8 @@ absl::StatusOr<core::SignalEntityCommand> Translate(const SignalEntityRequest& r
   ASSIGN_OR_RETURN(c.instance_id, TranslateEntityId("instanceId", req.instanceid()));
   RETURN_IF_ERROR(core::ValidateName("name", req.name()));
   RETURN_IF_ERROR(core::ValidatePayload("input", req.input(), opt.max_payload_bytes));
-  RETURN_IF_ERROR(core::ValidateShortField("requestId", req.requestid(), core::kMaxInstanceIdLength));
+  RETURN_IF_ERROR(
+      core::ValidateShortField("requestId", req.requestid(), core::kMaxInstanceIdLength));
   c.operation = req.name();
   c.input = Opt(req.has_input(), req.input());
   c.request_id = req.requestid();
@@ -285,8 +286,8 @@ absl::StatusOr<core::EntityQueryCommand> Translate(const EntityQuery& q,
   core::EntityQueryCommand c;
   if (q.has_instanceidstartswith() && !q.instanceidstartswith().value().empty()) {
     std::string prefix = q.instanceidstartswith().value();
-    RETURN_IF_ERROR(core::ValidateShortField("instanceIdStartsWith", prefix,
-                                             core::kMaxInstanceIdLength));
+    RETURN_IF_ERROR(
+        core::ValidateShortField("instanceIdStartsWith", prefix, core::kMaxInstanceIdLength));
     if (prefix[0] != '@') prefix = absl::StrCat("@", prefix);
     const size_t name_end = std::min(prefix.find('@', 1), prefix.size());
     for (size_t i = 1; i < name_end; ++i) prefix[i] = absl::ascii_tolower(prefix[i]);

@@ -89,8 +89,7 @@ std::string Dispatcher::NewToken(WorkKind kind) {
   const char* prefix = kind == WorkKind::kOrchestration ? "o"
                        : kind == WorkKind::kActivity    ? "a"
                                                         : "e";
-  return absl::StrCat(prefix, absl::Hex(hi, absl::kZeroPad16),
-                      absl::Hex(lo, absl::kZeroPad16));
+  return absl::StrCat(prefix, absl::Hex(hi, absl::kZeroPad16), absl::Hex(lo, absl::kZeroPad16));
 }
 
 std::optional<std::string> Dispatcher::Dispatch(WorkKind kind, const std::string& name,

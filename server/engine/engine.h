@@ -5,7 +5,9 @@
 // Parts, one job each:
 //   Partition   (partition*.cc)  the instance table (live instances, pending changes,
 //                                history cache), inboxes, activity tasks, ready queues;
-//                                applies a request as lookup -> decide -> write -> dispatch
+//                                applies a request as lookup -> decide -> write -> dispatch;
+//                                durable entities (partition_entity.cc) are live instances
+//                                whose inbox is their request queue
 //   Dispatcher  (dispatcher.*)   worker streams, capacity per work-item kind, tokens
 //   Waiters     (waiters.*)      clients waiting for a start or a completion
 //   CommitQueue (commit_queue.*) group commit, FIFO
@@ -13,7 +15,8 @@
 //   Executor    (executor.*)     the reader thread: reads after everything queued is
 //                                durable, history loads, purge slices
 //   Engine      (this file)      the facade: routes requests to the partition of their
-//                                instance, runs reads and purges
+//                                instance, runs reads and purges, entity queries and
+//                                cleaning (engine_entities.cc)
 //
 // Consistency model: a request mutates the in-memory (logical) state under its
 // partition's lock and queues its WriteSet in the same order (the commit queue is

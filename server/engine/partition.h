@@ -125,8 +125,8 @@ class Partition {
   // `cmd.instance_id` normalized and `cmd.request_id` set.
   void SignalEntity(const core::SignalEntityCommand& cmd, Done done);
   // The batch in flight completed (matched by token only; a stale token is OK).
-  void CompleteEntity(const core::EntityResultCommand& cmd,
-                      const std::optional<TokenOwner>& owner, Done done);
+  void CompleteEntity(const core::EntityResultCommand& cmd, const std::optional<TokenOwner>& owner,
+                      Done done);
   // The entity as memory holds it (every entity is live); nullopt when there is none.
   // `done` runs once everything queued before the read is durable.
   void GetEntity(const std::string& id, bool include_state,

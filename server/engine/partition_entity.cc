@@ -133,8 +133,7 @@ void Partition::CompleteEntity(const core::EntityResultCommand& cmd,
 }
 
 absl::Status Partition::CompleteEntityLocked(const core::EntityResultCommand& cmd,
-                                             const std::optional<TokenOwner>& owner,
-                                             Done& done) {
+                                             const std::optional<TokenOwner>& owner, Done& done) {
   const std::string& token = cmd.completion_token;
   auto resolve = [&]() -> Live* {
     if (!owner || owner->kind != WorkKind::kEntity) return nullptr;
@@ -234,8 +233,8 @@ Partition::CleanResult Partition::CleanEntity(
   if (release) {
     Live* live = FindLive(id);
     if (live != nullptr && core::IsEntity(live->rec) && !live->in_flight()) {
-      core::Transition t = core::ReleaseEntityLock(StateOf(*live), release->first,
-                                                   release->second, ctx_.clock->Now());
+      core::Transition t = core::ReleaseEntityLock(StateOf(*live), release->first, release->second,
+                                                   ctx_.clock->Now());
       if (!t.empty()) {
         Apply(b, t, nullptr, {});
         out.released = true;

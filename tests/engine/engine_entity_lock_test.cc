@@ -132,10 +132,10 @@ TEST_F(EntityLockTest, CleanEntityStorageReleasesOrphanedLocksAndRemovesEmpties)
     ws.ops.push_back(storage::PutInstance{r, std::nullopt});
     ASSERT_TRUE(memory_.Commit(ws).ok());
   };
-  put("@acct@orphan", "ghost", true);     // lock owner never existed
-  put("@acct@empty", "", false);           // nothing at all
-  put("@acct@kept", "", true);             // state: kept
-  put("@acct@owned", o1_, true);           // owner live: lock kept
+  put("@acct@orphan", "ghost", true);  // lock owner never existed
+  put("@acct@empty", "", false);       // nothing at all
+  put("@acct@kept", "", true);         // state: kept
+  put("@acct@owned", o1_, true);       // owner live: lock kept
   Open();
   ASSERT_TRUE(Start(o1_).ok());
   CleanEntityStorageRequest req;
@@ -233,9 +233,8 @@ TEST_F(EntityLockTest, PurgeByIdDeletesAnIdleEntityOnly) {
   // DeleteTaskHub deletes entities too, with their queues and delayed signals.
   ASSERT_TRUE(Signal(e, "add", "1").ok());
   ASSERT_TRUE(Signal("@counter@later", "add", "1", "", clock_.Now() + absl::Minutes(1)).ok());
-  ASSERT_TRUE(testing::DriveStatus(*engine_, [&](Done d) {
-                engine_->DeleteTaskHub(std::move(d));
-              }).ok());
+  ASSERT_TRUE(
+      testing::DriveStatus(*engine_, [&](Done d) { engine_->DeleteTaskHub(std::move(d)); }).ok());
   EXPECT_FALSE(GetEntity(e));
   clock_.Advance(absl::Minutes(2));  // the delayed signal's timer must not resurrect it
   Drain(*engine_);
@@ -258,8 +257,7 @@ TEST_F(EntityLockTest, HostileResultsAreRefusedAndTheBatchFails) {
   auto wi = TakeEntity(e);
   ASSERT_TRUE(wi);
   // More results than operations.
-  EXPECT_EQ(CompleteBatch(*wi, {Ok("1"), Ok("2")}, "1").code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(CompleteBatch(*wi, {Ok("1"), Ok("2")}, "1").code(), absl::StatusCode::kInvalidArgument);
   WorkItem ep;
   std::vector<HistoryEvent> events = NextEvents(orch, &ep);
   ASSERT_EQ(events.size(), 1u);

@@ -62,8 +62,8 @@ inline OrchestratorAction LockAction(int id, const std::string& owner, const std
   return a;
 }
 
-inline OrchestratorAction UnlockAction(int id, const std::string& owner,
-                                       const std::string& section, const std::string& entity) {
+inline OrchestratorAction UnlockAction(int id, const std::string& owner, const std::string& section,
+                                       const std::string& entity) {
   OrchestratorAction a;
   a.set_id(id);
   auto* u = a.mutable_sendentitymessage()->mutable_entityunlocksent();
@@ -84,8 +84,7 @@ class EntityTest : public PartitionTest {
     if (!input.empty()) req.mutable_input()->set_value(input);
     req.set_requestid(request_id);
     if (at) *req.mutable_scheduledtime() = core::ToProto(*at);
-    return DriveStatus(*engine_,
-                       [&](Done d) { wire::SignalEntity(*engine_, req, std::move(d)); });
+    return DriveStatus(*engine_, [&](Done d) { wire::SignalEntity(*engine_, req, std::move(d)); });
   }
   // GetEntity with state; nullopt when it does not exist.
   std::optional<EntityMetadata> GetEntity(const std::string& entity) {
@@ -150,8 +149,7 @@ class EntityTest : public PartitionTest {
     return r;
   }
   absl::Status CompleteBatch(const EntityBatchResult& r) {
-    return DriveStatus(*engine_,
-                       [&](Done d) { wire::CompleteEntity(*engine_, r, std::move(d)); });
+    return DriveStatus(*engine_, [&](Done d) { wire::CompleteEntity(*engine_, r, std::move(d)); });
   }
   absl::Status CompleteBatch(const WorkItem& wi, const std::vector<OpResult>& results,
                              std::optional<std::string> state) {
@@ -160,7 +158,8 @@ class EntityTest : public PartitionTest {
   // Runs a counter entity's batch: every op adds its input (an integer) to the state.
   absl::Status RunCounter(const WorkItem& wi) {
     long long v = 0;
-    if (wi.entityrequestv2().has_entitystate()) v = std::stoll(wi.entityrequestv2().entitystate().value());
+    if (wi.entityrequestv2().has_entitystate())
+      v = std::stoll(wi.entityrequestv2().entitystate().value());
     std::vector<OpResult> results;
     for (const auto& in : Inputs(wi)) {
       v += in.empty() ? 0 : std::stoll(in);

@@ -128,7 +128,8 @@ TEST_F(EntityTest, CallFromAnOrchestrationReturnsTheResult) {
   EXPECT_EQ(events[0].entityoperationfailed().failuredetails().errormessage(), "nope");
   EXPECT_EQ(StateOf(e), "7");
   // Signals from the orchestration produce no answer.
-  ASSERT_TRUE(Complete(ep, {SignalEntityAction(2, e, "add", "sig-1", "3"), CompleteAction(3)}).ok());
+  ASSERT_TRUE(
+      Complete(ep, {SignalEntityAction(2, e, "add", "sig-1", "3"), CompleteAction(3)}).ok());
   wi = TakeEntity(e);
   ASSERT_TRUE(wi);
   ASSERT_TRUE(RunCounter(*wi).ok());

@@ -81,11 +81,11 @@ inline void AbandonActivity(Engine& e, const std::string& token, Done done) {
   e.Abandon(api::Translate(req), std::move(done));
 }
 
-
 // --- durable entities ---------------------------------------------------------------
 inline void SignalEntity(Engine& e, const SignalEntityRequest& req, Done done) {
-  Translated(e, req, done,
-             [&](core::SignalEntityCommand cmd) { e.SignalEntity(std::move(cmd), std::move(done)); });
+  Translated(e, req, done, [&](core::SignalEntityCommand cmd) {
+    e.SignalEntity(std::move(cmd), std::move(done));
+  });
 }
 inline void GetEntity(Engine& e, const GetEntityRequest& req, DoneWith<GetEntityResponse> done) {
   absl::StatusOr<std::string> id = api::TranslateEntityId("instanceId", req.instanceid());
@@ -102,15 +102,13 @@ inline void GetEntity(Engine& e, const GetEntityRequest& req, DoneWith<GetEntity
               });
 }
 inline void QueryEntities(Engine& e, const EntityQuery& q, DoneWith<QueryEntitiesResponse> done) {
-  Translated(e, q, done, [&](core::EntityQueryCommand cmd) {
-    e.QueryEntities(cmd, std::move(done));
-  });
+  Translated(e, q, done,
+             [&](core::EntityQueryCommand cmd) { e.QueryEntities(cmd, std::move(done)); });
 }
 inline void CleanEntityStorage(Engine& e, const CleanEntityStorageRequest& req,
                                DoneWith<CleanEntityStorageResponse> done) {
-  Translated(e, req, done, [&](core::CleanEntitiesCommand cmd) {
-    e.CleanEntityStorage(cmd, std::move(done));
-  });
+  Translated(e, req, done,
+             [&](core::CleanEntitiesCommand cmd) { e.CleanEntityStorage(cmd, std::move(done)); });
 }
 inline void CompleteEntity(Engine& e, const EntityBatchResult& res, Done done) {
   Translated(e, res, done,

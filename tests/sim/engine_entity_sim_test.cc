@@ -141,8 +141,8 @@ class Sim {
     const uint64_t r = Rand(100);
     if (r < 15) {
       signals_.push_back({Counter(static_cast<int>(Rand(kCounters))),
-                          absl::StrCat("sig-", signals_.size()), 1 + static_cast<long long>(Rand(9)),
-                          false});
+                          absl::StrCat("sig-", signals_.size()),
+                          1 + static_cast<long long>(Rand(9)), false});
       SendSignal(signals_.size() - 1);
     } else if (r < 22) {
       const std::string id = absl::StrCat("transfer-", transfers_.size());
@@ -199,13 +199,14 @@ class Sim {
   static EntityBatchResult Batch(const WorkItem& wi) {
     const auto& req = wi.entityrequestv2();
     const bool account = absl::StartsWith(req.instanceid(), "@acct@");
-    long long v = req.has_entitystate() ? std::stoll(req.entitystate().value()) : (account ? 100 : 0);
+    long long v =
+        req.has_entitystate() ? std::stoll(req.entitystate().value()) : (account ? 100 : 0);
     EntityBatchResult r;
     r.set_completiontoken(wi.completiontoken());
     for (const auto& ev : req.operationrequests()) {
       const bool call = ev.has_entityoperationcalled();
-      const std::string op = call ? ev.entityoperationcalled().operation()
-                                  : ev.entityoperationsignaled().operation();
+      const std::string op =
+          call ? ev.entityoperationcalled().operation() : ev.entityoperationsignaled().operation();
       const std::string in = call ? ev.entityoperationcalled().input().value()
                                   : ev.entityoperationsignaled().input().value();
       if (op == "add") v += std::stoll(in);
@@ -316,8 +317,8 @@ class Sim {
       if (!acked) continue;
       auto r = testing::DriveOr<GetInstanceResponse>(
           *engine_, [&](auto d) { engine_->GetInstance(id, false, std::move(d)); });
-      if (!r.ok() || r->orchestrationstate().orchestrationstatus() !=
-                         ORCHESTRATION_STATUS_COMPLETED) {
+      if (!r.ok() ||
+          r->orchestrationstate().orchestrationstatus() != ORCHESTRATION_STATUS_COMPLETED) {
         error_ = absl::StrCat("transfer ", id, " did not complete (deadlock)");
         return;
       }
@@ -385,8 +386,8 @@ TEST(EntitySimTest, CountersExactLocksExclusiveNoDeadlock) {
     const std::string err = sim.Run(steps);
     ASSERT_TRUE(err.empty()) << "seed " << seed << ": " << err
                              << " (replay: ENTITY_SIM_SEED=" << seed << ")";
-    if (k == 0 || one != 0) std::printf("seed %llu: %s\n", static_cast<unsigned long long>(seed),
-                                        sim.Summary().c_str());
+    if (k == 0 || one != 0)
+      std::printf("seed %llu: %s\n", static_cast<unsigned long long>(seed), sim.Summary().c_str());
   }
 }
 
