@@ -1,5 +1,6 @@
 // Fuzz target: the C++ SDK's replay engine on arbitrary histories (past and new
-// events) with a few registered orchestrators that use every context feature.
+// events) with a few registered orchestrators that use every context feature
+// (entity calls, signals and critical sections included).
 // Each episode runs through ExecuteOrchestrator, and all episodes in order through
 // one OrchestrationSession. Input: fuzz.ReplayInput.
 #include <cstdio>
@@ -75,6 +76,25 @@ Registry MakeRegistry() {
     ctx.Log().Info("first");
     co_return absl::FormatTime(ctx.CurrentUtcDateTime()) + std::to_string(first) +
         ctx.InstanceId() + ctx.Name() + (ctx.IsReplaying() ? "r" : "n");
+  });
+  r.AddOrchestrator("entities", [](OrchestrationContext& ctx) -> Task<int> {
+    const EntityInstanceId a("account", "a"), b("Account", "b"), c("counter", "c");
+    ctx.SignalEntity(c, "add", 1, ctx.CurrentUtcDateTime() + absl::Seconds(5));
+    int total = 0;
+    try {
+      total += co_await ctx.CallEntity<int>(c, "get");
+    } catch (const EntityOperationFailedError&) {
+      total -= 1;
+    }
+    {
+      auto lock = co_await ctx.LockEntities(b, a, b);
+      total += co_await ctx.CallEntity<int>(a, "balance");
+      if (total > 10) co_return total;  // released by the lock's destructor
+      total += co_await ctx.CallEntity<int>(b, "balance");
+      lock.Release();
+    }
+    ctx.SignalEntity(a, "deposit", total);
+    co_return total;
   });
   return r;
 }

@@ -387,6 +387,38 @@ class History {
     return *this;
   }
   History& Sent(int id) { return Add(id, kT0).mutable_eventsent()->set_name("ping"), *this; }
+  History& EntitySignaled(int id, const std::string& op) {
+    auto* e = Add(id, kT0).mutable_entityoperationsignaled();
+    e->set_requestid("s" + std::to_string(id));
+    e->set_operation(op);
+    e->mutable_targetinstanceid()->set_value("@counter@c");
+    return *this;
+  }
+  History& EntityCalled(int id, const std::string& op, const std::string& target) {
+    auto* e = Add(id, kT0).mutable_entityoperationcalled();
+    e->set_requestid("r" + std::to_string(id));
+    e->set_operation(op);
+    e->mutable_parentinstanceid()->set_value("inst");
+    e->mutable_targetinstanceid()->set_value(target);
+    return *this;
+  }
+  History& EntityCallCompleted(int id, const std::string& output) {
+    auto* e = Add(-1, kT0).mutable_entityoperationcompleted();
+    e->set_requestid("r" + std::to_string(id));
+    e->mutable_output()->set_value(output);
+    return *this;
+  }
+  History& LockRequested(int id) {
+    auto* e = Add(id, kT0).mutable_entitylockrequested();
+    e->set_criticalsectionid("cs");
+    e->add_lockset("@account@a");
+    e->add_lockset("@account@b");
+    e->mutable_parentinstanceid()->set_value("inst");
+    return *this;
+  }
+  History& LockGranted() {
+    return Add(-1, kT0).mutable_entitylockgranted()->set_criticalsectionid("cs"), *this;
+  }
   History& Suspended() { return Add(-1, kT0).mutable_executionsuspended(), *this; }
   History& Resumed() { return Add(-1, kT0).mutable_executionresumed(), *this; }
   History& Done() { return Add(-1, kT0).mutable_orchestratorcompleted(), *this; }
@@ -475,6 +507,20 @@ std::vector<ReplayInput> ReplaySeeds() {
     History f;
     f.Started().Execution("nope", "null");
     add({Episode(History(), f)});
+  }
+  {  // entities: a delayed signal, a call, a critical section with calls (ids as recorded)
+    History h1, p2, f2, p3, f3, p4, f4;
+    h1.Started().Execution("entities", "null");
+    p2.Started().Execution("entities", "null").EntitySignaled(1, "add")
+        .EntityCalled(2, "get", "@counter@c").Done();
+    f2.Started().EntityCallCompleted(2, "3");
+    p3 = p2;
+    p3.Started().EntityCallCompleted(2, "3").LockRequested(3).Done();
+    f3.Started().LockGranted();
+    p4 = p3;
+    p4.Started().LockGranted().EntityCalled(4, "balance", "@account@a").Done();
+    f4.Started().EntityCallCompleted(4, "2");
+    add({Episode(History(), h1), Episode(p2, f2), Episode(p3, f3), Episode(p4, f4)});
   }
   return out;
 }

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import subprocess
 import time
-from pathlib import Path
 
 import pytest
 from durabletask import worker as dtworker
@@ -224,3 +223,4 @@ def test_python_orchestration_calls_cpp_entity(server, cpp_worker_factory, pytho
     assert out["added"] == 5 and out["get"] == 5, out
     assert out["failure"] is not None and "cpp_counter refuses" in out["failure"], out
     assert json.loads(client.get_entity(EntityInstanceId("cpp_counter", uid)).get_state()) == 5
+

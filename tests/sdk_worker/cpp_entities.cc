@@ -2,12 +2,14 @@
 // worker and client against a taskhubd, runs one scenario and prints exactly one
 // "RESULT: <json>" line (the test checks it against values it computes itself).
 // Usage: taskhub-test-cpp-entities --address HOST:PORT --key PREFIX SCENARIO
+//        taskhub-test-cpp-entities --replay   (one episode: request JSON in, response out)
 // Scenarios: basics, thousand, transfers, delayed, failure, query, starts_orchestration.
 #include <atomic>
 #include <iostream>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/util/json_util.h"
 #include "taskhub/taskhub.h"
 
 namespace {
@@ -123,6 +125,19 @@ Task<std::string> StartChild(OrchestrationContext& ctx) {
 
 Task<Json> ChildEcho(OrchestrationContext& ctx) { co_return ctx.GetInput(); }
 
+// The same steps as the Python orchestration `shapes` in tests/sdk/test_entities.py:
+// their actions are compared field by field (the server must see the same shapes).
+Task<int> Shapes(OrchestrationContext& ctx) {
+  const EntityInstanceId counter("Counter", "k"), a("account", "a"), b("account", "b");
+  ctx.SignalEntity(counter, "add", 1);
+  ctx.SignalEntity(counter, "add", 2, ctx.CurrentUtcDateTime() + absl::Minutes(1));
+  const int value = co_await ctx.CallEntity<int>(counter, "get");
+  auto lock = co_await ctx.LockEntities(b, a, b);
+  co_await ctx.CallEntity<int>(a, "balance");
+  lock.Release();
+  co_return value;
+}
+
 taskhub::Registry MakeRegistry() {
   taskhub::Registry r;
   r.AddEntity("counter", Counter);
@@ -139,6 +154,7 @@ taskhub::Registry MakeRegistry() {
   r.AddOrchestrator("delayed_signal", DelayedSignal);
   r.AddOrchestrator("start_child", StartChild);
   r.AddOrchestrator("child_echo", ChildEcho);
+  r.AddOrchestrator("shapes", Shapes);
   return r;
 }
 
@@ -330,7 +346,27 @@ absl::StatusOr<Json> StartsOrchestration(Client& c, const std::string& key) {
 
 }  // namespace
 
+// --replay: one episode without a server. Reads an OrchestratorRequest as JSON on
+// stdin, writes the OrchestratorResponse as JSON on stdout.
+int ReplayOne() {
+  std::string text((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
+  OrchestratorRequest req;
+  google::protobuf::util::JsonParseOptions in;
+  in.ignore_unknown_fields = true;
+  if (auto st = google::protobuf::util::JsonStringToMessage(text, &req, in); !st.ok()) {
+    std::cerr << "bad request: " << st.ToString() << "\n";
+    return 2;
+  }
+  const taskhub::Registry registry = MakeRegistry();
+  OrchestratorResponse resp = taskhub::ExecuteOrchestrator(registry, req, "tok");
+  std::string out;
+  (void)google::protobuf::util::MessageToJsonString(resp, &out);
+  std::cout << out << std::endl;
+  return 0;
+}
+
 int main(int argc, char** argv) {
+  if (argc == 2 && std::string(argv[1]) == "--replay") return ReplayOne();
   std::string address = "localhost:4001", key = "k", scenario;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
