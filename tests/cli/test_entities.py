@@ -18,7 +18,7 @@ from durabletask import worker as dtworker
 from durabletask.entities import EntityContext, EntityInstanceId
 
 from conftest import ISO_UTC, Result, free_port, run_cli
-from taskhub_harness import Taskhubd, running_server, sdk_logger
+from taskhub_harness import Taskhubd, make_client, running_server, sdk_logger
 
 UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 ENTITY_FIELDS = {"instance_id", "name", "key", "last_modified_at", "backlog_queue_size",
@@ -269,6 +269,30 @@ def test_clean_prints_counts_and_keeps_live_entities(ecli, uid):
     ecli("entity", "clean", "--remove-empty", "--release-orphaned-locks").expect(0)
     assert ecli("entity", "get", "counter", key, "--show-state", "-o", "json").expect(0) \
         .json()["state"] == 4
+
+
+def test_list_and_clean_across_many_server_pages(ecli, ent_server, uid):
+    """250 entities: more than one server page for QueryEntities (default page size) and for
+    CleanEntityStorage (taskhubd examines 200 per call), so both follow continuation tokens."""
+    n = 250
+    with make_client(ent_server.address) as client:
+        for i in range(n):
+            client.signal_entity(EntityInstanceId("counter", f"{uid}-{i:03d}"), "add", i)
+    prefix = f"counter@{uid}-"
+    deadline = time.monotonic() + 60
+    while True:
+        listed = ecli("entity", "list", "--prefix", prefix, "--show-state", "-o", "json") \
+            .expect(0).json()["entities"]
+        if len(listed) == n or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert sorted(e["key"] for e in listed) == [f"{uid}-{i:03d}" for i in range(n)]
+    assert {e["key"]: e["state"] for e in listed} == {f"{uid}-{i:03d}": i for i in range(1, n)} \
+        | {f"{uid}-000": 0}
+    assert ecli("entity", "clean", "-o", "json").expect(0).json() == {
+        "empty_entities_removed": 0, "orphaned_locks_released": 0}
+    assert len(ecli("entity", "list", "--prefix", prefix, "-o", "json").expect(0)
+               .json()["entities"]) == n
 
 
 def test_scheduled_signals(ecli, uid):
