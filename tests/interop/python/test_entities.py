@@ -174,6 +174,12 @@ def ent_transfer_orch(ctx: task.OrchestrationContext, inp: dict):
     return amount
 
 
+def ent_deposit_orch(ctx: task.OrchestrationContext, inp: dict):
+    """A call from an orchestration that holds no lock: must wait while the account is locked."""
+    return (yield ctx.call_entity(EntityInstanceId("account", inp["key"]), "deposit",
+                                  inp["amount"]))
+
+
 def ent_hold_lock_orch(ctx: task.OrchestrationContext, keys: list[str]):
     """Locks the counters `keys` and holds the lock until the event "release"."""
     with (yield ctx.lock_entities([EntityInstanceId("counter", k) for k in keys])):
@@ -190,7 +196,7 @@ def ent_delayed_signal_orch(ctx: task.OrchestrationContext, inp: dict):
 
 
 ALL_ORCHESTRATORS = [ent_echo_orch, ent_call_signal_orch, ent_boom_orch, ent_transfer_orch,
-                     ent_hold_lock_orch, ent_delayed_signal_orch]
+                     ent_deposit_orch, ent_hold_lock_orch, ent_delayed_signal_orch]
 ALL_ENTITIES = [counter, stamp, Account]
 
 
@@ -408,14 +414,25 @@ def test_transfers_in_critical_sections_conserve_balance(client, start_entity_wo
     def start(t):
         return client.schedule_new_orchestration(ent_transfer_orch, input=t[1], instance_id=t[0])
 
-    outside = []  # deposits from the client while transfers hold locks: they must wait
+    # deposits while transfers hold locks, signalled by the client and called by orchestrations
+    # that hold no lock: they must wait for the sections to end
+    outside = []
+    deposit_orchs = []
     with ThreadPoolExecutor(max_workers=8) as pool:
         futures = [pool.submit(start, t) for t in transfers]
         for j in range(20):
             k = keys[j % len(keys)]
             client.signal_entity(ent("account", k), "deposit", j + 1)
             outside.append(j + 1)
+            if j % 2 == 0:
+                deposit_orchs.append(client.schedule_new_orchestration(
+                    ent_deposit_orch, input={"key": k, "amount": 100 + j},
+                    instance_id=f"{uid}-d{j:02d}"))
+                outside.append(100 + j)
         [f.result() for f in futures]
+    for iid in deposit_orchs:
+        st = complete(client, iid, timeout=60)
+        assert st.runtime_status == Status.COMPLETED, (iid, st.failure_details)
 
     moved = 0
     for iid, _ in transfers:
