@@ -15,7 +15,10 @@ can `kill -9` the worker itself). It registers:
   entities (test_entity_crash.py): the entity crash_ledger (op "add": appends the input marker to
   its state, a list, and returns 3 * marker + 1; op "get": the list) and the orchestration
   crash_entity_caller (calls "add" on @crash_ledger@<input key> for each input marker in turn,
-  returns the results).
+  returns the results); the entity crash_account (an integer balance: "init", "get", "set") and
+  the orchestrations crash_transfer (locks two accounts, reads both, writes both: a lost update
+  or an operation outside the critical section would change the total) and crash_deposit (calls
+  "deposit" on an account without a lock: it must wait while a transfer holds the account).
 
   slow_orch -> slow_marker (test_worker_disconnect.py): slow_marker creates one new file in
   input["marker_dir"] each time it starts executing, then sleeps --slow-seconds and returns
@@ -124,6 +127,34 @@ def crash_entity_caller(ctx: task.OrchestrationContext, inp: dict):
     return results
 
 
+def crash_account(ctx: EntityContext, inp):
+    if ctx.operation == "get":
+        return ctx.get_state(int, 0)
+    if ctx.operation in ("init", "set"):
+        ctx.set_state(inp)
+        return None
+    if ctx.operation == "deposit":
+        ctx.set_state(ctx.get_state(int, 0) + inp)
+        return None
+    raise ValueError(f"unknown operation {ctx.operation!r}")
+
+
+def crash_transfer(ctx: task.OrchestrationContext, inp: dict):
+    src = EntityInstanceId("crash_account", inp["from"])
+    dst = EntityInstanceId("crash_account", inp["to"])
+    with (yield ctx.lock_entities([src, dst])):
+        a, b = yield task.when_all([ctx.call_entity(src, "get"), ctx.call_entity(dst, "get")])
+        amount = min(inp["amount"], a)
+        yield task.when_all([ctx.call_entity(src, "set", a - amount),
+                             ctx.call_entity(dst, "set", b + amount)])
+    return amount
+
+
+def crash_deposit(ctx: task.OrchestrationContext, inp: dict):
+    yield ctx.call_entity(EntityInstanceId("crash_account", inp["key"]), "deposit", inp["amount"])
+    return inp["amount"]
+
+
 # ---- disconnect tests -------------------------------------------------------------------------
 
 def slow_marker(ctx: task.ActivityContext, inp: dict) -> str:
@@ -168,9 +199,10 @@ def main() -> int:
         emit_trace_spans=False,
     )
     for orch in (crash_chain, crash_fanout, crash_mixed, crash_wait_event, crash_long, crash_echo,
-                 slow_orch, crash_entity_caller):
+                 slow_orch, crash_entity_caller, crash_transfer, crash_deposit):
         w.add_orchestrator(orch)
     w.add_entity(crash_ledger)
+    w.add_entity(crash_account)
     for act in (crash_step, crash_square, slow_marker):
         w.add_activity(act)
     w.start()
