@@ -76,18 +76,6 @@ def retry_unavailable(fn, timeout: float = 30.0):
             time.sleep(0.1)
 
 
-def skip_without_entities(address: str) -> None:
-    """Skips against a taskhubd built before entity support (entity RPCs UNIMPLEMENTED)."""
-    with grpc.insecure_channel(address) as channel:
-        try:
-            pb_grpc.TaskHubSidecarServiceStub(channel).GetEntity(
-                pb.GetEntityRequest(instanceId="@probe@probe"), timeout=10)
-        except grpc.RpcError as e:
-            if e.code() == grpc.StatusCode.UNIMPLEMENTED:
-                pytest.skip("this taskhubd does not implement entities")
-            raise
-
-
 class Sender(threading.Thread):
     """Sends SignalEntity requests one by one at a steady pace, and starts the caller
     orchestrations along the way; retries a failed request with the same requestId (or, for a
@@ -313,7 +301,6 @@ def test_kill9_during_entity_signals_loses_and_duplicates_none(
     rng = random.Random(crash_seed)
     sc = plan_scenario(rng, f"ent-{crash_seed:x}")
     server = server_factory(port=pick_free_port())
-    skip_without_entities(server.address)
     worker = worker_factory("entities", server.address)
     worker.wait_connected()
     client = make_client(server.address)
@@ -348,7 +335,6 @@ def test_worker_kill9_during_entity_batches_applies_each_once(
     rng = random.Random(crash_seed)
     sc = plan_scenario(rng, f"wk-{crash_seed:x}")
     server = server_factory()
-    skip_without_entities(server.address)
     worker = worker_factory("entities-0", server.address)
     worker.wait_connected()
     client = make_client(server.address)

@@ -23,23 +23,7 @@ from taskhub_harness import (  # noqa: E402,F401  (re-exported for the tests)
     LIVE, Process, Taskhubd, binary, make_client, pick_free_port, sdk_logger, tail)
 
 __all__ = ["LIVE", "CppWorker", "SampleRun", "Taskhubd", "binary", "make_client", "pick_free_port",
-           "require_entities", "run_sample", "sdk_logger", "tail"]
-
-
-def require_entities(address: str) -> None:
-    """Skips the test when the server answers the entity RPCs with UNIMPLEMENTED (a taskhubd built
-    before entities); any other answer lets the test run (and fail on its own)."""
-    import grpc
-    from durabletask.entities import EntityInstanceId
-
-    client = make_client(address)
-    try:
-        client.get_entity(EntityInstanceId("probe", "entities"))
-    except grpc.RpcError as e:
-        if e.code() == grpc.StatusCode.UNIMPLEMENTED:
-            pytest.skip("this taskhubd does not implement entities (UNIMPLEMENTED)")
-    finally:
-        client.close()
+           "run_sample", "sdk_logger", "tail"]
 
 
 class CppWorker(Process):

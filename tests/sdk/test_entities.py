@@ -17,12 +17,7 @@ from durabletask import worker as dtworker
 from durabletask.client import OrchestrationStatus
 from durabletask.entities import EntityInstanceId
 
-from sdk_support import Taskhubd, binary, require_entities, sdk_logger
-
-
-@pytest.fixture(autouse=True)
-def _entities_implemented(server):
-    require_entities(server.address)
+from sdk_support import Taskhubd, binary, sdk_logger
 
 
 class ScenarioRun:
@@ -55,7 +50,6 @@ def run_scenario(address: str, scenario: str, key: str, timeout: float = 180) ->
 @pytest.fixture(scope="module")
 def server_v1(server, tmp_path_factory):
     """A taskhubd that sends the older entity work-item format (EntityBatchRequest)."""
-    require_entities(server.address)
     srv = Taskhubd(tmp_path_factory.mktemp("taskhubd-v1"), name="taskhubd-v1",
                    extra_args=["--entity-work-items=v1"])
     srv.start()

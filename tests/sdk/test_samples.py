@@ -13,7 +13,7 @@ import re
 import pytest
 from durabletask.client import OrchestrationStatus
 
-from sdk_support import require_entities, run_sample
+from sdk_support import run_sample
 
 
 def test_hello_cities_chains_three_activities(server):
@@ -85,7 +85,6 @@ def test_ai_pipeline_classifies_then_enriches_in_parallel(server):
 
 
 def test_aggregator_counter_sums_every_signal(server):
-    require_entities(server.address)
     run = run_sample("aggregator", server.address)
     expected = sum(range(1, 101))  # signals add 1..100
     assert run.result() == {"signals": 100, "read_by_orchestration": expected,
@@ -93,7 +92,6 @@ def test_aggregator_counter_sums_every_signal(server):
 
 
 def test_critical_section_transfers_lose_no_update(server):
-    require_entities(server.address)
     run = run_sample("critical-section", server.address)
     # transfer i moves 10*(i%10+1): even i alice -> bob, odd i bob -> alice; all have funds.
     to_bob = sum(10 * (i % 10 + 1) for i in range(20) if i % 2 == 0)

@@ -4,8 +4,7 @@
 Fixtures (import them into a test module): start_entity_worker (a real SDK worker registering
 everything below), raw (the SDK's own generated gRPC stub on the shared server, for what the
 SDK's client wrappers hide: EntityMetadata.from_entity_metadata lower-cases the name,
-get_locked_by() parses the owner as an entity id) and _server_has_entities (autouse, module
-scope: skips the module against a taskhubd without entity RPCs).
+get_locked_by() parses the owner as an entity id).
 """
 
 from __future__ import annotations
@@ -252,21 +251,6 @@ class Raw:
     def query(self, **fields: Any) -> pb.QueryEntitiesResponse:
         return self.stub.QueryEntities(pb.QueryEntitiesRequest(query=pb.EntityQuery(**fields)),
                                        timeout=30)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _server_has_entities(taskhub_server) -> None:
-    """Skips the module against a taskhubd built before entity support (every entity RPC
-    UNIMPLEMENTED), so a branch holding these tests stays green until the server side lands."""
-    r = Raw(taskhub_server.address)
-    try:
-        r.get("@probe@probe")
-    except grpc.RpcError as e:
-        if e.code() == grpc.StatusCode.UNIMPLEMENTED:
-            pytest.skip("this taskhubd does not implement entities (GetEntity UNIMPLEMENTED)")
-        raise
-    finally:
-        r.channel.close()
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
 from _entity_app import (  # noqa: F401  (fixtures: pytest finds them by name in this module)
-    _server_has_entities, raw, start_entity_worker)
+    raw, start_entity_worker)
 from _entity_app import (
     ent, ent_boom_orch, ent_call_signal_orch, ent_delayed_signal_orch, ent_deposit_orch,
     ent_transfer_orch, wait_entity, wait_settled)

@@ -23,7 +23,7 @@ from durabletask import client as dtclient
 from google.protobuf import wrappers_pb2
 
 from _entity_app import (  # noqa: F401  (fixtures: pytest finds them by name in this module)
-    _server_has_entities, raw, start_entity_worker)
+    raw, start_entity_worker)
 from _entity_app import (
     Raw, ent, ent_boom_orch, ent_call_signal_orch, ent_echo_orch, ent_hold_lock_orch, wait_entity,
     wait_locked_by, wait_settled)
