@@ -59,8 +59,8 @@ class EntityLockTest : public EntityTest {
 // granted (this test and the next failed).
 TEST_F(EntityLockTest, LockSetAcrossPartitionsOthersWaitUnlockReleases) {
   WorkItem held = StartLocking(o1_, "cs1");
-  EXPECT_EQ(GetEntity(e1_)->lockedby().value(), o1_);
-  EXPECT_EQ(GetEntity(e2_)->lockedby().value(), o1_);
+  EXPECT_EQ(LockOwner(e1_), o1_);
+  EXPECT_EQ(LockOwner(e2_), o1_);
   // o2 asks for the same set: it waits.
   ASSERT_TRUE(Start(o2_).ok());
   auto w2 = Take(o2_);
@@ -84,12 +84,12 @@ TEST_F(EntityLockTest, LockSetAcrossPartitionsOthersWaitUnlockReleases) {
                   .ok());
   WorkItem o2ep;
   EXPECT_TRUE(Granted(NextEvents(o2_, &o2ep), "cs2"));
-  EXPECT_EQ(GetEntity(e1_)->lockedby().value(), o2_);
+  EXPECT_EQ(LockOwner(e1_), o2_);
   EXPECT_FALSE(TakeEntity(e1_));
   // o2 completes without unlocking: the server releases its locks.
   ASSERT_TRUE(Complete(o2ep, {CompleteAction(1)}).ok());
-  EXPECT_FALSE(GetEntity(e1_)->has_lockedby());
-  EXPECT_FALSE(GetEntity(e2_)->has_lockedby());
+  EXPECT_EQ(LockOwner(e1_), "<unlocked>");  // a signal is queued
+  EXPECT_EQ(LockOwner(e2_), "<none>");      // left empty: deleted
   auto sig = TakeEntity(e1_);
   ASSERT_TRUE(sig) << "the waiting signal did not run after the locks were released";
   ASSERT_TRUE(RunCounter(*sig).ok());

@@ -97,6 +97,13 @@ class EntityTest : public PartitionTest {
     if (!r.ok() || !r->exists()) return std::nullopt;
     return r->entity();
   }
+  // The lock owner of `entity`: "<unlocked>" when it has no lock, "<none>" when it does
+  // not exist (an entity left without state, queue or lock is deleted).
+  std::string LockOwner(const std::string& entity) {
+    auto md = GetEntity(entity);
+    if (!md) return "<none>";
+    return md->has_lockedby() ? md->lockedby().value() : "<unlocked>";
+  }
   std::string StateOf(const std::string& entity) {
     auto md = GetEntity(entity);
     return md && md->has_serializedstate() ? md->serializedstate().value() : "<none>";

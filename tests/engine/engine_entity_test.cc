@@ -46,7 +46,9 @@ TEST_F(EntityTest, SignalsRunInBatchesAndTheStateIsKept) {
   EXPECT_EQ(wi2->entityrequestv2().entitystate().value(), "1");
   ASSERT_TRUE(RunCounter(*wi2).ok());
   EXPECT_EQ(StateOf(e), "6");
-  EXPECT_EQ(GetEntity(e)->backlogqueuesize(), 0);
+  auto md = GetEntity(e);
+  ASSERT_TRUE(md);
+  EXPECT_EQ(md->backlogqueuesize(), 0);
   EXPECT_FALSE(TakeEntity(e));
   // Entities are not orchestration instances.
   EXPECT_FALSE(Exists(e));
