@@ -51,8 +51,8 @@ engine::EngineOptions FuzzEngineOptions() {
 EngineHarness::EngineHarness(storage::Backend* backend) : backend_(backend) { Create(); }
 
 void EngineHarness::Create() {
-  auto e = engine::Engine::Create(backend_, Clock::Real(), IdGenerator::Random(),
-                                  FuzzEngineOptions());
+  auto e =
+      engine::Engine::Create(backend_, Clock::Real(), IdGenerator::Random(), FuzzEngineOptions());
   if (e.ok()) {
     engine_ = std::move(*e);
   } else {
@@ -98,12 +98,13 @@ void EngineHarness::Barrier() {
       [&](auto d) { engine_->GetInstance("", false, std::move(d)); });
 }
 
-std::vector<WorkItem> EngineHarness::Received(bool orchestrations) {
+std::vector<WorkItem> EngineHarness::Received(WorkItem::RequestCase kind) {
   std::vector<WorkItem> out;
   auto take = [&](RecordingSink* s) {
     if (s == nullptr) return;
     for (auto& wi : s->Items()) {
-      if (orchestrations ? wi.has_orchestratorrequest() : wi.has_activityrequest()) {
+      const bool entity = wi.has_entityrequest() || wi.has_entityrequestv2();
+      if (kind == WorkItem::kEntityRequestV2 ? entity : wi.request_case() == kind) {
         out.push_back(std::move(wi));
       }
     }
@@ -151,9 +152,9 @@ void EngineHarness::Apply(const ClientCall& c) {
       const GetInstanceRequest& g =
           c.call_case() == R::kWaitStart ? c.wait_start() : c.wait_completion();
       absl::Notification done;
-      const uint64_t h = e.WaitForInstance(g.instanceid(), c.call_case() == R::kWaitCompletion,
-                                           g.getinputsandoutputs(),
-                                           [&done](auto) { done.Notify(); });
+      const uint64_t h =
+          e.WaitForInstance(g.instanceid(), c.call_case() == R::kWaitCompletion,
+                            g.getinputsandoutputs(), [&done](auto) { done.Notify(); });
       Barrier();
       e.CancelWait(h);
       done.WaitForNotification();
@@ -164,6 +165,17 @@ void EngineHarness::Apply(const ClientCall& c) {
           [&](auto d) { e.GetHistory(c.history().instanceid(), std::move(d)); });
     case R::kDeleteTaskHub:
       return Await([&](auto d) { e.DeleteTaskHub(std::move(d)); });
+    case R::kSignalEntity:
+      return Await([&](auto d) { wire::SignalEntity(e, c.signal_entity(), std::move(d)); });
+    case R::kGetEntity:
+      return AwaitWith<absl::StatusOr<GetEntityResponse>>(
+          [&](auto d) { wire::GetEntity(e, c.get_entity(), std::move(d)); });
+    case R::kQueryEntities:
+      return AwaitWith<absl::StatusOr<QueryEntitiesResponse>>(
+          [&](auto d) { wire::QueryEntities(e, c.query_entities().query(), std::move(d)); });
+    case R::kCleanEntities:
+      return AwaitWith<absl::StatusOr<CleanEntityStorageResponse>>(
+          [&](auto d) { wire::CleanEntityStorage(e, c.clean_entities(), std::move(d)); });
     case R::CALL_NOT_SET:
       return;
   }
@@ -171,12 +183,19 @@ void EngineHarness::Apply(const ClientCall& c) {
 
 void EngineHarness::Apply(const WorkerStep& s) {
   engine::Engine& e = *engine_;
-  const bool orch = s.has_orchestrator() || s.has_abandon_orchestration();
+  // The kind of work item the step answers (entities: either format).
+  WorkItem::RequestCase kind = WorkItem::REQUEST_NOT_SET;
+  if (s.has_orchestrator() || s.has_abandon_orchestration()) {
+    kind = WorkItem::kOrchestratorRequest;
+  } else if (s.has_activity() || s.has_abandon_activity()) {
+    kind = WorkItem::kActivityRequest;
+  } else if (s.has_entity() || s.has_abandon_entity()) {
+    kind = WorkItem::kEntityRequestV2;
+  }
   std::vector<WorkItem> items;
-  if (s.has_orchestrator() || s.has_activity() || s.has_abandon_orchestration() ||
-      s.has_abandon_activity()) {
+  if (kind != WorkItem::REQUEST_NOT_SET) {
     Barrier();  // let dispatches of earlier steps arrive
-    items = Received(orch);
+    items = Received(kind);
   }
   // The work item whose token (and ids) the step uses; null = use the fuzzed values.
   const WorkItem* wi = nullptr;
@@ -209,6 +228,15 @@ void EngineHarness::Apply(const WorkerStep& s) {
     case WorkerStep::kAbandonActivity:
       return Await([&](auto d) {
         wire::AbandonActivity(e, wi ? wi->completiontoken() : s.abandon_activity(), std::move(d));
+      });
+    case WorkerStep::kEntity: {
+      EntityBatchResult r = s.entity();  // correlated by token only
+      if (wi != nullptr) r.set_completiontoken(wi->completiontoken());
+      return Await([&](auto d) { wire::CompleteEntity(e, r, std::move(d)); });
+    }
+    case WorkerStep::kAbandonEntity:
+      return Await([&](auto d) {
+        wire::AbandonEntity(e, wi ? wi->completiontoken() : s.abandon_entity(), std::move(d));
       });
     case WorkerStep::kClient:
       return Apply(s.client());

@@ -54,8 +54,9 @@ class EngineHarness {
   bool Restart();
 
  private:
-  // The work items of one kind received so far, in order.
-  std::vector<WorkItem> Received(bool orchestrations);
+  // The work items of one kind received so far, in order (kEntityRequestV2: entity
+  // work items of either format).
+  std::vector<WorkItem> Received(WorkItem::RequestCase kind);
 
   void Create();
   void Disconnect();

@@ -77,9 +77,8 @@ ClientCall Query(const std::string& prefix, int page, const std::string& token) 
 std::vector<ClientInput> ClientSeeds() {
   std::vector<ClientInput> out(5);
   // The life of one instance through every control call.
-  for (const ClientCall& c :
-       {Start("i1"), Get("i1"), Raise("i1", "go"), ClientCall(), Get("i1"), Terminate("i1"),
-        Get("i1"), Purge("i1"), Get("i1")}) {
+  for (const ClientCall& c : {Start("i1"), Get("i1"), Raise("i1", "go"), ClientCall(), Get("i1"),
+                              Terminate("i1"), Get("i1"), Purge("i1"), Get("i1")}) {
     *out[0].add_calls() = c;
   }
   ClientCall suspend, resume;
@@ -106,17 +105,17 @@ std::vector<ClientInput> ClientSeeds() {
   waitc.mutable_wait_completion()->set_instanceid("d");
   hist.mutable_history()->set_instanceid("d");
   del.mutable_delete_task_hub();
-  for (const ClientCall& c :
-       {s, Start("d"), dup, dup, Terminate("d"), restart, rewind, wait, waitc, hist, del, Get("d")}) {
+  for (const ClientCall& c : {s, Start("d"), dup, dup, Terminate("d"), restart, rewind, wait, waitc,
+                              hist, del, Get("d")}) {
     *out[1].add_calls() = c;
   }
   // Queries: prefixes, paging, tokens (valid, foreign, malformed), ListInstanceIds.
   for (const char* id : {"a", "a1", "a2", "b"}) *out[2].add_calls() = Start(id);
   *out[2].add_calls() = Terminate("a1");
   *out[2].add_calls() = Terminate("b");
-  for (const ClientCall& c : {Query("", 1, ""), Query("a", 1, ""), Query("a", 1, "pa1"),
-                              Query("", 2, "c1700000000000000/a"), Query("", 0, "x"),
-                              Query("", 1, "c12a/x")}) {
+  for (const ClientCall& c :
+       {Query("", 1, ""), Query("a", 1, ""), Query("a", 1, "pa1"),
+        Query("", 2, "c1700000000000000/a"), Query("", 0, "x"), Query("", 1, "c12a/x")}) {
     *out[2].add_calls() = c;
   }
   ClientCall list;
@@ -145,6 +144,34 @@ std::vector<ClientInput> ClientSeeds() {
   for (const ClientCall& c : {noname, Start("dup"), Start("dup"), Raise("nobody", "e"), big}) {
     *out[4].add_calls() = c;
   }
+  // Entities: signals (now, scheduled, retried request id, malformed ids), reads, admin.
+  ClientInput ent;
+  for (const char* id : {"@counter@a", "@Counter@a", "@counter@b", "@bad", "@@x", "plain"}) {
+    ClientCall sig;
+    sig.mutable_signal_entity()->set_instanceid(id);
+    sig.mutable_signal_entity()->set_name("add");
+    sig.mutable_signal_entity()->mutable_input()->set_value("1");
+    sig.mutable_signal_entity()->set_requestid("r1");
+    *ent.add_calls() = sig;
+  }
+  ClientCall later;
+  later.mutable_signal_entity()->set_instanceid("@counter@c");
+  later.mutable_signal_entity()->set_name("add");
+  *later.mutable_signal_entity()->mutable_scheduledtime() = ToTimestamp(kT0 + absl::Hours(1e5));
+  ClientCall gete, querye, cleane;
+  gete.mutable_get_entity()->set_instanceid("@counter@a");
+  gete.mutable_get_entity()->set_includestate(true);
+  querye.mutable_query_entities()->mutable_query()->mutable_instanceidstartswith()->set_value(
+      "@counter");
+  querye.mutable_query_entities()->mutable_query()->mutable_pagesize()->set_value(1);
+  querye.mutable_query_entities()->mutable_query()->set_includetransient(true);
+  cleane.mutable_clean_entities()->set_removeemptyentities(true);
+  cleane.mutable_clean_entities()->set_releaseorphanedlocks(true);
+  for (const ClientCall& c : {later, gete, querye, cleane, Purge("@counter@b"),
+                              Terminate("@counter@a"), Get("@counter@a")}) {
+    *ent.add_calls() = c;
+  }
+  out.push_back(ent);
   return out;
 }
 
@@ -208,6 +235,66 @@ OrchestratorAction Send(int id, const std::string& to, const std::string& name) 
   return a;
 }
 
+// sendEntityMessage actions: call, signal (scheduled), lock, unlock.
+OrchestratorAction EntityCall(int id, const std::string& entity, const std::string& request) {
+  OrchestratorAction a;
+  a.set_id(id);
+  auto* c = a.mutable_sendentitymessage()->mutable_entityoperationcalled();
+  c->set_requestid(request);
+  c->set_operation("add");
+  c->mutable_input()->set_value("1");
+  c->mutable_parentinstanceid()->set_value("w1");
+  c->mutable_targetinstanceid()->set_value(entity);
+  return a;
+}
+OrchestratorAction EntitySignal(int id, const std::string& entity, absl::Time at) {
+  OrchestratorAction a;
+  a.set_id(id);
+  auto* c = a.mutable_sendentitymessage()->mutable_entityoperationsignaled();
+  c->set_requestid("sig-" + std::to_string(id));
+  c->set_operation("add");
+  *c->mutable_scheduledtime() = ToTimestamp(at);
+  c->mutable_targetinstanceid()->set_value(entity);
+  return a;
+}
+OrchestratorAction EntityLock(int id, std::vector<std::string> set, const std::string& cs) {
+  OrchestratorAction a;
+  a.set_id(id);
+  auto* l = a.mutable_sendentitymessage()->mutable_entitylockrequested();
+  l->set_criticalsectionid(cs);
+  for (auto& e : set) l->add_lockset(e);
+  l->mutable_parentinstanceid()->set_value("w1");
+  return a;
+}
+OrchestratorAction EntityUnlock(int id, const std::string& entity, const std::string& cs) {
+  OrchestratorAction a;
+  a.set_id(id);
+  auto* u = a.mutable_sendentitymessage()->mutable_entityunlocksent();
+  u->set_criticalsectionid(cs);
+  u->mutable_parentinstanceid()->set_value("w1");
+  u->mutable_targetinstanceid()->set_value(entity);
+  return a;
+}
+// An entity batch answer: `results` successes (state "7"), or a batch-level failure.
+WorkerStep EntityResult(int results, bool batch_failure = false) {
+  WorkerStep s;
+  EntityBatchResult* r = s.mutable_entity();
+  if (batch_failure) {
+    r->mutable_failuredetails()->set_errortype("E");
+  } else {
+    for (int i = 0; i < results; ++i) {
+      r->add_results()->mutable_success()->mutable_result()->set_value(std::to_string(i));
+    }
+    r->mutable_entitystate()->set_value("7");
+    OperationAction* sig = r->add_actions();
+    sig->mutable_sendsignal()->set_instanceid("@counter@other");
+    sig->mutable_sendsignal()->set_name("add");
+    OperationAction* start = r->add_actions();
+    start->mutable_startneworchestration()->set_name("orch");
+  }
+  return s;
+}
+
 WorkerInput Flow(std::vector<WorkerStep> steps, const std::string& id = "w1") {
   WorkerInput in;
   in.mutable_start()->set_instanceid(id);
@@ -221,13 +308,13 @@ std::vector<WorkerInput> WorkerSeeds() {
   std::vector<WorkerInput> out;
   const absl::Time now = absl::Now();
   // engine_test ActivityRoundTrip: schedule, complete the activity, complete.
-  out.push_back(Flow({Orch({Schedule(1, "act")}), Act("42"),
-                      Orch({Complete(2, ORCHESTRATION_STATUS_COMPLETED, "\"done\"")}),
-                      Client(Get("w1"))}));
+  out.push_back(
+      Flow({Orch({Schedule(1, "act")}), Act("42"),
+            Orch({Complete(2, ORCHESTRATION_STATUS_COMPLETED, "\"done\"")}), Client(Get("w1"))}));
   // Timers, sub-orchestrations, events to self and another, custom status.
-  WorkerStep many = Orch({Timer(1, now - absl::Seconds(1)), Timer(2, now + absl::Hours(1)),
-                          Sub(3, "w1-child"), Send(4, "w1", "self"), Send(5, "nobody", "x"),
-                          Schedule(6, "act")});
+  WorkerStep many =
+      Orch({Timer(1, now - absl::Seconds(1)), Timer(2, now + absl::Hours(1)), Sub(3, "w1-child"),
+            Send(4, "w1", "self"), Send(5, "nobody", "x"), Schedule(6, "act")});
   many.mutable_orchestrator()->mutable_customstatus()->set_value("\"busy\"");
   WorkerStep child = Orch({Complete(1, ORCHESTRATION_STATUS_COMPLETED, "\"kid\"")});
   out.push_back(Flow({many, Act("", true), child, Orch({}), Client(Terminate("w1", true))}));
@@ -249,9 +336,9 @@ std::vector<WorkerInput> WorkerSeeds() {
   *a->mutable_rewindorchestration()->add_newhistory() = ev;
   ClientCall rewind;
   rewind.mutable_rewind()->set_instanceid("w1");
-  out.push_back(Flow({Orch({Sub(1, "w1-sub")}), Orch({Complete(1, ORCHESTRATION_STATUS_FAILED, "")}),
-                      Orch({Complete(1, ORCHESTRATION_STATUS_FAILED, "")}), Client(rewind), rw,
-                      Orch({})}));
+  out.push_back(
+      Flow({Orch({Sub(1, "w1-sub")}), Orch({Complete(1, ORCHESTRATION_STATUS_FAILED, "")}),
+            Orch({Complete(1, ORCHESTRATION_STATUS_FAILED, "")}), Client(rewind), rw, Orch({})}));
   // Abandons, stale tokens, reconnect with filters, continue-as-new with carry-over.
   WorkerStep abandon;
   abandon.set_abandon_orchestration("");
@@ -295,6 +382,19 @@ std::vector<WorkerInput> WorkerSeeds() {
   act_tokenless.set_other_peer(false);
   out.push_back(Flow({restart, tokenless, restart, elsewhere, act_tokenless, restart,
                       Orch({Timer(2, now + absl::Hours(1))}), restart, Client(Get("w1"))}));
+  // Entities: a call, a scheduled signal and a critical section over two entities; batch
+  // answers (full, too many results, batch failure), an abandon, a restart in between.
+  WorkerStep ent_abandon;
+  ent_abandon.set_abandon_entity("");
+  out.push_back(
+      Flow({Orch({EntityCall(1, "@counter@a", "req-1"),
+                  EntitySignal(2, "@counter@b", now + absl::Hours(1))}),
+            EntityResult(1), Orch({EntityLock(3, {"@counter@b", "@counter@a"}, "cs")}),
+            Orch({EntityCall(4, "@counter@a", "req-2")}), ent_abandon, restart, EntityResult(3),
+            EntityResult(0, true),
+            Orch({EntityUnlock(5, "@counter@a", "cs"), EntityUnlock(6, "@counter@b", "cs"),
+                  Complete(7, ORCHESTRATION_STATUS_COMPLETED, "1")}),
+            Client(Terminate("w1"))}));
   return out;
 }
 
@@ -460,8 +560,12 @@ std::vector<ReplayInput> ReplaySeeds() {
   }
   {  // fan-out with results out of order
     History p, f;
-    p.Started().Execution("fan", "3").Scheduled(1, "square").Scheduled(2, "square")
-        .Scheduled(3, "square").Done();
+    p.Started()
+        .Execution("fan", "3")
+        .Scheduled(1, "square")
+        .Scheduled(2, "square")
+        .Scheduled(3, "square")
+        .Done();
     f.Started().Completed(3, "4").Completed(1, "0").Completed(2, "1");
     add({Episode(p, f)});
   }
@@ -498,8 +602,11 @@ std::vector<ReplayInput> ReplaySeeds() {
     p2.Started().Execution("parent", "null").TimerCreated(1, kT0 + absl::Seconds(1)).Done();
     f2.Started(kT0 + absl::Seconds(1)).TimerFired(1, kT0 + absl::Seconds(1));
     p3 = p2;
-    p3.Started(kT0 + absl::Seconds(1)).TimerFired(1, kT0 + absl::Seconds(1)).Sent(2)
-        .SubCreated(3, "cities").Done();
+    p3.Started(kT0 + absl::Seconds(1))
+        .TimerFired(1, kT0 + absl::Seconds(1))
+        .Sent(2)
+        .SubCreated(3, "cities")
+        .Done();
     f3.Started().SubCompleted(3, "[\"a\",\"b\"]").Raised("stop", "\"now\"");
     add({Episode(History(), h1), Episode(p2, f2), Episode(p3, f3)});
   }
@@ -511,8 +618,11 @@ std::vector<ReplayInput> ReplaySeeds() {
   {  // entities: a delayed signal, a call, a critical section with calls (ids as recorded)
     History h1, p2, f2, p3, f3, p4, f4;
     h1.Started().Execution("entities", "null");
-    p2.Started().Execution("entities", "null").EntitySignaled(1, "add")
-        .EntityCalled(2, "get", "@counter@c").Done();
+    p2.Started()
+        .Execution("entities", "null")
+        .EntitySignaled(1, "add")
+        .EntityCalled(2, "get", "@counter@c")
+        .Done();
     f2.Started().EntityCallCompleted(2, "3");
     p3 = p2;
     p3.Started().EntityCallCompleted(2, "3").LockRequested(3).Done();
@@ -555,7 +665,8 @@ int main(int argc, char** argv) {
   QuietLogs();
   const fs::path out = argv[1];
   int n = 0;
-  for (const auto& in : ClientSeeds()) Write(out / "fuzz_engine_client", n++, in.SerializeAsString());
+  for (const auto& in : ClientSeeds())
+    Write(out / "fuzz_engine_client", n++, in.SerializeAsString());
   n = 0;
   const auto flows = WorkerSeeds();
   for (const auto& in : flows) Write(out / "fuzz_engine_worker", n++, in.SerializeAsString());
@@ -563,7 +674,8 @@ int main(int argc, char** argv) {
   char tmpl[] = "/tmp/taskhub-seeds-XXXXXX";
   if (mkdtemp(tmpl) == nullptr) return 1;
   for (const auto& flow : flows) {
-    Write(out / "fuzz_store_recovery", n++, StoreAfter(flow, std::string(tmpl) + "/db").SerializeAsString());
+    Write(out / "fuzz_store_recovery", n++,
+          StoreAfter(flow, std::string(tmpl) + "/db").SerializeAsString());
   }
   fs::remove_all(tmpl);
   n = 0;
