@@ -418,3 +418,16 @@ def test_ids_in_pages_are_unique(ecli, uid):
         ids = [e["key"] for e in listed]
         assert sorted(ids) == keys, (size, ids)
 
+
+
+def test_purge_of_an_entity_id_deletes_an_idle_entity(ecli, uid):
+    """`taskhub purge @name@key` purges an entity (with its state) when it is idle; an entity
+    that does not exist (any more) is not purged (exit 5, wrong state)."""
+    key = f"{uid}-purge"
+    ecli("entity", "signal", "counter", key, "add", "4").expect(0)
+    wait_entity(ecli, "counter", key, lambda e: e.get("state") == 4, "state 4")
+    assert ecli("purge", f"@counter@{key}", "--yes", "-o", "json").expect(0).json() == {
+        "deleted": 1}
+    ecli("entity", "get", "counter", key).expect(3)
+    r = ecli("purge", f"@counter@{key}", "--yes").expect(5)
+    assert "was not purged" in r.stderr

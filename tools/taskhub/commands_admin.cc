@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "tools/taskhub/commands.h"
@@ -28,9 +29,31 @@ void PrintDeleted(Context& ctx, int deleted) {
   }
 }
 
+// An entity id (`@name@key`): PurgeInstances deletes the entity with its state when it is
+// idle (no queued request, no lock, no batch in flight); otherwise nothing (count 0).
+absl::Status PurgeEntity(Context& ctx, Client& client, const PurgeArgs& a) {
+  absl::Status ok = ctx.Confirm(absl::StrCat("Purge entity '", a.id, "' and its state?"), a.yes);
+  if (!ok.ok()) return ok;
+  absl::StatusOr<int> n = client.Purge(a.id, false);
+  if (!n.ok()) return n.status();
+  if (*n == 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("entity '", a.id,
+                     "' was not purged: it does not exist, or it has queued requests, a lock or "
+                     "an operation in progress"));
+  }
+  if (ctx.json()) {
+    ctx.out().Json({{"deleted", *n}});
+  } else {
+    ctx.out().Line(absl::StrCat("Purged entity ", a.id));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status PurgeOne(Context& ctx, const PurgeArgs& a) {
   absl::StatusOr<Client*> client = ctx.client();
   if (!client.ok()) return client.status();
+  if (absl::StartsWith(a.id, "@")) return PurgeEntity(ctx, **client, a);
   absl::StatusOr<OrchestrationMetadata> m = GetExisting(**client, a.id, false);
   if (!m.ok()) return m.status();
   if (!IsTerminal(m->status)) {
@@ -122,7 +145,8 @@ void RegisterPurge(CLI::App& app, std::vector<Command>& commands) {
   CLI::App* cmd =
       AddCommand(app, "purge",
                  "Delete finished instances and their histories: one by ID (with its "
-                 "sub-orchestrations unless --no-recursive) or every one matching filters. Asks "
+                 "sub-orchestrations unless --no-recursive) or every one matching filters; an ID "
+                 "@name@key purges an idle entity. Asks "
                  "for confirmation unless --yes; without a terminal, --yes is required. Prints how "
                  "many were deleted (func durable: purge-history)",
                  "taskhub purge --created-before 2024-05-01 --status completed,failed --yes",
