@@ -3,8 +3,8 @@
 #include "absl/strings/str_cat.h"
 #include "grpcpp/grpcpp.h"
 #include "orchestrator_service.grpc.pb.h"
-#include "proto/timestamp_util.h"
 #include "proto/grpc_status.h"
+#include "proto/timestamp_util.h"
 #include "sdk/src/sdk_util.h"
 #include "taskhub/channel.h"
 
@@ -28,7 +28,8 @@ OrchestrationMetadata OrchestrationMetadata::FromProto(const OrchestrationState&
   m.created_at = FromTimestamp(s.createdtimestamp());
   m.last_updated_at = FromTimestamp(s.lastupdatedtimestamp());
   if (s.has_completedtimestamp()) m.completed_at = FromTimestamp(s.completedtimestamp());
-  if (s.has_scheduledstarttimestamp()) m.scheduled_start_at = FromTimestamp(s.scheduledstarttimestamp());
+  if (s.has_scheduledstarttimestamp())
+    m.scheduled_start_at = FromTimestamp(s.scheduledstarttimestamp());
   if (s.has_input()) m.input = s.input().value();
   if (s.has_output()) m.output = s.output().value();
   if (s.has_customstatus()) m.custom_status = s.customstatus().value();
@@ -193,7 +194,8 @@ absl::StatusOr<InstancePage> Client::QueryInstances(const InstanceQuery& q) {
   for (auto s : q.statuses) query->add_runtimestatus(s);
   if (q.created_from) *query->mutable_createdtimefrom() = ToTimestamp(*q.created_from);
   if (q.created_to) *query->mutable_createdtimeto() = ToTimestamp(*q.created_to);
-  if (!q.instance_id_prefix.empty()) query->mutable_instanceidprefix()->set_value(q.instance_id_prefix);
+  if (!q.instance_id_prefix.empty())
+    query->mutable_instanceidprefix()->set_value(q.instance_id_prefix);
   query->set_maxinstancecount(q.page_size);
   if (!q.continuation_token.empty()) {
     query->mutable_continuationtoken()->set_value(q.continuation_token);
@@ -244,8 +246,8 @@ absl::StatusOr<int> Client::PurgeBy(const PurgeFilter& filter) {
   int total = 0;
   while (true) {
     PurgeInstancesResponse resp;
-    if (auto st = impl_->Call(&TaskHubSidecarService::Stub::PurgeInstances, req, &resp,
-                              absl::Minutes(2));
+    if (auto st =
+            impl_->Call(&TaskHubSidecarService::Stub::PurgeInstances, req, &resp, absl::Minutes(2));
         !st.ok()) {
       return st;
     }
@@ -258,8 +260,9 @@ absl::StatusOr<std::vector<HistoryEvent>> Client::GetHistory(const std::string& 
   StreamInstanceHistoryRequest req;
   req.set_instanceid(id);
   grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() +
-                   std::chrono::milliseconds(absl::ToInt64Milliseconds(impl_->options.rpc_timeout)));
+  ctx.set_deadline(
+      std::chrono::system_clock::now() +
+      std::chrono::milliseconds(absl::ToInt64Milliseconds(impl_->options.rpc_timeout)));
   auto reader = impl_->stub->StreamInstanceHistory(&ctx, req);
   std::vector<HistoryEvent> events;
   HistoryChunk chunk;
@@ -296,12 +299,12 @@ EntityMetadata EntityMetadata::FromProto(const ::EntityMetadata& m) {
 
 absl::Status Client::SignalEntity(const EntityInstanceId& entity, const std::string& operation,
                                   const std::optional<std::string>& input_json,
-                                  std::optional<absl::Time> at) {
+                                  std::optional<absl::Time> at, const std::string& request_id) {
   SignalEntityRequest req;
   req.set_instanceid(entity.ToString());
   req.set_name(operation);
   if (input_json) req.mutable_input()->set_value(*input_json);
-  req.set_requestid(internal::RandomUuid());
+  req.set_requestid(request_id.empty() ? internal::RandomUuid() : request_id);
   if (at) *req.mutable_scheduledtime() = ToTimestamp(*at);
   *req.mutable_requesttime() = ToTimestamp(absl::Now());
   SignalEntityResponse resp;

@@ -7,7 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "tools/taskhub/commands.h"
-#include "tools/taskhub/entity_client.h"
+#include "tools/taskhub/entity_ids.h"
 #include "tools/taskhub/payload.h"
 #include "tools/taskhub/time_parse.h"
 
@@ -17,10 +17,9 @@ namespace {
 // Width of the STATE column of `entity list --show-state` (JSON shows it whole).
 constexpr size_t kStateColumnWidth = 60;
 
-absl::StatusOr<std::unique_ptr<EntityClient>> ConnectEntities(Context& ctx) {
-  absl::StatusOr<TlsOptions> tls = ctx.tls();
-  if (!tls.ok()) return tls.status();
-  return EntityClient::Connect(ctx.options().address, *tls, ctx.options().token);
+// The SDK's id of a normalized entity id (see EntityId()).
+absl::StatusOr<EntityInstanceId> ParsedId(const std::string& id) {
+  return EntityInstanceId::Parse(id);
 }
 
 absl::Status EntityNotFound(const std::string& id) {
@@ -32,7 +31,7 @@ nlohmann::json StateToJson(const std::optional<std::string>& state) {
   return PayloadToJson(*state);
 }
 
-nlohmann::json EntityToJson(const EntityInfo& e, bool with_state) {
+nlohmann::json EntityToJson(const EntityMetadata& e, bool with_state) {
   const EntityIdParts parts = SplitEntityId(e.instance_id);
   nlohmann::json j = {
       {"instance_id", e.instance_id},
@@ -40,7 +39,7 @@ nlohmann::json EntityToJson(const EntityInfo& e, bool with_state) {
       {"key", parts.key},
       {"last_modified_at", IsoTime(e.last_modified)},
       {"backlog_queue_size", e.backlog_queue_size},
-      {"locked_by", e.locked_by ? nlohmann::json(*e.locked_by) : nlohmann::json(nullptr)},
+      {"locked_by", e.locked_by.empty() ? nlohmann::json(nullptr) : nlohmann::json(e.locked_by)},
   };
   if (with_state) j["state"] = StateToJson(e.state);
   return j;
@@ -59,36 +58,36 @@ struct ListArgs {
   int page_size = 0;
 };
 
-absl::StatusOr<EntityListQuery> BuildQuery(const ListArgs& a) {
-  EntityListQuery q;
-  if (!a.prefix.empty()) q.id_prefix = EntityIdPrefix(a.prefix);
+absl::StatusOr<EntityQuery> BuildQuery(const ListArgs& a) {
+  EntityQuery q;
+  if (!a.prefix.empty()) q.instance_id_prefix = EntityIdPrefix(a.prefix);
   if (!a.modified_after.empty()) {
     absl::StatusOr<absl::Time> t = ParseTime(a.modified_after, "--modified-after");
     if (!t.ok()) return t.status();
-    q.modified_from = *t;
+    q.last_modified_from = *t;
   }
   if (!a.modified_before.empty()) {
     absl::StatusOr<absl::Time> t = ParseTime(a.modified_before, "--modified-before");
     if (!t.ok()) return t.status();
-    q.modified_to = *t;
+    q.last_modified_to = *t;
   }
   if (a.page_size < 0) return absl::InvalidArgumentError("--page-size must be positive");
-  q.page_size = a.page_size;
+  q.page_size = a.page_size;  // 0: the server's default
   q.include_state = a.show_state;
   q.include_transient = a.all;
   return q;
 }
 
 absl::Status RunList(Context& ctx, const ListArgs& a) {
-  absl::StatusOr<EntityListQuery> q = BuildQuery(a);
+  absl::StatusOr<EntityQuery> q = BuildQuery(a);
   if (!q.ok()) return q.status();
-  absl::StatusOr<std::unique_ptr<EntityClient>> client = ConnectEntities(ctx);
+  absl::StatusOr<Client*> client = ctx.client();
   if (!client.ok()) return client.status();
-  absl::StatusOr<std::vector<EntityInfo>> entities = (*client)->QueryAll(*q);
+  absl::StatusOr<std::vector<EntityMetadata>> entities = (*client)->QueryAllEntities(*q);
   if (!entities.ok()) return entities.status();
   if (ctx.json()) {
     nlohmann::json list = nlohmann::json::array();
-    for (const EntityInfo& e : *entities) list.push_back(EntityToJson(e, a.show_state));
+    for (const EntityMetadata& e : *entities) list.push_back(EntityToJson(e, a.show_state));
     ctx.out().Json({{"entities", std::move(list)}});
     return absl::OkStatus();
   }
@@ -99,11 +98,11 @@ absl::Status RunList(Context& ctx, const ListArgs& a) {
   std::vector<std::string> headers = {"NAME", "KEY", "LAST MODIFIED", "BACKLOG", "LOCKED BY"};
   if (a.show_state) headers.push_back("STATE");
   Table table(std::move(headers));
-  for (const EntityInfo& e : *entities) {
+  for (const EntityMetadata& e : *entities) {
     const EntityIdParts parts = SplitEntityId(e.instance_id);
     std::vector<Cell> row = {parts.name, parts.key, IsoTime(e.last_modified),
                              absl::StrCat(e.backlog_queue_size),
-                             e.locked_by ? Cell(*e.locked_by, Style::kYellow) : Cell("")};
+                             e.locked_by.empty() ? Cell("") : Cell(e.locked_by, Style::kYellow)};
     if (a.show_state) row.push_back(StateCell(e.state, kStateColumnWidth));
     table.AddRow(std::move(row));
   }
@@ -142,12 +141,15 @@ struct GetArgs {
 absl::Status RunGet(Context& ctx, const GetArgs& a) {
   absl::StatusOr<std::string> id = EntityId(a.name, a.key);
   if (!id.ok()) return id.status();
-  absl::StatusOr<std::unique_ptr<EntityClient>> client = ConnectEntities(ctx);
+  absl::StatusOr<EntityInstanceId> eid = ParsedId(*id);
+  if (!eid.ok()) return eid.status();
+  absl::StatusOr<Client*> client = ctx.client();
   if (!client.ok()) return client.status();
-  absl::StatusOr<std::optional<EntityInfo>> e = (*client)->Get(*id, a.show_state);
+  absl::StatusOr<std::optional<EntityMetadata>> e =
+      (*client)->GetEntityMetadata(*eid, a.show_state);
   if (!e.ok()) return e.status();
   if (!e->has_value()) return EntityNotFound(*id);
-  const EntityInfo& info = **e;
+  const EntityMetadata& info = **e;
   if (ctx.json()) {
     ctx.out().Json(EntityToJson(info, a.show_state));
     return absl::OkStatus();
@@ -159,8 +161,8 @@ absl::Status RunGet(Context& ctx, const GetArgs& a) {
       {"Key", parts.key},
       {"Last modified", IsoTime(info.last_modified)},
       {"Backlog", absl::StrCat(info.backlog_queue_size)},
-      {"Locked by",
-       info.locked_by ? Cell(*info.locked_by, Style::kYellow) : Cell("(unlocked)", Style::kDim)},
+      {"Locked by", info.locked_by.empty() ? Cell("(unlocked)", Style::kDim)
+                                           : Cell(info.locked_by, Style::kYellow)},
   };
   if (a.show_state) rows.emplace_back("State", StateCell(info.state, 0));
   PrintKeyValues(ctx.out(), rows);
@@ -212,10 +214,12 @@ absl::Status RunSignal(Context& ctx, const SignalArgs& a) {
   }
   absl::StatusOr<std::optional<absl::Time>> at = ScheduledTime(a);
   if (!at.ok()) return at.status();
-  absl::StatusOr<std::unique_ptr<EntityClient>> client = ConnectEntities(ctx);
+  absl::StatusOr<EntityInstanceId> eid = ParsedId(*id);
+  if (!eid.ok()) return eid.status();
+  absl::StatusOr<Client*> client = ctx.client();
   if (!client.ok()) return client.status();
   const std::string request_id = NewRequestId();
-  absl::Status st = (*client)->Signal(*id, a.operation, data, request_id, *at);
+  absl::Status st = (*client)->SignalEntity(*eid, a.operation, data, *at, request_id);
   if (!st.ok()) return st;
   if (ctx.json()) {
     ctx.out().Json({{"instance_id", *id},
@@ -255,10 +259,10 @@ struct CleanArgs {
 absl::Status RunClean(Context& ctx, const CleanArgs& a) {
   // Neither flag: both, as the SDKs' CleanEntityStorage defaults.
   const bool both = !a.remove_empty && !a.release_orphaned_locks;
-  absl::StatusOr<std::unique_ptr<EntityClient>> client = ConnectEntities(ctx);
+  absl::StatusOr<Client*> client = ctx.client();
   if (!client.ok()) return client.status();
-  absl::StatusOr<CleanCounts> counts =
-      (*client)->Clean(both || a.remove_empty, both || a.release_orphaned_locks);
+  absl::StatusOr<CleanEntityStorageResult> counts =
+      (*client)->CleanEntityStorage(both || a.remove_empty, both || a.release_orphaned_locks);
   if (!counts.ok()) return counts.status();
   if (ctx.json()) {
     ctx.out().Json({{"empty_entities_removed", counts->empty_entities_removed},

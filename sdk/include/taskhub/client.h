@@ -23,7 +23,6 @@
 #include "taskhub/connection.h"
 #include "taskhub/entity.h"
 
-
 namespace taskhub {
 
 struct ClientOptions {
@@ -93,8 +92,8 @@ struct EntityMetadata {
   std::string instance_id;  // "@name@key"
   EntityInstanceId id;      // parsed (empty when the server sent a malformed id)
   absl::Time last_modified = absl::UnixEpoch();
-  int backlog_queue_size = 0;  // operations queued, not yet run
-  std::string locked_by;       // the orchestration holding its lock, "" = unlocked
+  int backlog_queue_size = 0;        // operations queued, not yet run
+  std::string locked_by;             // the orchestration holding its lock, "" = unlocked
   std::optional<std::string> state;  // JSON text, when asked for and present
   // The state converted from JSON; nullopt when absent.
   template <typename T = nlohmann::json>
@@ -163,11 +162,12 @@ class Client {
   absl::Status DeleteTaskHub();
   // --- entities (entity.h) ---
   // Queues a one-way operation for the entity (created if it does not exist);
-  // delivered at `at` when given. The request id is generated (the server drops a
-  // retried request with the same id).
+  // delivered at `at` when given. `request_id` (empty: a generated one) lets the server
+  // drop a retried request with the same id.
   absl::Status SignalEntity(const EntityInstanceId& entity, const std::string& operation,
                             const std::optional<std::string>& input_json = std::nullopt,
-                            std::optional<absl::Time> at = std::nullopt);
+                            std::optional<absl::Time> at = std::nullopt,
+                            const std::string& request_id = "");
   template <typename In>
   absl::Status SignalEntityWith(const EntityInstanceId& entity, const std::string& operation,
                                 const In& input, std::optional<absl::Time> at = std::nullopt) {

@@ -1,5 +1,5 @@
 // Entity ids, --prefix normalization, request ids and --in durations of the CLI.
-#include "tools/taskhub/entity_client.h"
+#include "tools/taskhub/entity_ids.h"
 
 #include <set>
 #include <string>
