@@ -243,6 +243,10 @@ class Partition {
   bool TryDispatchOrchestration(Live& live) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool TryDispatchActivity(Activity& act) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void QueueActivity(Activity& act) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The lease of the delivery `live` holds (an episode or an entity batch): if it is not
+  // completed by `deadline`, it is released with the abandon back-off and redelivered.
+  void ScheduleLease(Live& live, absl::Time deadline, const char* what)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ReleaseOrchestration(Live& live, absl::Duration delay) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ReleaseActivity(Activity& act, absl::Duration delay) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void WakeAt(Live& live, absl::Time when) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

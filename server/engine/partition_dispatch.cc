@@ -138,16 +138,20 @@ bool Partition::TryDispatchOrchestration(Live& live) {
   live.dispatched = episode.dispatched;
   live.new_events = std::move(episode.new_events);
   TouchHistory(live);
+  ScheduleLease(live, now + ctx_.options->orchestration_lease, "episode");
+  return true;
+}
+
+void Partition::ScheduleLease(Live& live, absl::Time deadline, const char* what) {
   live.lease_timer = ctx_.timers->Schedule(
-      now + ctx_.options->orchestration_lease, [this, id, token = live.token] {
+      deadline, [this, what, id = live.rec.instance_id(), token = live.token] {
         absl::MutexLock l(&mu_);
         Live* lv = FindLive(id);
         if (lv == nullptr || lv->token != token) return;
-        Logger("engine")->warn("episode of '{}' not completed within the lease; redelivering", id);
+        Logger("engine")->warn("{} of '{}' not completed within the lease; redelivering", what, id);
         ReleaseOrchestration(*lv, AbandonDelay(++lv->abandons));
         PumpLocked();
       });
-  return true;
 }
 
 bool Partition::TryDispatchActivity(Activity& act) {

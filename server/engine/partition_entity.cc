@@ -97,16 +97,7 @@ bool Partition::TryDispatchEntity(Live& live, const std::vector<size_t>& batch) 
   live.token = *token;
   live.batch_positions = batch;
   live.batch_ops = std::move(ops);
-  live.lease_timer = ctx_.timers->Schedule(
-      ctx_.clock->Now() + ctx_.options->orchestration_lease, [this, id, token = live.token] {
-        absl::MutexLock l(&mu_);
-        Live* lv = FindLive(id);
-        if (lv == nullptr || lv->token != token) return;
-        Logger("engine")->warn("batch of entity '{}' not completed within the lease; redelivering",
-                               id);
-        ReleaseOrchestration(*lv, AbandonDelay(++lv->abandons));
-        PumpLocked();
-      });
+  ScheduleLease(live, ctx_.clock->Now() + ctx_.options->orchestration_lease, "entity batch");
   return true;
 }
 
@@ -230,27 +221,22 @@ Partition::CleanResult Partition::CleanEntity(
   absl::MutexLock l(&mu_);
   if (!CheckOpen().ok()) return out;
   Batch b;
+  // Applies `step` to the entity (when it exists and has no batch in flight); true when it
+  // changed something.
+  auto apply = [&](absl::FunctionRef<core::Transition(const core::InstanceState&)> step) {
+    Live* live = FindLive(id);
+    if (live == nullptr || !core::IsEntity(live->rec) || live->in_flight()) return false;
+    core::Transition t = step(StateOf(*live));
+    if (t.empty()) return false;
+    Apply(b, t, nullptr, {});
+    return true;
+  };
   if (release) {
-    Live* live = FindLive(id);
-    if (live != nullptr && core::IsEntity(live->rec) && !live->in_flight()) {
-      core::Transition t = core::ReleaseEntityLock(StateOf(*live), release->first, release->second,
-                                                   ctx_.clock->Now());
-      if (!t.empty()) {
-        Apply(b, t, nullptr, {});
-        out.released = true;
-      }
-    }
+    out.released = apply([&](const core::InstanceState& s) {
+      return core::ReleaseEntityLock(s, release->first, release->second, ctx_.clock->Now());
+    });
   }
-  if (remove_empty) {
-    Live* live = FindLive(id);
-    if (live != nullptr && core::IsEntity(live->rec) && !live->in_flight()) {
-      core::Transition t = core::RemoveEmptyEntity(StateOf(*live));
-      if (!t.empty()) {
-        Apply(b, t, nullptr, {});
-        out.removed = true;
-      }
-    }
-  }
+  if (remove_empty) out.removed = apply(core::RemoveEmptyEntity);
   if (!b.ws.empty()) {
     Submit(std::move(b));
     PumpLocked();
