@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any, Callable
 
 import grpc
 
@@ -68,3 +69,15 @@ class WorkerProcess(Process):
 
 def is_unavailable(err: BaseException) -> bool:
     return isinstance(err, grpc.RpcError) and err.code() == grpc.StatusCode.UNAVAILABLE
+
+
+def retry_unavailable(fn: Callable[[], Any], timeout: float = 30.0) -> Any:
+    """Calls fn, retrying while the server is (still) unreachable."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return fn()
+        except grpc.RpcError as e:
+            if e.code() != grpc.StatusCode.UNAVAILABLE or time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)

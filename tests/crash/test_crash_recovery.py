@@ -25,12 +25,12 @@ import random
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import grpc
 from durabletask.client import OrchestrationStatus
 
-from crash_support import make_client, pick_free_port
+from crash_support import make_client, pick_free_port, retry_unavailable
 
 N_INSTANCES = int(os.environ.get("CRASH_INSTANCES", "300"))
 N_KILLS = int(os.environ.get("CRASH_KILLS", "4"))
@@ -86,18 +86,6 @@ def plan_load(rng: random.Random, n: int, tag: str) -> list[Planned]:
     return [Planned(instance_id=f"crash-{tag}-{i:04d}", kind=kinds[i % len(kinds)],
                     input={"seed": rng.randrange(1, 1_000_000), "timer": rng.choice([1, 2, 3])})
             for i in range(n)]
-
-
-def retry_unavailable(fn: Callable[[], Any], timeout: float = 30.0) -> Any:
-    """Calls fn, retrying while the server is (still) unreachable."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            return fn()
-        except grpc.RpcError as e:
-            if e.code() != grpc.StatusCode.UNAVAILABLE or time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
 
 
 class Starter(threading.Thread):

@@ -46,9 +46,8 @@ import durabletask.internal.orchestrator_service_pb2_grpc as pb_grpc
 from durabletask.client import OrchestrationStatus
 from durabletask.entities import EntityInstanceId
 
-import pytest
 
-from crash_support import FAST_RECONNECT_OPTIONS, make_client, pick_free_port
+from crash_support import FAST_RECONNECT_OPTIONS, make_client, pick_free_port, retry_unavailable
 
 N_SIGNALS = int(os.environ.get("CRASH_ENTITY_SIGNALS", "600"))
 N_KILLS = int(os.environ.get("CRASH_ENTITY_KILLS", "3"))
@@ -62,18 +61,6 @@ SPREAD_S = 8.0  # send the stream over this long, so the kills land in the middl
 GIVE_UP_S = 60.0  # one request: stop retrying after this long
 SETTLE_TIMEOUT_S = 90.0
 RETRIED_CODES = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
-
-
-def retry_unavailable(fn, timeout: float = 30.0):
-    """Calls fn, retrying while the server is (still) unreachable."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            return fn()
-        except grpc.RpcError as e:
-            if e.code() != grpc.StatusCode.UNAVAILABLE or time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
 
 
 class Sender(threading.Thread):
