@@ -2,95 +2,16 @@
 // calls, signals and critical sections, and how their results replay (the shapes
 // of the Python SDK 1.12); and the entity batch executor (both work-item formats).
 #include "gtest/gtest.h"
+#include "sdk/src/replay_test_support.h"
 #include "sdk/src/sdk_util.h"
 #include "taskhub/replay.h"
 
 namespace taskhub {
 namespace {
 
-const absl::Time kT0 = absl::FromUnixSeconds(1'700'000'000);
-
-// Histories as a server records them: an action's confirmation is the action's
-// own entity event with eventId = action id.
-class History {
- public:
-  History& Started() {
-    return Add(-1, [](HistoryEvent& e) { e.mutable_orchestratorstarted(); });
-  }
-  History& Execution(const std::string& name, const std::string& input = "null") {
-    return Add(-1, [&](HistoryEvent& e) {
-      e.mutable_executionstarted()->set_name(name);
-      e.mutable_executionstarted()->mutable_input()->set_value(input);
-      e.mutable_executionstarted()->mutable_orchestrationinstance()->set_instanceid("inst");
-    });
-  }
-  // Confirms every action of `resp` except the completion.
-  History& Confirm(const OrchestratorResponse& resp) {
-    for (const auto& a : resp.actions()) {
-      if (!a.has_sendentitymessage()) continue;
-      const auto& m = a.sendentitymessage();
-      Add(a.id(), [&](HistoryEvent& e) {
-        if (m.has_entityoperationcalled())
-          *e.mutable_entityoperationcalled() = m.entityoperationcalled();
-        if (m.has_entityoperationsignaled())
-          *e.mutable_entityoperationsignaled() = m.entityoperationsignaled();
-        if (m.has_entitylockrequested()) *e.mutable_entitylockrequested() = m.entitylockrequested();
-        if (m.has_entityunlocksent()) *e.mutable_entityunlocksent() = m.entityunlocksent();
-      });
-    }
-    return *this;
-  }
-  History& CallCompleted(const std::string& request_id, const std::string& output) {
-    return Add(-1, [&](HistoryEvent& e) {
-      e.mutable_entityoperationcompleted()->set_requestid(request_id);
-      e.mutable_entityoperationcompleted()->mutable_output()->set_value(output);
-    });
-  }
-  History& CallFailed(const std::string& request_id, const std::string& type,
-                      const std::string& message) {
-    return Add(-1, [&](HistoryEvent& e) {
-      auto* f = e.mutable_entityoperationfailed();
-      f->set_requestid(request_id);
-      f->mutable_failuredetails()->set_errortype(type);
-      f->mutable_failuredetails()->set_errormessage(message);
-    });
-  }
-  History& Granted(const std::string& section) {
-    return Add(-1, [&](HistoryEvent& e) {
-      e.mutable_entitylockgranted()->set_criticalsectionid(section);
-    });
-  }
-  History& Suspended() {
-    return Add(-1, [](HistoryEvent& e) { e.mutable_executionsuspended(); });
-  }
-  History& Resumed() {
-    return Add(-1, [](HistoryEvent& e) { e.mutable_executionresumed(); });
-  }
-  History& Then(const History& more) {
-    events.insert(events.end(), more.events.begin(), more.events.end());
-    return *this;
-  }
-  std::vector<HistoryEvent> events;
-
- private:
-  template <typename F>
-  History& Add(int id, F fill) {
-    HistoryEvent e;
-    e.set_eventid(id);
-    *e.mutable_timestamp() = internal::ToTimestamp(kT0);
-    fill(e);
-    events.push_back(std::move(e));
-    return *this;
-  }
-};
-
-OrchestratorResponse Replay(const Registry& r, const History& past, const History& fresh) {
-  OrchestratorRequest req;
-  req.set_instanceid("inst");
-  for (const auto& e : past.events) *req.add_pastevents() = e;
-  for (const auto& e : fresh.events) *req.add_newevents() = e;
-  return ExecuteOrchestrator(r, req, "tok");
-}
+using testing_support::History;
+using testing_support::kT0;
+using testing_support::Replay;
 
 const CompleteOrchestrationAction* Completion(const OrchestratorResponse& resp) {
   for (const auto& a : resp.actions()) {
@@ -413,14 +334,18 @@ TEST(EntityReplayTest, IdsRecordedInTheHistoryWin) {
   History h;
   h.Started().Execution("transfer");
   OrchestratorResponse resp = Replay(r, History(), h);
-  resp.mutable_actions(0)->mutable_sendentitymessage()->mutable_entitylockrequested()
+  resp.mutable_actions(0)
+      ->mutable_sendentitymessage()
+      ->mutable_entitylockrequested()
       ->set_criticalsectionid("server-cs");
   h.Confirm(resp);
   History granted;
   granted.Started().Granted("server-cs");
   resp = Replay(r, h, granted);
   ASSERT_EQ(resp.actions_size(), 1);
-  resp.mutable_actions(0)->mutable_sendentitymessage()->mutable_entityoperationcalled()
+  resp.mutable_actions(0)
+      ->mutable_sendentitymessage()
+      ->mutable_entityoperationcalled()
       ->set_requestid("server-r1");
   h.Then(granted).Confirm(resp);
   History result;

@@ -2,89 +2,15 @@
 #include "taskhub/replay.h"
 
 #include "gtest/gtest.h"
+#include "sdk/src/replay_test_support.h"
 #include "sdk/src/sdk_util.h"
 
 namespace taskhub {
 namespace {
 
-const absl::Time kT0 = absl::FromUnixSeconds(1'700'000'000);
-
-// Builds histories the way a server records them.
-class History {
- public:
-  History& Started(absl::Time t = kT0) {
-    return Add(-1, t, [](HistoryEvent& e) { e.mutable_orchestratorstarted(); });
-  }
-  History& Execution(const std::string& name, const std::string& input) {
-    return Add(-1, kT0, [&](HistoryEvent& e) {
-      e.mutable_executionstarted()->set_name(name);
-      e.mutable_executionstarted()->mutable_input()->set_value(input);
-      e.mutable_executionstarted()->mutable_orchestrationinstance()->set_instanceid("inst");
-    });
-  }
-  History& Scheduled(int id, const std::string& name) {
-    return Add(id, kT0, [&](HistoryEvent& e) { e.mutable_taskscheduled()->set_name(name); });
-  }
-  History& Completed(int id, const std::string& result) {
-    return Add(-1, kT0, [&](HistoryEvent& e) {
-      e.mutable_taskcompleted()->set_taskscheduledid(id);
-      e.mutable_taskcompleted()->mutable_result()->set_value(result);
-    });
-  }
-  History& Failed(int id, const std::string& type, const std::string& message) {
-    return Add(-1, kT0, [&](HistoryEvent& e) {
-      e.mutable_taskfailed()->set_taskscheduledid(id);
-      e.mutable_taskfailed()->mutable_failuredetails()->set_errortype(type);
-      e.mutable_taskfailed()->mutable_failuredetails()->set_errormessage(message);
-    });
-  }
-  History& TimerCreated(int id, absl::Time at) {
-    return Add(id, kT0, [&](HistoryEvent& e) {
-      *e.mutable_timercreated()->mutable_fireat() = internal::ToTimestamp(at);
-    });
-  }
-  History& TimerFired(int id, absl::Time at) {
-    return Add(-1, at, [&](HistoryEvent& e) {
-      e.mutable_timerfired()->set_timerid(id);
-      *e.mutable_timerfired()->mutable_fireat() = internal::ToTimestamp(at);
-    });
-  }
-  History& Raised(const std::string& name, const std::string& data) {
-    return Add(-1, kT0, [&](HistoryEvent& e) {
-      e.mutable_eventraised()->set_name(name);
-      e.mutable_eventraised()->mutable_input()->set_value(data);
-    });
-  }
-  History& Suspended() {
-    return Add(-1, kT0, [](HistoryEvent& e) { e.mutable_executionsuspended(); });
-  }
-  History& Resumed() {
-    return Add(-1, kT0, [](HistoryEvent& e) { e.mutable_executionresumed(); });
-  }
-  History& Done() {
-    return Add(-1, kT0, [](HistoryEvent& e) { e.mutable_orchestratorcompleted(); });
-  }
-  std::vector<HistoryEvent> events;
-
- private:
-  template <typename F>
-  History& Add(int id, absl::Time t, F fill) {
-    HistoryEvent e;
-    e.set_eventid(id);
-    *e.mutable_timestamp() = internal::ToTimestamp(t);
-    fill(e);
-    events.push_back(std::move(e));
-    return *this;
-  }
-};
-
-OrchestratorResponse Replay(const Registry& r, const History& past, const History& fresh) {
-  OrchestratorRequest req;
-  req.set_instanceid("inst");
-  for (const auto& e : past.events) *req.add_pastevents() = e;
-  for (const auto& e : fresh.events) *req.add_newevents() = e;
-  return ExecuteOrchestrator(r, req, "tok");
-}
+using testing_support::History;
+using testing_support::kT0;
+using testing_support::Replay;
 
 Task<std::vector<std::string>> Cities(OrchestrationContext& ctx) {
   std::vector<std::string> out;
@@ -121,8 +47,7 @@ TEST(ReplayTest, ReplaysToCompletion) {
   ASSERT_EQ(resp.actions_size(), 1);
   const auto& c = resp.actions(0).completeorchestration();
   EXPECT_EQ(c.orchestrationstatus(), ORCHESTRATION_STATUS_COMPLETED);
-  EXPECT_EQ(nlohmann::json::parse(c.result().value()),
-            nlohmann::json({"Hi Tokyo", "Hi Seattle"}));
+  EXPECT_EQ(nlohmann::json::parse(c.result().value()), nlohmann::json({"Hi Tokyo", "Hi Seattle"}));
 }
 
 TEST(ReplayTest, ChangedActivityNameIsANonDeterminismErrorNamingBoth) {
@@ -148,8 +73,7 @@ TEST(ReplayTest, ActionInHistoryThatCodeNoLongerSchedules) {
   ASSERT_EQ(resp.actions_size(), 1);
   EXPECT_EQ(resp.actions(0).completeorchestration().failuredetails().errortype(),
             "NonDeterminismError");
-  EXPECT_NE(resp.actions(0).completeorchestration().failuredetails().errormessage().find(
-                "'extra'"),
+  EXPECT_NE(resp.actions(0).completeorchestration().failuredetails().errormessage().find("'extra'"),
             std::string::npos);
 }
 
@@ -167,8 +91,12 @@ TEST(ReplayTest, FanOutWhenAll) {
   first.Started().Execution("fan", "null");
   EXPECT_EQ(Replay(r, History(), first).actions_size(), 3);
   History past;
-  past.Started().Execution("fan", "null").Scheduled(1, "square").Scheduled(2, "square")
-      .Scheduled(3, "square").Done();
+  past.Started()
+      .Execution("fan", "null")
+      .Scheduled(1, "square")
+      .Scheduled(2, "square")
+      .Scheduled(3, "square")
+      .Done();
   History fresh;
   fresh.Started().Completed(3, "4").Completed(1, "0");
   EXPECT_EQ(Replay(r, past, fresh).actions_size(), 0);  // still waiting for task 2
@@ -311,8 +239,11 @@ TEST(ReplayTest, SuspendedInstancesBufferResultsUntilResumed) {
 
 TEST(ReplayTest, RepeatedExecutionStartedIsIgnored) {
   History past;
-  past.Started().Execution("approval", "null").Execution("approval", "null")
-      .TimerCreated(1, kT0 + absl::Hours(1)).Done();
+  past.Started()
+      .Execution("approval", "null")
+      .Execution("approval", "null")
+      .TimerCreated(1, kT0 + absl::Hours(1))
+      .Done();
   History fresh;
   fresh.Started(kT0 + absl::Hours(1)).TimerFired(1, kT0 + absl::Hours(1));
   OrchestratorResponse resp = Replay(ApprovalRegistry(), past, fresh);
@@ -333,7 +264,8 @@ TEST(ReplayTest, ClockAndGuidsAreDeterministic) {
   r.AddOrchestrator("ids", [](OrchestrationContext& ctx) -> Task<std::vector<std::string>> {
     std::string a = ctx.NewGuid();
     co_await ctx.CreateTimer(absl::Seconds(1));
-    co_return std::vector<std::string>{a, ctx.NewGuid(), absl::FormatTime(ctx.CurrentUtcDateTime())};
+    co_return std::vector<std::string>{a, ctx.NewGuid(),
+                                       absl::FormatTime(ctx.CurrentUtcDateTime())};
   });
   History past;
   past.Started().Execution("ids", "null").TimerCreated(1, kT0 + absl::Seconds(1)).Done();
