@@ -11,6 +11,7 @@ const { it, after } = require("node:test");
 const { TaskHubGrpcClient, EntityInstanceId, TaskEntity } = require("@microsoft/durabletask-js");
 const { startServer } = require("../helpers/server");
 const { CapturingLogger, startWorker, stopWorker, waitOutput, sleep, uid } = require("../helpers/dt");
+const { pollEntity, stateOf } = require("../helpers/entities");
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "taskhubd-js-entities-"));
 after(() => fs.rmSync(dataDir, { recursive: true, force: true }));
@@ -23,23 +24,6 @@ class Counter extends TaskEntity {
     this.state += n;
     return this.state;
   }
-}
-
-function stateOf(m) {
-  return m && m.includesState ? m.state : undefined;
-}
-
-async function pollEntity(client, id, pred, what, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  let last;
-  while (Date.now() < deadline) {
-    last = await client.getEntity(id, true);
-    if (last && pred(last)) return last;
-    await sleep(100);
-  }
-  assert.fail(`timed out waiting for ${what} on ${id}; last: ${
-    last ? JSON.stringify({ state: stateOf(last), backlog: last.backlogQueueSize, lockedBy: last.lockedBy }) : "not found"
-  }`);
 }
 
 it("entity state, a held lock, a queued signal and a scheduled signal survive a restart", { timeout: 150_000 }, async () => {

@@ -9,6 +9,7 @@ const assert = require("node:assert/strict");
 const { EntityInstanceId, TaskEntity } = require("@microsoft/durabletask-js");
 const { setupFile, startWorker, stopWorker, withWorker, waitDone, waitOutput, sleep, statusName, uid } =
   require("../helpers/dt");
+const { pollEntity, stateOf } = require("../helpers/entities");
 
 const env = setupFile();
 
@@ -26,23 +27,6 @@ class Counter extends TaskEntity {
     this.state += n;
     return this.state;
   }
-}
-
-function stateOf(m) {
-  return m && m.includesState ? m.state : undefined;
-}
-
-async function pollEntity(client, id, pred, what, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  let last;
-  while (Date.now() < deadline) {
-    last = await client.getEntity(id, true);
-    if (last && pred(last)) return last;
-    await sleep(100);
-  }
-  assert.fail(`timed out waiting for ${what} on ${id}; last: ${
-    last ? JSON.stringify({ state: stateOf(last), backlog: last.backlogQueueSize, lockedBy: last.lockedBy }) : "not found"
-  }`);
 }
 
 env.test("overlapping lock sets in a cycle (ab, bc, ca): no deadlock, no lost update", { timeout: 180_000 }, async () => {

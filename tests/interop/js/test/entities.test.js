@@ -10,6 +10,7 @@
 const assert = require("node:assert/strict");
 const { EntityInstanceId, TaskEntity } = require("@microsoft/durabletask-js");
 const { setupFile, withWorker, waitDone, waitOutput, sleep, statusName, uid } = require("../helpers/dt");
+const { pollEntity, stateOf } = require("../helpers/entities");
 
 const env = setupFile();
 
@@ -47,25 +48,6 @@ class Account extends TaskEntity {
   set(balance) {
     this.state = balance;
   }
-}
-
-/** The state of entity metadata, or undefined when it carries none (the SDK's getter throws). */
-function stateOf(m) {
-  return m && m.includesState ? m.state : undefined;
-}
-
-/** Polls getEntity until `pred(metadata)` holds; returns the metadata. */
-async function pollEntity(client, id, pred, what, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  let last;
-  while (Date.now() < deadline) {
-    last = await client.getEntity(id, true);
-    if (last && pred(last)) return last;
-    await sleep(100);
-  }
-  assert.fail(`timed out waiting for ${what} on ${id}; last: ${
-    last ? JSON.stringify({ state: stateOf(last), backlog: last.backlogQueueSize, lockedBy: last.lockedBy }) : "not found"
-  }`);
 }
 
 async function listEntities(client, query) {
