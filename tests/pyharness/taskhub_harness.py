@@ -10,6 +10,11 @@ Environment (read when a binary is needed, so a conftest may set them first):
   TASKHUB_CLI          the taskhub CLI binary (default <repo>/build/bin/taskhub)
   TASKHUB_BIN_DIR      every other binary: C++ samples, taskhub-test-cpp-worker (default <repo>/build/bin)
   TASKHUBD_EXTRA_ARGS  extra command-line arguments for every taskhubd start (shell-split)
+  TASKHUB_STORE        azure: every Taskhubd runs with --store azure on its own task hub (named
+                       from its data dir) of one Azurite started for the session, or of the account
+                       in TASKHUB_AZURE_STORAGE_CONNECTION_STRING when that is set
+  AZURITE              the azurite executable (default <repo>/build/azurite/node_modules/.bin/azurite,
+                       installed by tools/azurite.sh)
 
 Contracts:
   * A server binds the port it is given, 0 (the default) meaning a kernel-chosen one; taskhubd
@@ -26,13 +31,17 @@ Not thread-safe: a process object is driven by one test thread.
 
 from __future__ import annotations
 
+import atexit
+import hashlib
 import logging
 import os
 import re
 import shlex
+import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -186,6 +195,131 @@ class Process:
         return [(f"{self.name} log tail ({self.log_path})", tail(self.log_path))]
 
 
+# ---- Azurite (the Azure Storage emulator) --------------------------------------------------------
+
+# Azurite's well-known development account (public, documented by Microsoft).
+AZURITE_ACCOUNT = "devstoreaccount1"
+AZURITE_KEY = ("Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/"
+               "K1SZFPTOtr/KBHBeksoGMGw==")
+AZURITE_START_TIMEOUT_S = 60.0
+_AZURITE_LISTENING = re.compile(
+    r"Azurite (Blob|Queue|Table) service is successfully listening at http://[^:]+:(\d+)")
+
+
+def azurite_binary() -> Path:
+    return require_executable(
+        Path(os.environ.get("AZURITE",
+                            str(REPO_ROOT / "build" / "azurite" / "node_modules" / ".bin" /
+                                "azurite"))),
+        "AZURITE (install it with tools/azurite.sh install)")
+
+
+class Azurite(Process):
+    """Azurite keeping its data in workdir/location (so it survives a stop or a kill9).
+
+    The first start() lets the kernel choose the three ports (Azurite prints them); every later
+    start() reuses the same ports and data, so a taskhubd that was using it reconnects to the same
+    account. connection_string names the three endpoints explicitly."""
+
+    stop_timeout = 30.0
+
+    def __init__(self, workdir: Path, name: str = "azurite"):
+        self.name = name
+        self.workdir = workdir
+        self.location = workdir / "location"
+        self.log_path = workdir / "azurite.log"
+        self.ports: dict[str, int] = {}
+        self.proc = None
+        self.starts = 0
+
+    def start(self, timeout: float = AZURITE_START_TIMEOUT_S) -> None:
+        assert not self.is_running(), f"{self.name} is already running"
+        self.location.mkdir(parents=True, exist_ok=True)
+        args = [str(azurite_binary()), "--silent", "--disableTelemetry",
+                "--location", str(self.location)]
+        for service in ("blob", "queue", "table"):
+            args += [f"--{service}Host", "127.0.0.1",
+                     f"--{service}Port", str(self.ports.get(service, 0))]
+        self.starts += 1
+        if self not in LIVE:
+            LIVE.append(self)
+        self._note(f"start #{self.starts}: {shlex.join(args)}")
+        offset = self.log_path.stat().st_size
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log,
+                                         stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while True:
+            with open(self.log_path, "rb") as log:
+                log.seek(offset)
+                found = {m[0].lower(): int(m[1])
+                         for m in _AZURITE_LISTENING.findall(log.read().decode(errors="replace"))}
+            if len(found) == 3:
+                break
+            if self.proc.poll() is not None:
+                rc, self.proc = self.proc.returncode, None
+                pytest.fail(f"{self.name} exited with code {rc} during start "
+                            f"#{self.starts}:\n{tail(self.log_path)}")
+            if time.monotonic() > deadline:
+                self.kill9()
+                pytest.fail(f"{self.name} did not listen within {timeout}s:\n"
+                            f"{tail(self.log_path)}")
+            time.sleep(0.05)
+        if self.ports:
+            assert found == self.ports, f"{self.name} came back on {found}, not {self.ports}"
+        self.ports = found
+
+    @property
+    def connection_string(self) -> str:
+        assert self.ports, f"{self.name} never started"
+        return azurite_connection_string(self.ports)
+
+
+def azurite_connection_string(ports: dict[str, int]) -> str:
+    """The connection string of Azurite's account at 127.0.0.1 on ports {"blob": .., "queue": ..,
+    "table": ..} (a proxy's ports, say)."""
+    ends = ";".join(f"{s.capitalize()}Endpoint=http://127.0.0.1:{ports[s]}/{AZURITE_ACCOUNT}"
+                    for s in ("blob", "queue", "table"))
+    return (f"DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};"
+            f"AccountKey={AZURITE_KEY};{ends};")
+
+
+_session_azurite: Azurite | None = None
+
+
+def session_azurite() -> Azurite:
+    """The one Azurite of this process (a pytest session), started on first use, in a temp dir;
+    stopped at exit, when its data is deleted (its log is kept)."""
+    global _session_azurite
+    if _session_azurite is None:
+        workdir = Path(tempfile.mkdtemp(prefix="taskhub-azurite-"))
+        azurite = Azurite(workdir, name="azurite-session")
+        azurite.start()
+        _session_azurite = azurite
+
+        def stop() -> None:
+            azurite.cleanup()
+            shutil.rmtree(azurite.location, ignore_errors=True)
+        atexit.register(stop)
+    return _session_azurite
+
+
+def store_kind() -> str:
+    """The store every Taskhubd uses unless told otherwise: $TASKHUB_STORE, default rocksdb."""
+    return os.environ.get("TASKHUB_STORE", "rocksdb")
+
+
+# A per-process salt: task hubs of different sessions differ even on one storage account.
+_HUB_SALT = uuid.uuid4().hex
+
+
+def task_hub_for(data_dir: Path) -> str:
+    """The Azure task hub of a data dir: the same for every start on that dir in this session
+    (so a restart reopens the same hub), different for every other dir and session."""
+    digest = hashlib.sha256(f"{_HUB_SALT}:{data_dir.resolve()}".encode()).hexdigest()
+    return f"t{digest[:20]}"
+
+
 # ---- taskhubd ------------------------------------------------------------------------------------
 
 class Taskhubd(Process):
@@ -194,12 +328,19 @@ class Taskhubd(Process):
     workdir holds data/ (unless data_dir is given), taskhubd.log and taskhubd.port. port=0 lets
     the kernel choose on every start; a fixed port (e.g. pick_free_port()) is kept across restarts
     (assigning requested_port changes it for the next start). host is the host part of .address.
+
+    store (default store_kind()): with "azure" every start adds --store azure and --task-hub
+    task_hub_for(data_dir), and passes the connection string (`connection_string` when given,
+    else $TASKHUB_AZURE_STORAGE_CONNECTION_STRING, else session_azurite()'s) in the environment.
     """
 
     def __init__(self, workdir: Path, *, port: int = 0, extra_args: Sequence[str] = (),
                  name: str = "taskhubd", binary: Path | None = None, data_dir: Path | None = None,
-                 host: str = "127.0.0.1"):
+                 host: str = "127.0.0.1", store: str | None = None,
+                 connection_string: str | None = None):
         self.name = name
+        self.store = store or store_kind()
+        self.connection_string = connection_string
         self.workdir = workdir
         self.data_dir = data_dir if data_dir is not None else workdir / "data"
         self.log_path = workdir / "taskhubd.log"
@@ -220,10 +361,25 @@ class Taskhubd(Process):
     def command(self) -> list[str]:
         exe = (require_executable(self.binary, "TASKHUBD") if self.binary is not None
                else binary("taskhubd"))
+        store = (["--store", "azure", "--task-hub", self.task_hub] if self.store == "azure"
+                 else [])
         return [str(exe), "--listen", f"127.0.0.1:{self.requested_port}",
                 "--data-dir", str(self.data_dir), "--port-file", str(self.port_file),
-                "--log-level", "warn", *self.extra_args,
+                "--log-level", "warn", *store, *self.extra_args,
                 *shlex.split(os.environ.get("TASKHUBD_EXTRA_ARGS", ""))]
+
+    @property
+    def task_hub(self) -> str:
+        return task_hub_for(self.data_dir)
+
+    def environment(self) -> dict[str, str] | None:
+        """The environment of a start: the connection string is passed here, never in argv."""
+        if self.store != "azure":
+            return None
+        var = "TASKHUB_AZURE_STORAGE_CONNECTION_STRING"
+        conn = (self.connection_string or os.environ.get(var) or
+                session_azurite().connection_string)
+        return dict(os.environ, **{var: conn})
 
     def start(self, timeout: float = START_TIMEOUT_S) -> str:
         """Starts a process on the data dir and waits for its port file; returns the address.
@@ -236,10 +392,11 @@ class Taskhubd(Process):
         self.starts += 1
         if self not in LIVE:
             LIVE.append(self)
+        env = self.environment()
         self._note(f"start #{self.starts}: {shlex.join(args)}")
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log,
-                                         stderr=subprocess.STDOUT)
+                                         stderr=subprocess.STDOUT, env=env)
         deadline = time.monotonic() + timeout
         while True:
             text = self.port_file.read_text() if self.port_file.exists() else ""

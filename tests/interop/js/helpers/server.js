@@ -6,8 +6,17 @@
 // (--listen 127.0.0.1:0 + --port-file).  stop() sends SIGTERM and requires a
 // clean exit (code 0); it falls back to SIGKILL after 10 s and reports that
 // as a failure.
+//
+// TASKHUB_STORE=azure: every server runs with --store azure on its own task hub,
+// named from its data dir (a restart on the same dataDir reopens the same hub),
+// in the storage account of $TASKHUB_AZURE_STORAGE_CONNECTION_STRING, or else of
+// one Azurite started for this test process ($AZURITE, default
+// build/azurite/node_modules/.bin/azurite; ports chosen by the kernel, data in a
+// temp dir; killed when the process exits). The connection string goes to taskhubd
+// through its environment, never its command line.
 
 const { spawn } = require("node:child_process");
+const crypto = require("node:crypto");
 const fs = require("node:fs");
 const os = require("node:os");
 const path = require("node:path");
@@ -32,6 +41,67 @@ function readTail(file, maxLines = 60) {
   } catch (e) {
     return `<could not read ${file}: ${e.message}>`;
   }
+}
+
+const AZURITE_ACCOUNT = "devstoreaccount1";
+// Azurite's well-known development key (public, documented by Microsoft).
+const AZURITE_KEY =
+  "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+const HUB_SALT = crypto.randomBytes(8).toString("hex");
+let azurite = null; // the promise of this process's Azurite's connection string
+
+function azureStore() {
+  return process.env.TASKHUB_STORE === "azure";
+}
+
+/** The task hub of a data dir: stable within this process, unique across processes. */
+function taskHubFor(dataDir) {
+  const digest = crypto.createHash("sha256").update(`${HUB_SALT}:${path.resolve(dataDir)}`);
+  return `t${digest.digest("hex").slice(0, 20)}`;
+}
+
+/** Starts this process's Azurite (once) and resolves to its connection string. */
+function azuriteConnectionString() {
+  azurite ??= startAzurite();
+  return azurite;
+}
+
+async function startAzurite() {
+  const bin = process.env.AZURITE ||
+    path.join(REPO_ROOT, "build", "azurite", "node_modules", ".bin", "azurite");
+  if (!fs.existsSync(bin)) {
+    throw new Error(`azurite not found at ${bin} (run tools/azurite.sh install or set AZURITE)`);
+  }
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "taskhub-azurite-js-"));
+  const args = ["--silent", "--disableTelemetry", "--location", path.join(dir, "location")];
+  for (const s of ["blob", "queue", "table"]) args.push(`--${s}Host`, "127.0.0.1", `--${s}Port`, "0");
+  const log = path.join(dir, "azurite.log");
+  const logFd = fs.openSync(log, "w");
+  const child = spawn(bin, args, { stdio: ["ignore", logFd, logFd] });
+  fs.closeSync(logFd);
+  child.unref(); // does not keep the test process alive; killed when it exits
+  process.on("exit", () => {
+    child.kill("SIGKILL");
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  let exited = null;
+  child.once("exit", (code, signal) => { exited = { code, signal }; });
+  const ports = {};
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  while (Object.keys(ports).length < 3) {
+    const text = fs.readFileSync(log, "utf8");
+    const re = /Azurite (Blob|Queue|Table) service is successfully listening at http:\/\/[^:]+:(\d+)/g;
+    for (const m of text.matchAll(re)) ports[m[1]] = Number(m[2]);
+    if (Object.keys(ports).length === 3) break;
+    if (exited || Date.now() > deadline) {
+      throw new Error(`azurite did not start (${exited ? `exit ${exited.code}` : "timeout"}):\n${text}`);
+    }
+    await sleep(50);
+  }
+  const endpoints = ["Blob", "Queue", "Table"]
+    .map((s) => `${s}Endpoint=http://127.0.0.1:${ports[s]}/${AZURITE_ACCOUNT}`).join(";");
+  return `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT};` +
+    `AccountKey=${AZURITE_KEY};${endpoints};`;
 }
 
 class TaskHubServer {
@@ -115,7 +185,6 @@ async function startServer({ logLevel = "warn", extraArgs = [], dataDir: sharedD
   if (!sharedDataDir) fs.mkdirSync(dataDir);
   const portFile = path.join(dir, "port");
   const logFile = path.join(dir, "server.log");
-  const logFd = fs.openSync(logFile, "w");
   const args = [
     "--listen", "127.0.0.1:0",
     "--data-dir", dataDir,
@@ -123,7 +192,15 @@ async function startServer({ logLevel = "warn", extraArgs = [], dataDir: sharedD
     "--log-level", logLevel,
     ...extraArgs,
   ];
-  const child = spawn(bin, args, { stdio: ["ignore", logFd, logFd] });
+  let env = process.env;
+  if (azureStore()) {
+    args.push("--store", "azure", "--task-hub", taskHubFor(dataDir));
+    const connectionString = process.env.TASKHUB_AZURE_STORAGE_CONNECTION_STRING ||
+      await azuriteConnectionString();
+    env = { ...process.env, TASKHUB_AZURE_STORAGE_CONNECTION_STRING: connectionString };
+  }
+  const logFd = fs.openSync(logFile, "w");
+  const child = spawn(bin, args, { stdio: ["ignore", logFd, logFd], env });
   fs.closeSync(logFd);
 
   let exitInfo = null;
