@@ -5,7 +5,12 @@
 //   taskhub-bench                         # every scenario, full sizes
 //   taskhub-bench --scenario hello-seq,latency --json
 //   taskhub-bench --quick                 # small sizes: a smoke run of everything
+//   taskhub-bench --store azure           # taskhubd over Azure Storage (Azurite unless
+//                                         # a connection string is given)
 #include <unistd.h>
+
+#include <cstdlib>
+#include <random>
 
 #include <filesystem>
 #include <iomanip>
@@ -13,8 +18,10 @@
 #include <map>
 
 #include "CLI/CLI.hpp"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
+#include "bench/azurite_process.h"
 #include "bench/scenarios.h"
 #include "nlohmann/json.hpp"
 #include "spdlog/spdlog.h"
@@ -24,11 +31,20 @@ namespace {
 using taskhub::bench::BenchConfig;
 using taskhub::bench::Figure;
 
-std::string DefaultServerBinary(const char* argv0) {
+std::filesystem::path SelfDir(const char* argv0) {
   std::error_code ec;
   auto self = std::filesystem::canonical("/proc/self/exe", ec);
   if (ec) self = argv0;
-  return (self.parent_path() / "taskhubd").string();
+  return self.parent_path();
+}
+
+std::string DefaultServerBinary(const char* argv0) {
+  return (SelfDir(argv0) / "taskhubd").string();
+}
+
+// build/bin/taskhub-bench -> build/azurite/node_modules/.bin/azurite (tools/azurite.sh).
+std::string DefaultAzurite(const char* argv0) {
+  return (SelfDir(argv0).parent_path() / "azurite" / "node_modules" / ".bin" / "azurite").string();
 }
 
 void PrintTable(const std::vector<Figure>& figures) {
@@ -58,6 +74,17 @@ int main(int argc, char** argv) {
       ->envname("TASKHUB_TLS_CA");
   app.add_option("--taskhubd", server_binary, "taskhubd binary to start when --address is absent");
   app.add_option("--server-arg", server_args, "Extra argument for the started taskhubd");
+  std::string store, connection_string, azurite_binary = DefaultAzurite(argv[0]);
+  app.add_option("--store", store,
+                 "Store of the started taskhubd: rocksdb (its default), memory or azure (then "
+                 "storage transactions per hello-seq orchestration and per idle minute are "
+                 "reported)")
+      ->check(CLI::IsMember({"rocksdb", "memory", "azure"}));
+  app.add_option("--azure-storage-connection-string", connection_string,
+                 "--store azure: the storage account (default: "
+                 "$TASKHUB_AZURE_STORAGE_CONNECTION_STRING, then $AzureWebJobsStorage, else an "
+                 "Azurite started for the run); every run makes a new task hub benchXXXXXXXX");
+  app.add_option("--azurite", azurite_binary, "--store azure: the azurite executable to start");
   app.add_option("--scenario", scenarios,
                  "Comma list of hello-seq, fan-out, sequential, latency, timers, idle, memory, "
                  "entities; or all");
@@ -87,9 +114,34 @@ int main(int argc, char** argv) {
     c.entity_signals = 200;
     c.entity_keys = 20;
   }
+  std::optional<taskhub::bench::AzuriteProcess> azurite;
+  std::vector<std::pair<std::string, std::string>> server_env;
+  if (store == "azure" && c.address.empty()) {
+    for (const char* name : {"TASKHUB_AZURE_STORAGE_CONNECTION_STRING", "AzureWebJobsStorage"}) {
+      if (const char* v = std::getenv(name); connection_string.empty() && v != nullptr) {
+        connection_string = v;
+      }
+    }
+    if (connection_string.empty()) {
+      auto started = taskhub::bench::AzuriteProcess::Start(azurite_binary);
+      if (!started.ok()) {
+        std::cerr << "error: " << started.status().message() << "\n";
+        return 1;
+      }
+      azurite.emplace(std::move(*started));
+      connection_string = azurite->connection_string();
+    }
+    // A fresh task hub per run (names: letters and digits).
+    const std::string hub = absl::StrCat("bench", absl::Hex(std::random_device{}(), absl::kZeroPad8));
+    server_args.insert(server_args.begin(), {"--store", "azure", "--task-hub", hub});
+    server_env.emplace_back("TASKHUB_AZURE_STORAGE_CONNECTION_STRING", connection_string);
+  } else if (!store.empty()) {
+    server_args.insert(server_args.begin(), {"--store", store});
+  }
   std::optional<taskhub::bench::ServerProcess> server;
   if (c.address.empty()) {
-    auto started = taskhub::bench::ServerProcess::Start(server_binary, server_args);
+    auto started = taskhub::bench::ServerProcess::Start(server_binary, server_args, server_env,
+                                                         /*storage_stats=*/store == "azure");
     if (!started.ok()) {
       std::cerr << "error: " << started.status().message() << "\n";
       return 1;

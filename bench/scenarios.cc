@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -119,6 +120,33 @@ Span Measure(const std::vector<OrchestrationMetadata>& states) {
   return s;
 }
 
+using StorageCounts = std::map<std::string, double>;
+
+// The storage counts now, when the bench started taskhubd with a store that counts
+// them (--store azure); an empty map otherwise.
+absl::StatusOr<StorageCounts> StorageNow(const BenchConfig& c) {
+  if (c.server == nullptr || !c.server->has_storage_stats()) return StorageCounts{};
+  return c.server->StorageStats();
+}
+
+// Figures of the storage transactions between two StorageNow() snapshots, divided by
+// `per` (the total, then each kind used): "storage transactions" in `unit`.
+void AddStorageFigures(const std::string& scenario, const StorageCounts& before,
+                       const StorageCounts& after, double per, const std::string& unit,
+                       std::vector<Figure>* out) {
+  if (after.empty()) return;
+  auto delta = [&](const std::string& kind) {
+    auto b = before.find(kind);
+    return after.at(kind) - (b == before.end() ? 0 : b->second);
+  };
+  out->push_back({scenario, "storage transactions", delta("total") / per, unit});
+  for (const auto& [kind, n] : after) {
+    if (kind != "total" && delta(kind) > 0) {
+      out->push_back({scenario, absl::StrCat("  of which ", kind), delta(kind) / per, unit});
+    }
+  }
+}
+
 }  // namespace
 
 Registry BenchRegistry() {
@@ -135,10 +163,14 @@ Registry BenchRegistry() {
 }
 
 absl::Status HelloSeq(const BenchConfig& c, Client& client, std::vector<Figure>* out) {
+  auto storage_before = StorageNow(c);
+  if (!storage_before.ok()) return storage_before.status();
   auto ids = StartMany(client, "bench_hello_seq", "null", c.hello_n, c.clients);
   if (!ids.ok()) return ids.status();
   auto states = WaitAll(client, *ids, c.clients, absl::Minutes(10));
   if (!states.ok()) return states.status();
+  auto storage_after = StorageNow(c);
+  if (!storage_after.ok()) return storage_after.status();
   auto history = client.GetHistory(ids->front());
   if (!history.ok()) return history.status();
   const Span s = Measure(*states);
@@ -148,6 +180,8 @@ absl::Status HelloSeq(const BenchConfig& c, Client& client, std::vector<Figure>*
   out->push_back({"hello-seq", "history events", c.hello_n * history->size() / secs, "events/s"});
   out->push_back({"hello-seq", "latency p50", Percentile(s.latencies_ms, 50), "ms"});
   out->push_back({"hello-seq", "latency p99", Percentile(s.latencies_ms, 99), "ms"});
+  AddStorageFigures("hello-seq", *storage_before, *storage_after, c.hello_n, "tx/orchestration",
+                    out);
   return absl::OkStatus();
 }
 
@@ -231,12 +265,19 @@ absl::Status Idle(const BenchConfig& c, Client& client, std::vector<Figure>* out
   auto last = client.WaitForInstanceStart(ids->back(), absl::Minutes(2), false);
   if (!last.ok()) return last.status();
   std::this_thread::sleep_for(std::chrono::seconds(1));
+  auto storage_before = StorageNow(c);
+  if (!storage_before.ok()) return storage_before.status();
+  const absl::Time storage_t0 = absl::Now();
   const absl::Duration before = c.server->CpuTime();
   std::this_thread::sleep_for(std::chrono::milliseconds(static_cast<int64_t>(c.idle_seconds * 1000)));
   const absl::Duration used = c.server->CpuTime() - before;
+  auto storage_after = StorageNow(c);
+  if (!storage_after.ok()) return storage_after.status();
+  const double storage_minutes = absl::ToDoubleMinutes(absl::Now() - storage_t0);
   out->push_back({"idle", "waiting instances", static_cast<double>(c.idle_instances), ""});
   out->push_back({"idle", "window", c.idle_seconds, "s"});
   out->push_back({"idle", "taskhubd CPU", Ms(used), "ms"});
+  AddStorageFigures("idle", *storage_before, *storage_after, storage_minutes, "tx/minute", out);
   return absl::OkStatus();
 }
 

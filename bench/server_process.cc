@@ -10,11 +10,13 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "nlohmann/json.hpp"
 
 namespace taskhub::bench {
 
-absl::StatusOr<ServerProcess> ServerProcess::Start(const std::string& binary,
-                                                   const std::vector<std::string>& extra_args) {
+absl::StatusOr<ServerProcess> ServerProcess::Start(
+    const std::string& binary, const std::vector<std::string>& extra_args,
+    const std::vector<std::pair<std::string, std::string>>& env, bool storage_stats) {
   ServerProcess p;
   char tmpl[] = "/tmp/taskhub-bench-XXXXXX";
   if (mkdtemp(tmpl) == nullptr) return absl::InternalError("mkdtemp failed");
@@ -23,10 +25,15 @@ absl::StatusOr<ServerProcess> ServerProcess::Start(const std::string& binary,
   std::vector<std::string> args = {binary, "--listen", "127.0.0.1:0", "--data-dir",
                                    p.dir_ + "/data", "--port-file", port_file,
                                    "--log-level", "warn"};
+  if (storage_stats) {
+    p.stats_file_ = p.dir_ + "/storage-stats.json";
+    args.insert(args.end(), {"--storage-stats-file", p.stats_file_});
+  }
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   p.pid_ = fork();
   if (p.pid_ < 0) return absl::InternalError("fork failed");
   if (p.pid_ == 0) {
+    for (const auto& [name, value] : env) setenv(name.c_str(), value.c_str(), 1);
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -47,7 +54,10 @@ absl::StatusOr<ServerProcess> ServerProcess::Start(const std::string& binary,
 }
 
 ServerProcess::ServerProcess(ServerProcess&& o) noexcept
-    : pid_(std::exchange(o.pid_, 0)), port_(o.port_), dir_(std::exchange(o.dir_, "")) {}
+    : pid_(std::exchange(o.pid_, 0)),
+      port_(o.port_),
+      dir_(std::exchange(o.dir_, "")),
+      stats_file_(std::move(o.stats_file_)) {}
 
 ServerProcess::~ServerProcess() {
   if (pid_ > 0) {
@@ -89,6 +99,27 @@ int64_t ServerProcess::RssBytes() const {
     std::getline(in, skip);
   }
   return 0;
+}
+
+absl::StatusOr<std::map<std::string, double>> ServerProcess::StorageStats() const {
+  if (stats_file_.empty()) return absl::FailedPreconditionError("no --storage-stats-file");
+  // Wait for the next rewrite (every second) so that the counts are current.
+  std::error_code ec;
+  const auto before = std::filesystem::last_write_time(stats_file_, ec);
+  for (int i = 0; i < 100 && !ec && std::filesystem::last_write_time(stats_file_, ec) == before;
+       ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  std::ifstream in(stats_file_);
+  const auto json = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (!json.is_object()) {
+    return absl::DataLossError(absl::StrCat("cannot parse --storage-stats-file ", stats_file_));
+  }
+  std::map<std::string, double> out;
+  for (const auto& [kind, n] : json.items()) {
+    if (n.is_number()) out[kind] = n.get<double>();
+  }
+  return out;
 }
 
 }  // namespace taskhub::bench

@@ -5,7 +5,9 @@
 
 #include <sys/types.h>
 
+#include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -15,9 +17,13 @@ namespace taskhub::bench {
 
 class ServerProcess {
  public:
-  // Starts `binary` with `extra_args`; waits until it serves.
-  static absl::StatusOr<ServerProcess> Start(const std::string& binary,
-                                             const std::vector<std::string>& extra_args);
+  // Starts `binary` with `extra_args` (and `env` added to its environment); waits
+  // until it serves. storage_stats: also pass --storage-stats-file (in the temporary
+  // directory), read by StorageStats().
+  static absl::StatusOr<ServerProcess> Start(
+      const std::string& binary, const std::vector<std::string>& extra_args,
+      const std::vector<std::pair<std::string, std::string>>& env = {},
+      bool storage_stats = false);
   ServerProcess(ServerProcess&& o) noexcept;
   ~ServerProcess();  // SIGTERM, wait, remove the data directory
 
@@ -27,12 +33,18 @@ class ServerProcess {
   absl::Duration CpuTime() const;
   // Resident set size in bytes.
   int64_t RssBytes() const;
+  bool has_storage_stats() const { return !stats_file_.empty(); }
+  // The storage transactions taskhubd has made so far, by kind and "total", from its
+  // --storage-stats-file (rewritten every second: waits for a rewrite first, so the
+  // figures are at most a few milliseconds old).
+  absl::StatusOr<std::map<std::string, double>> StorageStats() const;
 
  private:
   ServerProcess() = default;
   pid_t pid_ = 0;
   int port_ = 0;
   std::string dir_;
+  std::string stats_file_;
 };
 
 }  // namespace taskhub::bench

@@ -363,10 +363,11 @@ class Taskhubd(Process):
                else binary("taskhubd"))
         store = (["--store", "azure", "--task-hub", self.task_hub] if self.store == "azure"
                  else [])
+        extra = [*self.extra_args, *shlex.split(os.environ.get("TASKHUBD_EXTRA_ARGS", ""))]
+        level = [] if "--log-level" in extra else ["--log-level", "warn"]
         return [str(exe), "--listen", f"127.0.0.1:{self.requested_port}",
                 "--data-dir", str(self.data_dir), "--port-file", str(self.port_file),
-                "--log-level", "warn", *store, *self.extra_args,
-                *shlex.split(os.environ.get("TASKHUBD_EXTRA_ARGS", ""))]
+                *level, *store, *extra]
 
     @property
     def task_hub(self) -> str:
