@@ -18,6 +18,14 @@ using azure::TableOp;
 using azure::TableOpKind;
 using azure::TableValue;
 
+namespace {
+azure::BlobConditions CreateOnly() {
+  azure::BlobConditions c;
+  c.if_none_match = "*";
+  return c;
+}
+}  // namespace
+
 absl::Status ValidateAzureTaskHubName(const std::string& task_hub) {
   auto bad = [&](absl::string_view why) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -85,7 +93,7 @@ absl::Status AzureBackendImpl::CreateOrCheckHub() {
   // A new hub (or one whose creation was cut short): the json is written last.
   RETURN_IF_ERROR(client_->blobs().CreateContainerIfNotExists(container_));
   RETURN_IF_ERROR(client_->tables().CreateTableIfNotExists(table_));
-  auto lease = client_->blobs().Put(container_, "lease", "", {.if_none_match = "*"});
+  auto lease = client_->blobs().Put(container_, "lease", "", CreateOnly());
   if (!lease.ok() && lease.status().code() != absl::StatusCode::kAlreadyExists &&
       lease.status().code() != absl::StatusCode::kFailedPrecondition) {
     return lease.status();
@@ -94,7 +102,7 @@ absl::Status AzureBackendImpl::CreateOrCheckHub() {
       absl::StrCat("{\"partitionCount\":", options_.partition_count, ",\"createdAt\":\"",
                    absl::FormatTime(absl::RFC3339_sec, absl::Now(), absl::UTCTimeZone()),
                    "\",\"format\":", al::kFormat, "}");
-  auto put = client_->blobs().Put(container_, "taskhub.json", json, {.if_none_match = "*"});
+  auto put = client_->blobs().Put(container_, "taskhub.json", json, CreateOnly());
   if (put.ok()) {
     Logger("storage")->info("created task hub {} ({} partitions) in Azure Storage",
                             options_.task_hub, options_.partition_count);
@@ -116,7 +124,7 @@ absl::Status AzureBackendImpl::TakeLease() {
                                              lease_id_);
     if (got.ok()) return absl::OkStatus();
     if (got.status().code() == absl::StatusCode::kNotFound) {
-      auto put = client_->blobs().Put(container_, "lease", "", {.if_none_match = "*"});
+      auto put = client_->blobs().Put(container_, "lease", "", CreateOnly());
       if (!put.ok() && put.status().code() != absl::StatusCode::kAlreadyExists &&
           put.status().code() != absl::StatusCode::kFailedPrecondition) {
         return put.status();
