@@ -72,10 +72,12 @@ class Harness {
     backend_.reset();
 #ifdef TASKHUB_CONFORMANCE_AZURE
     if (kind_ == Kind::kAzure) {
-      auto b = OpenAzureBackend({.connection_string = SharedAzurite()->ConnectionString(),
-                                 .task_hub = hub_,
-                                 .partition_count = 4,
-                                 .owner_id = "conformance"});
+      AzureBackendOptions o;
+      o.connection_string = SharedAzurite()->ConnectionString();
+      o.task_hub = hub_;
+      o.partition_count = 4;
+      o.owner_id = "conformance";
+      auto b = OpenAzureBackend(o);
       ASSERT_TRUE(b.ok()) << b.status();
       backend_ = std::move(*b);
       return;

@@ -171,6 +171,10 @@ absl::Status AzureBackendImpl::Materialize(const store::AzureLogRecord& rec, boo
     if (only_unapplied && MetaOf(pk)->applied >= static_cast<int64_t>(rec.n())) continue;
     pks.push_back(pk);
   }
+  if (only_unapplied && !pks.empty()) {
+    Logger("storage")->info("replaying commit record {} on {} partition(s) that lack it", rec.n(),
+                            pks.size());
+  }
   return ForEachParallel(static_cast<int>(pks.size()), [&](int i) {
     return WritePartition(pks[i], by_pk[pks[i]], rec.max_seq(), rec.n());
   });
@@ -242,8 +246,6 @@ absl::Status AzureBackendImpl::Replay() {
     return absl::DataLossError(absl::StrCat("commit record ", last, " of task hub ",
                                             options_.task_hub, " is corrupt"));
   }
-  Logger("storage")->info("replaying commit record {} ({} rows) where not yet applied", last,
-                          rec.rows_size());
   return Materialize(rec, /*only_unapplied=*/true);
 }
 
