@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 root="$PWD"
 tools/install-deps.sh --test
 tools/build.sh build
+tools/azurite.sh install build  # Azure Storage emulator for the azure_* tests
 
 echo "== unit and conformance tests"
 (cd build && ctest --output-on-failure --no-tests=error -j 2)

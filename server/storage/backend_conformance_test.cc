@@ -1,5 +1,9 @@
 // One conformance suite, run over every Backend: the in-memory reference model and
-// RocksDB. Plus a randomized model test: RocksDB must answer like the model.
+// RocksDB (storage_conformance_test), and Azure Storage over one Azurite per binary
+// (azure_conformance_test: this file built with TASKHUB_CONFORMANCE_AZURE). Plus a
+// randomized model test: the persistent backend must answer like the model.
+#include <unistd.h>
+
 #include <filesystem>
 #include <random>
 
@@ -8,6 +12,10 @@
 #include "server/storage/backend.h"
 #include "server/storage/memory/memory_backend.h"
 #include "server/storage/rocksdb/rocksdb_backend.h"
+#ifdef TASKHUB_CONFORMANCE_AZURE
+#include "server/storage/azure/azure_backend.h"
+#include "server/storage/azure/testing/azurite.h"
+#endif
 
 namespace taskhub::storage {
 namespace {
@@ -22,20 +30,59 @@ std::string TempDir() {
   return dir.string();
 }
 
-// Opens a backend; Reopen() simulates a restart (RocksDB: close and open again).
+enum class Kind { kMemory, kRocksDb, kAzure };
+
+#ifdef TASKHUB_CONFORMANCE_AZURE
+// One Azurite for the whole binary; every Harness gets a fresh task hub.
+azure::testing::Azurite* SharedAzurite() {
+  static azure::testing::Azurite* azurite = [] {
+    auto a = azure::testing::Azurite::Start();
+    if (!a.ok()) {
+      std::fprintf(stderr, "cannot start Azurite: %s\n", a.status().ToString().c_str());
+      std::abort();
+    }
+    return a->release();
+  }();
+  return azurite;
+}
+std::string FreshHubName() {
+  static int n = 0;
+  return "conf" + std::to_string(getpid()) + "x" + std::to_string(++n);
+}
+#endif
+
+// Opens a backend; Reopen() simulates a restart (RocksDB, Azure: close and open again).
 class Harness {
  public:
-  explicit Harness(bool rocks) : rocks_(rocks), dir_(rocks ? TempDir() : "") { Reopen(); }
+  explicit Harness(Kind kind) : kind_(kind), dir_(kind == Kind::kRocksDb ? TempDir() : "") {
+#ifdef TASKHUB_CONFORMANCE_AZURE
+    if (kind == Kind::kAzure) hub_ = FreshHubName();
+#endif
+    Reopen();
+  }
   ~Harness() {
     backend_.reset();
-    if (rocks_) std::filesystem::remove_all(dir_);
+    if (kind_ == Kind::kRocksDb) std::filesystem::remove_all(dir_);
   }
   void Reopen() {
-    if (!rocks_) {
+    if (kind_ == Kind::kMemory) {
       if (!backend_) backend_ = std::make_unique<MemoryBackend>();
       return;
     }
     backend_.reset();
+#ifdef TASKHUB_CONFORMANCE_AZURE
+    if (kind_ == Kind::kAzure) {
+      AzureBackendOptions o;
+      o.connection_string = SharedAzurite()->ConnectionString();
+      o.task_hub = hub_;
+      o.partition_count = 4;
+      o.owner_id = "conformance";
+      auto b = OpenAzureBackend(o);
+      ASSERT_TRUE(b.ok()) << b.status();
+      backend_ = std::move(*b);
+      return;
+    }
+#endif
     auto b = OpenRocksDbBackend({.path = dir_});
     ASSERT_TRUE(b.ok()) << b.status();
     backend_ = std::move(*b);
@@ -44,8 +91,9 @@ class Harness {
   Backend* get() { return backend_.get(); }
 
  private:
-  bool rocks_;
+  Kind kind_;
   std::string dir_;
+  std::string hub_;
   std::unique_ptr<Backend> backend_;
 };
 
@@ -70,7 +118,7 @@ HistoryEvent Raised(const std::string& name, const std::string& data) {
   return e;
 }
 
-class BackendConformance : public ::testing::TestWithParam<bool> {
+class BackendConformance : public ::testing::TestWithParam<Kind> {
  protected:
   BackendConformance() : h_(GetParam()) {}
   void Put(const store::InstanceRecord& r, std::optional<IndexedFields> prev = std::nullopt) {
@@ -360,22 +408,34 @@ TEST_P(BackendConformance, QueriesSeeEntitiesOrOrchestrationsNeverBoth) {
   EXPECT_EQ(AllIds(by_time).size(), 4u);
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, BackendConformance, ::testing::Values(false, true),
-                         [](const auto& info) { return info.param ? "RocksDb" : "Memory"; });
+#ifdef TASKHUB_CONFORMANCE_AZURE
+constexpr Kind kPersistent = Kind::kAzure;
+constexpr int kModelRounds = 150;  // Azurite is slower than RocksDB: bounded
+INSTANTIATE_TEST_SUITE_P(Backends, BackendConformance, ::testing::Values(Kind::kAzure),
+                         [](const auto&) { return "Azure"; });
+#else
+constexpr Kind kPersistent = Kind::kRocksDb;
+constexpr int kModelRounds = 300;
+INSTANTIATE_TEST_SUITE_P(Backends, BackendConformance,
+                         ::testing::Values(Kind::kMemory, Kind::kRocksDb),
+                         [](const auto& info) {
+                           return info.param == Kind::kRocksDb ? "RocksDb" : "Memory";
+                         });
+#endif
 
 // Random operations applied to both backends must leave them answering alike.
-TEST(BackendModelTest, RocksDbMatchesTheModel) {
+TEST(BackendModelTest, PersistentBackendMatchesTheModel) {
   const unsigned seed = std::random_device{}();
   std::printf("BackendModelTest seed=%u\n", seed);
   SCOPED_TRACE("seed=" + std::to_string(seed));
   std::mt19937 rng(seed);
-  Harness model(false), rocks(true);
+  Harness model(Kind::kMemory), rocks(kPersistent);
   std::map<std::string, store::InstanceRecord> current;
   const OrchestrationStatus statuses[] = {
       ORCHESTRATION_STATUS_PENDING, ORCHESTRATION_STATUS_RUNNING, ORCHESTRATION_STATUS_SUSPENDED,
       ORCHESTRATION_STATUS_COMPLETED, ORCHESTRATION_STATUS_FAILED, ORCHESTRATION_STATUS_TERMINATED};
   uint64_t seq = 0;
-  for (int round = 0; round < 300; ++round) {
+  for (int round = 0; round < kModelRounds; ++round) {
     WriteSet ws;
     const int n = 1 + rng() % 5;
     for (int k = 0; k < n; ++k) {

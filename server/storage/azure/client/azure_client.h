@@ -37,6 +37,8 @@
 
 namespace taskhub::azure {
 
+class ClientCore;  // internal (client_core.h): signing, retries, counting, error mapping
+
 // --- Connection strings -----------------------------------------------------------
 struct Account {
   std::string name;                                     // AccountName
@@ -164,6 +166,11 @@ class TableClient {
   // of the failing op; FailedBatchIndex(status) tells which op (-1 if unknown).
   absl::StatusOr<std::vector<std::string>> Batch(const std::string& table,
                                                  const std::vector<TableOp>& ops);
+
+ private:
+  friend class StorageClient;
+  explicit TableClient(ClientCore* core) : core_(core) {}
+  ClientCore* core_;
 };
 int FailedBatchIndex(const absl::Status& status);
 // The service's error code of a failed call ("EntityAlreadyExists", ...) or "".
@@ -192,6 +199,11 @@ class QueueClient {
   absl::Status Update(const std::string& queue, QueueMessage* m, absl::Duration visibility_timeout,
                       const std::optional<std::string>& new_text = std::nullopt);
   absl::Status Clear(const std::string& queue);
+
+ private:
+  friend class StorageClient;
+  explicit QueueClient(ClientCore* core) : core_(core) {}
+  ClientCore* core_;
 };
 
 // --- Blob service -----------------------------------------------------------------
@@ -226,6 +238,11 @@ class BlobClient {
                             const std::string& lease_id);
   absl::Status BreakLease(const std::string& container, const std::string& blob,
                           absl::Duration break_period = absl::ZeroDuration());
+
+ private:
+  friend class StorageClient;
+  explicit BlobClient(ClientCore* core) : core_(core) {}
+  ClientCore* core_;
 };
 
 // --- The client ---------------------------------------------------------------------

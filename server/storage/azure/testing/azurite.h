@@ -1,0 +1,64 @@
+// Test fixture: one Azurite (Azure Storage emulator) process on free loopback ports.
+// The binary is $TASKHUB_AZURITE, else build/azurite/node_modules/.bin/azurite
+// (installed by `tools/azurite.sh install`); when missing, Start fails saying so.
+//
+// Azurite runs with --inMemoryPersistence, or with Options::location as its workspace
+// (then Stop/Kill + Restart keep the data: outage tests). Restart reuses the ports, so
+// a connection string stays valid. Dies with the test process (PR_SET_PDEATHSIG).
+//
+// Thread-safety: not thread-safe; one thread drives the fixture (clients may run on
+// any thread).
+#ifndef TASKHUB_SERVER_STORAGE_AZURE_TESTING_AZURITE_H_
+#define TASKHUB_SERVER_STORAGE_AZURE_TESTING_AZURITE_H_
+
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "server/storage/azure/client/azure_client.h"
+
+namespace taskhub::azure::testing {
+
+// The Azurite binary to run (see above).
+std::string AzuriteBinary();
+
+class Azurite {
+ public:
+  struct Options {
+    std::string location;  // workspace directory; empty: --inMemoryPersistence
+  };
+  // Starts Azurite and waits until its three services listen.
+  static absl::StatusOr<std::unique_ptr<Azurite>> Start(Options options);
+  static absl::StatusOr<std::unique_ptr<Azurite>> Start() { return Start(Options{}); }
+  ~Azurite();  // Kill()
+
+  // "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=...;
+  // BlobEndpoint=http://127.0.0.1:<port>/devstoreaccount1;..."
+  std::string ConnectionString() const;
+  Account account() const;  // the parsed connection string
+  int blob_port() const { return ports_[0]; }
+  int queue_port() const { return ports_[1]; }
+  int table_port() const { return ports_[2]; }
+  bool running() const { return pid_ > 0; }
+
+  absl::Status Stop();  // SIGTERM and wait
+  void Kill();          // SIGKILL and wait (no-op when not running)
+  // Starts it again on the same ports (after Stop or Kill).
+  absl::Status Restart();
+
+ private:
+  Azurite() = default;
+  absl::Status Launch(bool fixed_ports);
+
+  Options options_;
+  std::string log_path_;
+  std::string temp_dir_;
+  pid_t pid_ = -1;
+  int ports_[3] = {0, 0, 0};
+};
+
+}  // namespace taskhub::azure::testing
+
+#endif  // TASKHUB_SERVER_STORAGE_AZURE_TESTING_AZURITE_H_
