@@ -1,5 +1,7 @@
 #include "server/daemon/config.h"
 
+#include <cstdlib>
+
 #include "CLI/CLI.hpp"
 #include "absl/strings/str_cat.h"
 
@@ -17,9 +19,40 @@ absl::StatusOr<Config> ParseConfig(int argc, char** argv, int* exit_code) {
       ->envname("TASKHUB_TASK_HUB");
   app.add_option("--log-level", c.log_level, "trace, debug, info, warn, error, critical, off")
       ->envname("TASKHUB_LOG_LEVEL");
-  app.add_option("--store", c.store, "Storage backend: rocksdb (durable) or memory (tests)")
+  app.add_option("--store", c.store,
+                 "Storage backend: rocksdb (durable, in --data-dir), azure (durable, an Azure "
+                 "Storage account) or memory (tests)")
       ->envname("TASKHUB_STORE")
-      ->check(CLI::IsMember({"rocksdb", "memory"}));
+      ->check(CLI::IsMember({"rocksdb", "memory", "azure"}));
+  // No envname here: the value is looked up in two variables below, and CLI11 would
+  // print an env-supplied default (the account key) in --help.
+  app.add_option("--azure-storage-connection-string", c.azure_connection_string,
+                 "--store azure: the storage account's connection string (default: "
+                 "$TASKHUB_AZURE_STORAGE_CONNECTION_STRING, then $AzureWebJobsStorage; "
+                 "UseDevelopmentStorage=true for Azurite on its default ports)")
+      ->always_capture_default(false);
+  app.add_option("--partition-count", c.partition_count,
+                 "--store azure: partitions of a new task hub (1-16); an existing task hub "
+                 "keeps the count it was created with")
+      ->envname("TASKHUB_PARTITION_COUNT")
+      ->check(CLI::Range(1, 16));
+  app.add_option("--azure-owner-id", c.azure_owner_id,
+                 "--store azure: identity of this replica for the task hub lease (default: the "
+                 "host name); a restart with the same id takes the lease back at once")
+      ->envname("TASKHUB_AZURE_OWNER_ID");
+  app.add_option("--azure-lease-seconds", c.azure_lease_seconds,
+                 "--store azure: duration of the task hub lease (15-60)")
+      ->envname("TASKHUB_AZURE_LEASE_SECONDS")
+      ->check(CLI::Range(15.0, 60.0));
+  app.add_option("--azure-max-retry-seconds", c.azure_max_retry_seconds,
+                 "--store azure: how long a write keeps retrying while storage is unreachable "
+                 "before it fails (then the store refuses writes until restarted)")
+      ->envname("TASKHUB_AZURE_MAX_RETRY_SECONDS")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--storage-stats-file", c.storage_stats_file,
+                 "Rewrite this file every second (and at exit) with the storage transactions "
+                 "made so far, by kind, as JSON (--store azure only)")
+      ->envname("TASKHUB_STORAGE_STATS_FILE");
   app.add_option("--port-file", c.port_file, "Write the bound port here once serving")
       ->envname("TASKHUB_PORT_FILE");
   app.add_option("--max-payload-bytes", c.engine.max_payload_bytes,
@@ -106,6 +139,16 @@ absl::StatusOr<Config> ParseConfig(int argc, char** argv, int* exit_code) {
   c.engine.max_purge_time = absl::Seconds(max_purge_s);
   c.min_free_disk_bytes = min_free_mb << 20;
   c.engine.entity_v1 = entity_work_items == "v1";
+  if (!c.azure_connection_string.empty()) {
+    c.azure_connection_string_from = "--azure-storage-connection-string";
+  }
+  for (const char* name : {"TASKHUB_AZURE_STORAGE_CONNECTION_STRING", "AzureWebJobsStorage"}) {
+    if (!c.azure_connection_string.empty()) break;
+    if (const char* v = std::getenv(name); v != nullptr && *v != '\0') {
+      c.azure_connection_string = v;
+      c.azure_connection_string_from = absl::StrCat("$", name);
+    }
+  }
   if (c.engine.health_ping_interval <= absl::ZeroDuration() ||
       c.engine.orchestration_lease <= absl::ZeroDuration()) {
     *exit_code = 2;
@@ -119,6 +162,12 @@ absl::StatusOr<Config> ParseConfig(int argc, char** argv, int* exit_code) {
   if (!c.tls_client_ca.empty() && c.tls_cert.empty()) {
     *exit_code = 2;
     return absl::InvalidArgumentError("--tls-client-ca needs --tls-cert and --tls-key\n");
+  }
+  if (!c.storage_stats_file.empty() && c.store != "azure") {
+    *exit_code = 2;
+    return absl::InvalidArgumentError(
+        "--storage-stats-file needs --store azure (the only store that counts storage "
+        "transactions)\n");
   }
   return c;
 }

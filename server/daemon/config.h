@@ -15,7 +15,7 @@ struct Config {
   std::string data_dir = "./taskhub-data";
   std::string task_hub = "default";
   std::string log_level = "info";
-  std::string store = "rocksdb";  // rocksdb | memory
+  std::string store = "rocksdb";  // rocksdb | memory | azure
   std::string port_file;          // written with the bound port once serving
   size_t max_message_bytes = 256 << 20;
   // Security (README "Authentication and TLS"): empty = off.
@@ -24,6 +24,17 @@ struct Config {
   std::string tls_client_ca;  // PEM CA(s): require and verify client certificates (mTLS)
   std::string auth_tokens;    // token file (server/api/auth.h); reloaded on SIGHUP
   uint64_t min_free_disk_bytes = uint64_t{128} << 20;  // refuse writes below this
+  // --store azure (server/storage/azure/azure_backend.h). The connection string holds
+  // the account key: never log or print it.
+  std::string azure_connection_string;
+  std::string azure_connection_string_from;  // the flag or variable it came from
+  int partition_count = 4;          // 1..16, fixed once the task hub exists
+  std::string azure_owner_id;       // lease identity; empty: the host name
+  double azure_lease_seconds = 30;  // 15..60
+  double azure_max_retry_seconds = 120;
+  // Rewritten (atomically) with the storage transaction counts as JSON every second
+  // and at exit; only for a store that counts them (azure).
+  std::string storage_stats_file;
   engine::EngineOptions engine;
 };
 

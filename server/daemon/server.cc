@@ -10,6 +10,7 @@
 #include "server/common/logging.h"
 #include "server/common/status_macros.h"
 #include "server/daemon/security.h"
+#include "server/storage/azure/azure_backend.h"
 #include "server/storage/memory/memory_backend.h"
 #include "server/storage/rocksdb/rocksdb_backend.h"
 
@@ -34,6 +35,33 @@ absl::Status PrepareDataDir(const std::string& dir) {
   return absl::OkStatus();
 }
 
+// --store azure: checks what can be checked without storage (each error names the
+// flag to fix), then opens (creating if needed) the task hub.
+absl::StatusOr<std::unique_ptr<storage::AzureBackend>> OpenAzure(const Config& config) {
+  if (config.azure_connection_string.empty()) {
+    return absl::InvalidArgumentError(
+        "--store azure needs a storage account: pass --azure-storage-connection-string or set "
+        "$TASKHUB_AZURE_STORAGE_CONNECTION_STRING (or $AzureWebJobsStorage); "
+        "UseDevelopmentStorage=true means Azurite on its default ports");
+  }
+  if (absl::Status st = storage::ValidateAzureTaskHubName(config.task_hub); !st.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("--task-hub: ", st.message()));
+  }
+  if (auto account = azure::ParseConnectionString(config.azure_connection_string); !account.ok()) {
+    return absl::Status(account.status().code(),
+                        absl::StrCat(config.azure_connection_string_from, ": ",
+                                     account.status().message()));
+  }
+  storage::AzureBackendOptions opts;
+  opts.connection_string = config.azure_connection_string;
+  opts.task_hub = config.task_hub;
+  opts.partition_count = config.partition_count;
+  opts.owner_id = config.azure_owner_id;
+  opts.lease_duration = absl::Seconds(config.azure_lease_seconds);
+  opts.max_retry_time = absl::Seconds(config.azure_max_retry_seconds);
+  return storage::OpenAzureBackend(opts);
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config) {
@@ -46,6 +74,15 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config) {
   s->authorizer_ = std::move(authorizer);
   if (config.store == "memory") {
     s->backend_ = std::make_unique<storage::MemoryBackend>();
+  } else if (config.store == "azure") {
+    ASSIGN_OR_RETURN(std::unique_ptr<storage::AzureBackend> azure, OpenAzure(config));
+    s->azure_ = azure.get();
+    s->backend_ = std::move(azure);
+    if (!config.storage_stats_file.empty()) {
+      ASSIGN_OR_RETURN(s->stats_file_,
+                       StatsFile::Start(config.storage_stats_file,
+                                        [azure = s->azure_] { return azure->Counts().ToJson(); }));
+    }
   } else {
     RETURN_IF_ERROR(PrepareDataDir(config.data_dir));
     storage::RocksDbOptions opts;
@@ -86,8 +123,13 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config) {
     s->grpc_ = std::move(grpc);
     s->SetHealthLocked();
   }
-  log->info("taskhubd serving task hub '{}' on port {} (store: {}, data dir: {})",
-            config.task_hub, s->port_, config.store, config.data_dir);
+  if (s->azure_ != nullptr) {
+    log->info("taskhubd serving task hub '{}' on port {} (store: azure, {} partitions)",
+              config.task_hub, s->port_, s->azure_->partition_count());
+  } else {
+    log->info("taskhubd serving task hub '{}' on port {} (store: {}, data dir: {})",
+              config.task_hub, s->port_, config.store, config.data_dir);
+  }
   LogSecurity(config);
   return s;
 }
@@ -134,6 +176,10 @@ void Server::Shutdown(absl::Duration deadline) {
                    std::chrono::milliseconds(absl::ToInt64Milliseconds(deadline)));
   }
   if (engine_ != nullptr) engine_->Stop();  // finishes queued commits
+  if (stats_file_ != nullptr) stats_file_->Stop();  // the final counts
+  if (azure_ != nullptr) {
+    Logger("daemon")->info("storage transactions: {}", azure_->Counts().ToString());
+  }
   if (grpc != nullptr) Logger("daemon")->info("taskhubd stopped");
 }
 

@@ -15,6 +15,8 @@
 #include "server/api/auth.h"
 #include "server/api/sidecar_service.h"
 #include "server/daemon/config.h"
+#include "server/daemon/stats_file.h"
+#include "server/storage/azure/azure_backend.h"
 
 namespace taskhub::daemon {
 
@@ -36,6 +38,8 @@ class Server {
   void SetHealthLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(health_mu_);
 
   std::unique_ptr<storage::Backend> backend_;
+  storage::AzureBackend* azure_ = nullptr;  // backend_ when --store azure
+  std::unique_ptr<StatsFile> stats_file_;   // --storage-stats-file
   std::unique_ptr<engine::Engine> engine_;
   std::unique_ptr<api::SidecarService> service_;
   absl::Mutex health_mu_;  // guards setting grpc_ and the health status

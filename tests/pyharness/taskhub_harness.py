@@ -13,8 +13,8 @@ Environment (read when a binary is needed, so a conftest may set them first):
   TASKHUB_STORE        azure: every Taskhubd runs with --store azure on its own task hub (named
                        from its data dir) of one Azurite started for the session, or of the account
                        in TASKHUB_AZURE_STORAGE_CONNECTION_STRING when that is set
-  AZURITE              the azurite executable (default <repo>/build/azurite/node_modules/.bin/azurite,
-                       installed by tools/azurite.sh)
+  TASKHUB_AZURITE      the azurite executable (default
+                       <repo>/build/azurite/node_modules/.bin/azurite, from tools/azurite.sh install)
 
 Contracts:
   * A server binds the port it is given, 0 (the default) meaning a kernel-chosen one; taskhubd
@@ -208,10 +208,10 @@ _AZURITE_LISTENING = re.compile(
 
 def azurite_binary() -> Path:
     return require_executable(
-        Path(os.environ.get("AZURITE",
+        Path(os.environ.get("TASKHUB_AZURITE",
                             str(REPO_ROOT / "build" / "azurite" / "node_modules" / ".bin" /
                                 "azurite"))),
-        "AZURITE (install it with tools/azurite.sh install)")
+        "TASKHUB_AZURITE (install it with tools/azurite.sh install)")
 
 
 class Azurite(Process):

@@ -10,7 +10,7 @@
 // TASKHUB_STORE=azure: every server runs with --store azure on its own task hub,
 // named from its data dir (a restart on the same dataDir reopens the same hub),
 // in the storage account of $TASKHUB_AZURE_STORAGE_CONNECTION_STRING, or else of
-// one Azurite started for this test process ($AZURITE, default
+// one Azurite started for this test process ($TASKHUB_AZURITE, default
 // build/azurite/node_modules/.bin/azurite; ports chosen by the kernel, data in a
 // temp dir; killed when the process exits). The connection string goes to taskhubd
 // through its environment, never its command line.
@@ -67,10 +67,10 @@ function azuriteConnectionString() {
 }
 
 async function startAzurite() {
-  const bin = process.env.AZURITE ||
+  const bin = process.env.TASKHUB_AZURITE ||
     path.join(REPO_ROOT, "build", "azurite", "node_modules", ".bin", "azurite");
   if (!fs.existsSync(bin)) {
-    throw new Error(`azurite not found at ${bin} (run tools/azurite.sh install or set AZURITE)`);
+    throw new Error(`azurite not found at ${bin} (run tools/azurite.sh install or set TASKHUB_AZURITE)`);
   }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "taskhub-azurite-js-"));
   const args = ["--silent", "--disableTelemetry", "--location", path.join(dir, "location")];
