@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: unit, conformance and engine tests and the benchmark smoke run
-# (ctest); the Python and JavaScript interop suites against a real taskhubd; the crash
-# and worker-disconnect tests; the C++ SDK samples, cross-language and resilience
+# (ctest); the Python and JavaScript interop suites against a real taskhubd (again over
+# Azure Storage on Azurite); the crash and worker-disconnect tests (kill -9 again over
+# Azurite; storage outages); the C++ SDK samples, cross-language and resilience
 # tests; the taskhub CLI tests; and the Java interop suite (Maven).
 # Installs what it needs first (Debian packages, a Python venv, npm and Maven packages).
 set -euo pipefail
@@ -32,6 +33,9 @@ echo "== crash and worker-disconnect tests"
 "$venv/bin/python" -m pytest -q tests/crash
 echo "== Python interop again with 4 engine partitions (messages between partitions)"
 TASKHUB_ENGINE_PARTITIONS=4 "$venv/bin/python" -m pytest -q tests/interop/python
+echo "== Python interop and the kill -9 crash test over Azure Storage (Azurite, tests/pyharness)"
+TASKHUB_STORE=azure "$venv/bin/python" -m pytest -q tests/interop/python
+TASKHUB_STORE=azure "$venv/bin/python" -m pytest -q tests/crash/test_crash_recovery.py
 echo "== start-up failures and full-disk tests"
 "$venv/bin/python" -m pytest -q tests/startup
 echo "== C++ SDK samples, cross-language and resilience tests"
@@ -44,6 +48,8 @@ echo "== TLS and bearer tokens (Python, JS and C++ SDKs, CLI)"
 
 echo "== JavaScript interop (@microsoft/durabletask-js from npm)"
 (cd tests/interop/js && npm test)
+echo "== JavaScript interop over Azure Storage (Azurite)"
+(cd tests/interop/js && TASKHUB_STORE=azure npm test)
 echo "== JavaScript entities again with V1 entity work items (entityRequest)"
 (cd tests/interop/js && TASKHUB_ENTITY_WORK_ITEMS=v1 node --test --test-concurrency=1 test/entities.test.js)
 echo "== Java interop (com.microsoft:durabletask-client from Maven Central)"
