@@ -32,8 +32,8 @@ absl::StatusOr<Config> ParseConfig(int argc, char** argv, int* exit_code) {
                  "UseDevelopmentStorage=true for Azurite on its default ports)")
       ->always_capture_default(false);
   app.add_option("--partition-count", c.partition_count,
-                 "--store azure: partitions of a new task hub (1-16); an existing task hub "
-                 "keeps the count it was created with")
+                 "--store azure: partitions of the task hub (1-16), fixed when it is created: "
+                 "opening it with another count fails")
       ->envname("TASKHUB_PARTITION_COUNT")
       ->check(CLI::Range(1, 16));
   app.add_option("--azure-owner-id", c.azure_owner_id,
