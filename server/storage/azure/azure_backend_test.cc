@@ -6,6 +6,8 @@
 
 #include <unistd.h>
 
+#include <thread>
+
 #include "absl/strings/match.h"
 #include "gtest/gtest.h"
 #include "server/core/history.h"
@@ -209,6 +211,36 @@ TEST(AzureBackend, StorageDownFailsCommitStickyAndReadsNot) {
   ft->SetDown(false);
   EXPECT_EQ(InputOf(b.get(), "abc"), "<none>");  // reads work again
   EXPECT_EQ(b->Commit(Puts({{"abc", "2"}})).code(), absl::StatusCode::kUnavailable);  // sticky
+}
+
+// An outage shorter than max_retry_time is ridden out: the commit (its reads included)
+// waits and succeeds, nothing sticky.
+TEST(AzureBackend, ShortOutageIsRiddenOut) {
+  auto ft = std::make_shared<FaultTransport>(azure::MakeCurlTransport());
+  AzureBackendOptions o = Opts(FreshHub(), "owner-a", ft);
+  o.max_retry_time = absl::Seconds(60);
+  auto b = MustOpen(o);
+  ASSERT_TRUE(b);
+  WriteSet first = Puts({{"abc", "1"}});
+  first.ops.push_back(AppendHistory{"abc", 0, {Raised("old")}});
+  ASSERT_TRUE(b->Commit(first).ok());
+  ft->SetDown(true);
+  std::thread back([&] {
+    absl::SleepFor(absl::Milliseconds(1500));  // the outage's length, not a wait for a result
+    ft->SetDown(false);
+  });
+  WriteSet ws = Puts({{"abc", "2"}, {"instance-1", "2"}});
+  ws.ops.push_back(ClearHistory{"abc"});  // needs a read before writing
+  ws.ops.push_back(AppendHistory{"abc", 0, {Raised("new")}});
+  absl::Status st = b->Commit(ws);
+  back.join();
+  ASSERT_TRUE(st.ok()) << st;
+  EXPECT_EQ(InputOf(b.get(), "instance-1"), "2");
+  auto hist = b->GetHistory("abc");
+  ASSERT_TRUE(hist.ok());
+  ASSERT_EQ(hist->size(), 1u);
+  EXPECT_EQ((*hist)[0].eventraised().input().value(), "new");
+  EXPECT_TRUE(b->Commit(Puts({{"abc", "3"}})).ok());
 }
 
 TEST(AzureBackend, LargePayloadsRoundTrip) {

@@ -255,11 +255,17 @@ absl::Status AzureBackendImpl::Commit(const WriteSet& ws) {
     absl::MutexLock l(&mu_);
     RETURN_IF_ERROR(sticky_);
   }
-  ASSIGN_OR_RETURN(azrows::Translation tr, azrows::Translate(ws, options_.partition_count, this));
+  // Reads first (stored rows of cleared/deleted instances, DeleteEverything's blobs),
+  // retried through outages like the writes: nothing is written yet.
+  azrows::Translation tr;
   std::vector<std::string> old_blobs;
-  if (tr.delete_everything) {
-    ASSIGN_OR_RETURN(old_blobs, client_->blobs().List(container_, "data/"));
-  }
+  RETURN_IF_ERROR(Retrying([&]() -> absl::Status {
+    ASSIGN_OR_RETURN(tr, azrows::Translate(ws, options_.partition_count, this));
+    if (tr.delete_everything) {
+      ASSIGN_OR_RETURN(old_blobs, client_->blobs().List(container_, "data/"));
+    }
+    return absl::OkStatus();
+  }));
   RETURN_IF_ERROR(PlaceData(&tr.rows));
   std::set<std::string> pks;
   size_t bytes = 0;
