@@ -226,7 +226,7 @@ TEST(AzureBackend, ShortOutageIsRiddenOut) {
   ASSERT_TRUE(b->Commit(first).ok());
   ft->SetDown(true);
   std::thread back([&] {
-    absl::SleepFor(absl::Milliseconds(1500));  // the outage's length, not a wait for a result
+    absl::SleepFor(absl::Seconds(4));  // the outage's length, not a wait for a result
     ft->SetDown(false);
   });
   WriteSet ws = Puts({{"abc", "2"}, {"instance-1", "2"}});
