@@ -35,7 +35,8 @@ absl::Status ValidateAzureTaskHubName(const std::string& task_hub) {
   if (task_hub.size() < 3 || task_hub.size() > 45) return bad("wrong length");
   if (!std::isalpha(static_cast<unsigned char>(task_hub[0]))) return bad("it must start with a letter");
   for (char c : task_hub) {
-    if (!std::isalnum(static_cast<unsigned char>(c)) || static_cast<unsigned char>(c) > 127) {
+    if (static_cast<unsigned char>(c) > 127) return bad("it contains a non-ASCII character");
+    if (!std::isalnum(static_cast<unsigned char>(c))) {
       return bad(absl::StrCat("character '", std::string(1, c), "' is not allowed"));
     }
   }

@@ -299,6 +299,8 @@ TEST(AzureBackend, BadHubNamesAndOptionsAreRejected) {
     EXPECT_EQ(ValidateAzureTaskHubName(bad).code(), absl::StatusCode::kInvalidArgument) << bad;
     EXPECT_EQ(OpenAzureBackend(Opts(bad)).status().code(), absl::StatusCode::kInvalidArgument);
   }
+  EXPECT_TRUE(absl::StrContains(ValidateAzureTaskHubName("h\xc3\xbc" "b").message(), "non-ASCII"));
+  EXPECT_TRUE(absl::StrContains(ValidateAzureTaskHubName("has-dash").message(), "'-'"));
   EXPECT_TRUE(ValidateAzureTaskHubName("Hub1").ok());
   EXPECT_TRUE(ValidateAzureTaskHubName("a23456789012345678901234567890123456789012345").ok());
   for (int count : {0, 17}) {
