@@ -222,8 +222,9 @@ absl::Status AzureBackendImpl::LoadSeqMaps() {
     const char kinds[3] = {'a', 't', 'm'};
     for (int k = 0; k < 3; ++k) {
       const std::string from = std::string(1, kinds[k]) + ":";
-      ASSIGN_OR_RETURN(std::vector<std::string> rows, ListRows(pk, {from}));
-      for (const auto& rk : rows) {
+      ASSIGN_OR_RETURN(std::vector<azrows::StoredRow> rows, ListRows(pk, {from}));
+      for (const auto& row : rows) {
+        const std::string& rk = row.row_key;
         // a:<seq>, m:<seq>, t:<fire>:<seq>: the seq is the last 20 characters.
         if (rk.size() < 22) continue;
         if (auto seq = al::ParseNum(std::string_view(rk).substr(rk.size() - 20))) {

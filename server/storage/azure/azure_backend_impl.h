@@ -50,8 +50,9 @@ class AzureBackendImpl : public AzureBackend, private azrows::RowSource {
   };
 
   // RowSource.
-  absl::StatusOr<std::vector<std::string>> ListRows(
+  absl::StatusOr<std::vector<azrows::StoredRow>> ListRows(
       const std::string& pk, const std::vector<std::string>& prefixes) override;
+  absl::StatusOr<std::string> BlobOf(const std::string& pk, const std::string& rk) override;
   absl::StatusOr<std::vector<azrows::RowId>> ListAll() override;
   int SeqPartition(char kind, uint64_t seq) override;
 

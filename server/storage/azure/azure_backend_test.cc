@@ -280,6 +280,19 @@ TEST(AzureBackend, LargePayloadsRoundTrip) {
   auto page = b->QueryInstances(f);
   ASSERT_TRUE(page.ok());
   ASSERT_EQ(page->records.size(), 2u);
+  // Blobs of replaced and deleted rows are removed: instance-1's record, abc's two
+  // history chunks are the only ones.
+  azure::StorageClient raw(SharedAzurite()->account());
+  auto blobs = [&] { return raw.blobs().List(azlayout::ContainerName(hub), "data/")->size(); };
+  EXPECT_EQ(blobs(), 3u);
+  ASSERT_TRUE(b->Commit(Puts({{"instance-1", m1}})).ok());
+  EXPECT_EQ(InputOf(b.get(), "instance-1"), m1);
+  EXPECT_EQ(blobs(), 3u);
+  WriteSet del;
+  del.ops.push_back(DeleteInstance{"abc", IndexedFields::Of(Rec("abc", ""))});
+  ASSERT_TRUE(b->Commit(del).ok());
+  EXPECT_EQ(blobs(), 1u);
+  EXPECT_TRUE(b->GetHistory("abc")->empty());
 }
 
 TEST(AzureBackend, PartitionCountIsFixedWhenTheHubExists) {

@@ -311,8 +311,9 @@ absl::Status AzureBackendImpl::Commit(const WriteSet& ws) {
       }
     }
   }
-  // The data blobs of the rows DeleteEverything removed (best effort: garbage else).
+  // The data blobs of the rows this commit removed (best effort: garbage else).
   for (const auto& b : old_blobs) (void)client_->blobs().Delete(container_, b);
+  for (const auto& b : tr.garbage_blobs) (void)client_->blobs().Delete(container_, b);
   return absl::OkStatus();
 }
 

@@ -58,7 +58,7 @@ absl::StatusOr<std::vector<TableEntity>> AzureBackendImpl::QueryRange(
   return client_->tables().QueryAll(table_, q);
 }
 
-absl::StatusOr<std::vector<std::string>> AzureBackendImpl::ListRows(
+absl::StatusOr<std::vector<azrows::StoredRow>> AzureBackendImpl::ListRows(
     const std::string& pk, const std::vector<std::string>& prefixes) {
   azure::QueryOptions q;
   std::vector<std::string> ranges;
@@ -68,11 +68,18 @@ absl::StatusOr<std::vector<std::string>> AzureBackendImpl::ListRows(
   }
   q.filter = absl::StrCat("PartitionKey eq ", ODataQuote(pk), " and (",
                           absl::StrJoin(ranges, " or "), ")");
-  q.select = {"RowKey"};
+  q.select = {"RowKey", "Blob"};
   ASSIGN_OR_RETURN(std::vector<TableEntity> rows, client_->tables().QueryAll(table_, q));
-  std::vector<std::string> out;
-  for (auto& e : rows) out.push_back(std::move(e.row_key));
+  std::vector<azrows::StoredRow> out;
+  for (auto& e : rows) out.push_back({std::move(e.row_key), azrows::StringProp(e, "Blob")});
   return out;
+}
+
+absl::StatusOr<std::string> AzureBackendImpl::BlobOf(const std::string& pk, const std::string& rk) {
+  auto got = client_->tables().Get(table_, pk, rk);
+  if (got.status().code() == absl::StatusCode::kNotFound) return std::string();
+  RETURN_IF_ERROR(got.status());
+  return azrows::StringProp(*got, "Blob");
 }
 
 absl::StatusOr<std::vector<azrows::RowId>> AzureBackendImpl::ListAll() {

@@ -46,8 +46,17 @@ class Builder {
       auto end = t_.rows.lower_bound({pk, al::RangeEnd(p)});
       t_.rows.erase(it, end);
     }
-    ASSIGN_OR_RETURN(std::vector<std::string> stored, src_->ListRows(pk, prefixes));
-    for (const auto& rk : stored) Delete(pk, rk);
+    ASSIGN_OR_RETURN(std::vector<StoredRow> stored, src_->ListRows(pk, prefixes));
+    for (const auto& r : stored) {
+      Delete(pk, r.row_key);
+      if (!r.blob.empty()) t_.garbage_blobs.push_back(r.blob);
+    }
+    return absl::OkStatus();
+  }
+  // The blob of stored row `rk`, if any, becomes garbage once this commit succeeds.
+  absl::Status Replaced(const std::string& pk, const std::string& rk) {
+    ASSIGN_OR_RETURN(std::string blob, src_->BlobOf(pk, rk));
+    if (!blob.empty()) t_.garbage_blobs.push_back(blob);
     return absl::OkStatus();
   }
 
@@ -104,11 +113,16 @@ absl::Status Builder::Add(const WriteOp& op) {
       props["NoCopy"] = TableValue::Bool(true);
       Put(pk, al::CreatedRow(now.created_us, id), "", std::move(props));
     }
+    // A big record's blob is replaced by a new one (1 read; small records need none).
+    if (p->previous && data.size() > al::kInlineMax) {
+      RETURN_IF_ERROR(Replaced(pk, al::InstanceRow(id)));
+    }
     Put(pk, al::InstanceRow(id), std::move(data), IndexProps(p->record));
   } else if (auto* d = std::get_if<DeleteInstance>(&op)) {
     const std::string pk = Pk(d->instance_id);
     RETURN_IF_ERROR(DeletePrefixes(
         pk, {al::HistoryPrefix(d->instance_id), al::InboxPrefix(d->instance_id)}));
+    RETURN_IF_ERROR(Replaced(pk, al::InstanceRow(d->instance_id)));
     Delete(pk, al::InstanceRow(d->instance_id));
     Delete(pk, al::CreatedRow(d->previous.created_us, d->instance_id));
   } else if (auto* a = std::get_if<AppendHistory>(&op)) {
@@ -144,6 +158,7 @@ absl::Status Builder::Add(const WriteOp& op) {
   } else if (std::holds_alternative<DeleteEverything>(op)) {
     t_.rows.clear();
     t_.seq_changes.clear();
+    t_.garbage_blobs.clear();  // the backend deletes every data blob
     pending_.clear();
     ASSIGN_OR_RETURN(std::vector<RowId> all, src_->ListAll());
     for (const auto& [pk, rk] : all) Delete(pk, rk);

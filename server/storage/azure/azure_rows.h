@@ -27,13 +27,21 @@ struct RowWrite {
 using RowId = std::pair<std::string, std::string>;  // (PartitionKey, RowKey)
 using RowMap = std::map<RowId, RowWrite>;
 
+// A stored row: its key and the data blob it references ("" none).
+struct StoredRow {
+  std::string row_key;
+  std::string blob;
+};
+
 // What the translation needs to know about stored rows.
 class RowSource {
  public:
   virtual ~RowSource() = default;
-  // RowKeys of the stored rows of partition `pk` starting with any of `prefixes`.
-  virtual absl::StatusOr<std::vector<std::string>> ListRows(
+  // The stored rows of partition `pk` starting with any of `prefixes`.
+  virtual absl::StatusOr<std::vector<StoredRow>> ListRows(
       const std::string& pk, const std::vector<std::string>& prefixes) = 0;
+  // The data blob the stored row references ("" when none or no such row).
+  virtual absl::StatusOr<std::string> BlobOf(const std::string& pk, const std::string& rk) = 0;
   // Every stored row except the ~meta rows, in every partition.
   virtual absl::StatusOr<std::vector<RowId>> ListAll() = 0;
   // The partition of the stored a:/t:/m: row with this seq (kind 'a', 't', 'm'), or -1.
@@ -50,6 +58,9 @@ struct Translation {
   RowMap rows;
   std::vector<SeqChange> seq_changes;
   bool delete_everything = false;
+  // Data blobs of rows this commit deletes or replaces: deleted once it succeeded
+  // (best effort; a blob no row references is garbage, never state).
+  std::vector<std::string> garbage_blobs;
 };
 
 // The row writes of `ws`, in a map (the last write of a row wins).
