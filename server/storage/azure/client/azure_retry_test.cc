@@ -90,9 +90,14 @@ TEST_F(RetryTest, LostRepliesMakeAmbiguousOutcomes) {
 TEST_F(RetryTest, StorageDownAndBack) {
   const std::string c = LowerName("down");
   AZ_ASSERT_OK(blobs().CreateContainerIfNotExists(c));
+  std::atomic<int> failed_attempts{0};
+  faults_->SetObserver([&](const HttpRequest&, const absl::StatusOr<HttpResponse>& r) {
+    if (!r.ok()) ++failed_attempts;
+  });
   faults_->SetDown(true);
   auto r = blobs().Put(c, "b", "x");
   EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable) << r.status();
+  EXPECT_EQ(failed_attempts.load(), FastRetries().max_attempts);
   EXPECT_EQ(blobs().Get(c, "b").status().code(), absl::StatusCode::kUnavailable);
   faults_->SetDown(false);
   AZ_ASSERT_OK(blobs().Put(c, "b", "x"));
