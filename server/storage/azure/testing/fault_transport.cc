@@ -17,6 +17,11 @@ void FaultTransport::SetDown(bool down) {
   down_ = down;
 }
 
+void FaultTransport::SetObserver(Observer observer) {
+  std::lock_guard<std::mutex> lock(mu_);
+  observer_ = std::move(observer);
+}
+
 void FaultTransport::Clear() {
   std::lock_guard<std::mutex> lock(mu_);
   faults_.clear();
@@ -60,9 +65,11 @@ absl::StatusOr<HttpResponse> FaultTransport::Injected(const Fault& f,
 
 absl::StatusOr<HttpResponse> FaultTransport::Send(const HttpRequest& request) {
   std::optional<Fault> fault;
+  Observer observer;
   {
     std::lock_guard<std::mutex> lock(mu_);
     ++requests_;
+    observer = observer_;
     if (down_) {
       ++injected_;
       fault = Fault{1, nullptr, When::kBefore, 0};
@@ -76,12 +83,18 @@ absl::StatusOr<HttpResponse> FaultTransport::Send(const HttpRequest& request) {
       }
     }
   }
-  if (!fault) return inner_->Send(request);
-  if (fault->when == When::kAfter) {
-    absl::StatusOr<HttpResponse> real = inner_->Send(request);
-    (void)real;  // the reply is lost
+  absl::StatusOr<HttpResponse> result;
+  if (!fault) {
+    result = inner_->Send(request);
+  } else {
+    if (fault->when == When::kAfter) {
+      absl::StatusOr<HttpResponse> real = inner_->Send(request);
+      (void)real;  // the reply is lost
+    }
+    result = Injected(*fault, request);
   }
-  return Injected(*fault, request);
+  if (observer) observer(request, result);
+  return result;
 }
 
 }  // namespace taskhub::azure::testing

@@ -39,6 +39,11 @@ class FaultTransport : public HttpTransport {
   void SetDown(bool down);
   void Clear();  // drops pending faults and clears "down"
 
+  // Called after every Send (outside the lock) with the request and what the caller
+  // got (injected or real): lets tests record or assert on the traffic.
+  using Observer = std::function<void(const HttpRequest&, const absl::StatusOr<HttpResponse>&)>;
+  void SetObserver(Observer observer);
+
   int requests() const;  // every Send, faulted or not
   int injected() const;  // faults injected so far
 
@@ -62,6 +67,7 @@ class FaultTransport : public HttpTransport {
   mutable std::mutex mu_;
   std::vector<Fault> faults_;
   bool down_ = false;
+  Observer observer_;
   int requests_ = 0;
   int injected_ = 0;
 };
