@@ -262,6 +262,8 @@ TEST(AzureBackend, LargePayloadsRoundTrip) {
   WriteSet many;
   for (uint64_t i = 0; i < 24; ++i) many.ops.push_back(PutInbox{"abc", 10 + i, Raised(payload(200 << 10, 'd' + i))});
   ASSERT_TRUE(b->Commit(many).ok());
+  azure::StorageClient raw(SharedAzurite()->account());
+  EXPECT_EQ(raw.blobs().List(azlayout::ContainerName(hub), "log/")->size(), 1u);
   b.reset();
   b = MustOpen(Opts(hub));
   ASSERT_TRUE(b);
@@ -282,7 +284,6 @@ TEST(AzureBackend, LargePayloadsRoundTrip) {
   ASSERT_EQ(page->records.size(), 2u);
   // Blobs of replaced and deleted rows are removed: instance-1's record, abc's two
   // history chunks are the only ones.
-  azure::StorageClient raw(SharedAzurite()->account());
   auto blobs = [&] { return raw.blobs().List(azlayout::ContainerName(hub), "data/")->size(); };
   EXPECT_EQ(blobs(), 3u);
   ASSERT_TRUE(b->Commit(Puts({{"instance-1", m1}})).ok());
@@ -293,6 +294,9 @@ TEST(AzureBackend, LargePayloadsRoundTrip) {
   ASSERT_TRUE(b->Commit(del).ok());
   EXPECT_EQ(blobs(), 1u);
   EXPECT_TRUE(b->GetHistory("abc")->empty());
+  // The spilled commit record's blob went with the next record (after the reopen too).
+  ASSERT_TRUE(b->Commit(Puts({{"abc", "x"}, {"instance-1", "y"}})).ok());
+  EXPECT_EQ(raw.blobs().List(azlayout::ContainerName(hub), "log/")->size(), 0u);
 }
 
 TEST(AzureBackend, PartitionCountIsFixedWhenTheHubExists) {

@@ -176,17 +176,19 @@ absl::Status AzureBackendImpl::Materialize(const store::AzureLogRecord& rec, boo
                             pks.size());
   }
   return ForEachParallel(static_cast<int>(pks.size()), [&](int i) {
-    return WritePartition(pks[i], by_pk[pks[i]], rec.max_seq(), rec.n());
+    return WritePartition(pks[i], by_pk.at(pks[i]), rec.max_seq(), rec.n());
   });
 }
 
 absl::Status AzureBackendImpl::CommitLog(const azrows::RowMap& rows, uint64_t max_seq) {
   store::AzureLogRecord rec;
   std::vector<std::string> old_rows;
+  std::string old_blob, new_blob;
   {
     absl::MutexLock l(&mu_);
     rec.set_n(static_cast<uint64_t>(log_meta_.applied) + 1);
     old_rows = log_rows_;
+    old_blob = log_blob_;
   }
   rec.set_max_seq(max_seq);
   for (const auto& [id, w] : rows) *rec.add_rows() = azrows::ToLogRow(w);
@@ -196,6 +198,7 @@ absl::Status AzureBackendImpl::CommitLog(const azrows::RowMap& rows, uint64_t ma
   if (bytes.size() > al::kLogInlineMax) {
     const std::string name = absl::StrCat("log/", al::Num(rec.n()), "-", RandomHex());
     RETURN_IF_ERROR(Retrying([&] { return client_->blobs().Put(container_, name, bytes).status(); }));
+    new_blob = name;
     TableEntity e{al::kLogPk, al::LogRow(rec.n(), 0), {{"Blob", TableValue::String(name)}}, ""};
     ops.push_back(TableOp{TableOpKind::kUpsertReplace, std::move(e), ""});
   } else {
@@ -216,7 +219,10 @@ absl::Status AzureBackendImpl::CommitLog(const azrows::RowMap& rows, uint64_t ma
     absl::MutexLock l(&mu_);
     log_meta_.applied = static_cast<int64_t>(rec.n());
     log_rows_ = std::move(new_rows);
+    log_blob_ = new_blob;
   }
+  // The previous record's rows are gone with the batch above; its blob is garbage.
+  if (!old_blob.empty()) (void)client_->blobs().Delete(container_, old_blob);
   return Materialize(rec, /*only_unapplied=*/false);
 }
 
@@ -228,7 +234,11 @@ absl::Status AzureBackendImpl::Replay() {
     absl::MutexLock l(&mu_);
     last = log_meta_.applied;
     log_rows_.clear();
-    for (const auto& e : rows) log_rows_.push_back(e.row_key);
+    log_blob_.clear();
+    for (const auto& e : rows) {
+      log_rows_.push_back(e.row_key);
+      if (!azrows::StringProp(e, "Blob").empty()) log_blob_ = azrows::StringProp(e, "Blob");
+    }
   }
   std::string bytes;
   for (const auto& e : rows) {
