@@ -75,7 +75,8 @@
 //    each with [Merge P/~meta If-Match] (fencing), the last also setting AppliedLog=n.
 //    Materialization is idempotent (upserts; a delete answered 404 is dropped and the
 //    batch retried), and Commit returns only after it, so reads see every acknowledged
-//    write. Record n-1 is deleted only in record n's commit batch, when n-1 is applied.
+//    write. Record n-1 (and its blob) is deleted only with record n's commit batch, when
+//    n-1 is applied everywhere, so at most one record is ever present.
 // 3. Open (after fencing, below) reads log/~meta and the log rows: a record n still
 //    present is re-materialized on every partition with AppliedLog < n before Open
 //    returns. A partition with AppliedLog >= n already holds n and every later fast-path
@@ -86,8 +87,10 @@
 //
 // FENCING: Open takes the lease blob, then writes Owner and Epoch+1 into every ~meta row
 // (an update with If-Match). Every batch afterwards carries that row's ETag; a 412 on
-// ~meta means someone else wrote it: the row is re-read; the same Epoch means it was our
-// own batch whose answer got lost (an ambiguous retry), so it is done; another Epoch
+// ~meta means it changed since our last write: the row is re-read; the same Epoch means
+// it was our own batch whose answer got lost (only this owner writes with this Epoch and
+// it has one batch per partition in flight at a time; the batch is all or nothing and
+// the ~meta merge is its first op, so the retry fails on it), so it is done; another Epoch
 // means a newer owner fenced us: sticky FAILED_PRECONDITION "task hub H is owned by
 // <owner> now". Transport errors, 5xx, 408 and 429 are retried with back-off for up to
 // max_retry_time, then Commit fails sticky UNAVAILABLE; reads just fail UNAVAILABLE.
