@@ -55,9 +55,10 @@
 // key holds / \ # ? % ' or control characters, and ':' (the separator) never occurs in
 // an <eid>. An escaped id longer than kMaxEidChars (only ids with many non-ASCII
 // characters: ids are <= 256 bytes) becomes its first kHashedPrefixChars characters,
-// "~H" and 32 hex digits of SHA-256(id); the row's Id property holds the raw id. Such
-// ids sort by hash among ids sharing those first characters (the only order difference
-// from RocksDB); prefix queries scan the shortened prefix and check the Id.
+// "~H" and 32 hex digits of SHA-256(id); the row's Id property holds the raw id. The keys
+// of such ids sort by hash among ids sharing those first characters (a "run"); queries
+// read a run whole and sort it by Id, and a token inside a run restarts at the run, so
+// answers keep RocksDB's order. Prefix scans use the shortened prefix and check the Id.
 //
 // COMMIT (serialized): the WriteSet becomes row writes (upsert-replace or delete; the
 // last write of a row wins; ClearHistory and DeleteInstance list the instance's h:/n:
