@@ -14,6 +14,7 @@
 #include "nlohmann/json.hpp"
 #include "server/common/logging.h"
 #include "server/storage/azure/client/client_core.h"
+#include "server/storage/azure/client/xml.h"
 
 namespace taskhub::azure {
 namespace {
@@ -21,15 +22,6 @@ namespace {
 constexpr char kVersion[] = "2021-12-02";
 constexpr char kCodePayload[] = "taskhub.azure/error-code";
 constexpr char kIndexPayload[] = "taskhub.azure/batch-index";
-
-// The text between <tag> and </tag>, or "".
-std::string XmlElement(const std::string& body, const std::string& tag) {
-  size_t b = body.find("<" + tag + ">");
-  if (b == std::string::npos) return "";
-  b += tag.size() + 2;
-  size_t e = body.find("</" + tag + ">", b);
-  return e == std::string::npos ? "" : body.substr(b, e - b);
-}
 
 std::string FirstLine(const std::string& s) {
   std::string line = s.substr(0, s.find('\n'));

@@ -41,6 +41,11 @@ absl::Status StatusFromResponse(const std::string& op, const std::string& resour
 // Attaches the failing batch operation's index (FailedBatchIndex).
 absl::Status WithBatchIndex(absl::Status status, int index);
 bool IsRetryableHttpStatus(int status);
+// A response header by its lower-case name, or "".
+inline std::string HeaderOf(const HttpResponse& r, const std::string& name) {
+  auto it = r.headers.find(name);
+  return it == r.headers.end() ? "" : it->second;
+}
 
 class ClientCore {
  public:
