@@ -86,10 +86,20 @@ absl::Status StatusFromResponse(const std::string& op, const std::string& resour
   } else {
     sc = absl::StatusCode::kUnknown;
   }
+  std::string request_id = HeaderOf(response, "x-ms-request-id");
   absl::Status status(sc,
                       absl::StrCat(op, " ", resource, ": HTTP ", s, code.empty() ? "" : " " + code,
-                                   message.empty() ? "" : " (" + message + ")"));
+                                   message.empty() ? "" : " (" + message + ")",
+                                   request_id.empty() ? "" : " request-id " + request_id));
   if (!code.empty()) status.SetPayload(kCodePayload, absl::Cord(code));
+  return status;
+}
+
+absl::Status IgnoreAlreadyExists(absl::Status status) {
+  if (status.code() == absl::StatusCode::kAlreadyExists &&
+      absl::EndsWith(ErrorCodeOf(status), "AlreadyExists")) {
+    return absl::OkStatus();
+  }
   return status;
 }
 
@@ -164,9 +174,7 @@ absl::StatusOr<HttpResponse> ClientCore::Do(const Call& call) {
     bool last = attempt >= retry_.max_attempts;
     if (r.ok()) {
       int s = r->status;
-      bool ok = (s >= 200 && s < 300) ||
-                std::find(call.also_ok.begin(), call.also_ok.end(), s) != call.also_ok.end();
-      if (ok) return r;
+      if (s >= 200 && s < 300) return r;
       if (!IsRetryableHttpStatus(s) || last) return StatusFromResponse(call.op, call.resource, *r);
       Logger("storage")->debug("azure: {} {}: HTTP {}, retrying (attempt {})", call.op,
                                call.resource, s, attempt);

@@ -39,8 +39,7 @@ Call LeaseCall(const std::string& op, const std::string& container, const std::s
 absl::Status BlobClient::CreateContainerIfNotExists(const std::string& container) {
   Call c = BlobCall(TxKind::kBlobWrite, "Create container", container, "", "PUT");
   c.query = {{"restype", "container"}};
-  c.also_ok = {409};
-  return core_->Do(c).status();
+  return IgnoreAlreadyExists(core_->Do(c).status());
 }
 
 absl::Status BlobClient::DeleteContainer(const std::string& container) {

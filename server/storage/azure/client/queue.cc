@@ -48,8 +48,7 @@ std::string Seconds(absl::Duration d) { return std::to_string(absl::ToInt64Secon
 
 absl::Status QueueClient::CreateQueueIfNotExists(const std::string& queue) {
   Call c = QueueCall(TxKind::kQueuePut, "Create queue", queue, "PUT");
-  c.also_ok = {409};
-  return core_->Do(c).status();
+  return IgnoreAlreadyExists(core_->Do(c).status());
 }
 
 absl::Status QueueClient::DeleteQueue(const std::string& queue) {

@@ -83,8 +83,7 @@ absl::Status TableClient::CreateTableIfNotExists(const std::string& table) {
   c.headers.emplace_back("Content-Type", "application/json");
   c.headers.emplace_back("Prefer", "return-no-content");
   c.body = nlohmann::json{{"TableName", table}}.dump();
-  c.also_ok = {409};
-  return core_->Do(c).status();
+  return IgnoreAlreadyExists(core_->Do(c).status());
 }
 
 absl::Status TableClient::DeleteTable(const std::string& table) {
