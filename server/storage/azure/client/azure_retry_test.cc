@@ -70,6 +70,24 @@ TEST_F(RetryTest, ClientErrorsAreNotRetried) {
   }
 }
 
+TEST_F(RetryTest, CreateIfNotExistsIgnoresOnlyAlreadyExists) {
+  const std::string t = TableName(), c = LowerName("gone"), q = LowerName("gone");
+  faults_->FailNext(1, nullptr, FaultTransport::When::kBefore, 409, "TableBeingDeleted");
+  absl::Status s = tables().CreateTableIfNotExists(t);
+  EXPECT_EQ(s.code(), absl::StatusCode::kAlreadyExists) << s;
+  EXPECT_EQ(ErrorCodeOf(s), "TableBeingDeleted");
+  faults_->FailNext(1, nullptr, FaultTransport::When::kBefore, 409, "ContainerBeingDeleted");
+  EXPECT_EQ(blobs().CreateContainerIfNotExists(c).code(), absl::StatusCode::kAlreadyExists);
+  faults_->FailNext(1, nullptr, FaultTransport::When::kBefore, 409, "QueueBeingDeleted");
+  EXPECT_EQ(queues().CreateQueueIfNotExists(q).code(), absl::StatusCode::kAlreadyExists);
+  // The real thing: creating twice is fine (Azurite answers 409 *AlreadyExists or 204).
+  for (int i = 0; i < 2; ++i) {
+    AZ_EXPECT_OK(tables().CreateTableIfNotExists(t));
+    AZ_EXPECT_OK(blobs().CreateContainerIfNotExists(c));
+    AZ_EXPECT_OK(queues().CreateQueueIfNotExists(q));
+  }
+}
+
 TEST_F(RetryTest, LostRepliesMakeAmbiguousOutcomes) {
   const std::string t = TableName();
   AZ_ASSERT_OK(tables().CreateTableIfNotExists(t));

@@ -7,9 +7,10 @@ namespace taskhub::azure::testing {
 
 FaultTransport::FaultTransport(std::shared_ptr<HttpTransport> inner) : inner_(std::move(inner)) {}
 
-void FaultTransport::FailNext(int n, Predicate match, When when, int http_status) {
+void FaultTransport::FailNext(int n, Predicate match, When when, int http_status,
+                              std::string error_code) {
   std::lock_guard<std::mutex> lock(mu_);
-  faults_.push_back(Fault{n, std::move(match), when, http_status});
+  faults_.push_back(Fault{n, std::move(match), when, http_status, std::move(error_code)});
 }
 
 void FaultTransport::SetDown(bool down) {
@@ -57,7 +58,9 @@ absl::StatusOr<HttpResponse> FaultTransport::Injected(const Fault& f,
   }
   HttpResponse r;
   r.status = f.http_status;
-  r.headers["x-ms-error-code"] = f.http_status == 503 ? "ServerBusy" : "InjectedFault";
+  r.headers["x-ms-error-code"] = !f.error_code.empty()  ? f.error_code
+                                 : f.http_status == 503 ? "ServerBusy"
+                                                        : "InjectedFault";
   r.body = "<?xml version=\"1.0\" encoding=\"utf-8\"?><Error><Code>" +
            r.headers["x-ms-error-code"] + "</Code><Message>injected fault</Message></Error>";
   return r;
@@ -72,7 +75,7 @@ absl::StatusOr<HttpResponse> FaultTransport::Send(const HttpRequest& request) {
     observer = observer_;
     if (down_) {
       ++injected_;
-      fault = Fault{1, nullptr, When::kBefore, 0};
+      fault = Fault{1, nullptr, When::kBefore, 0, ""};
     } else {
       for (auto it = faults_.begin(); it != faults_.end(); ++it) {
         if (it->match && !it->match(request)) continue;

@@ -34,8 +34,11 @@ class FaultTransport : public HttpTransport {
 
   explicit FaultTransport(std::shared_ptr<HttpTransport> inner);
 
-  // Fails the next `n` requests matching `match` (null: any request).
-  void FailNext(int n, Predicate match = nullptr, When when = When::kBefore, int http_status = 0);
+  // Fails the next `n` requests matching `match` (null: any request). An injected HTTP
+  // status carries x-ms-error-code `error_code` (default: ServerBusy for 503, else
+  // InjectedFault).
+  void FailNext(int n, Predicate match = nullptr, When when = When::kBefore, int http_status = 0,
+                std::string error_code = "");
   void SetDown(bool down);
   void Clear();  // drops pending faults and clears "down"
 
@@ -60,6 +63,7 @@ class FaultTransport : public HttpTransport {
     Predicate match;
     When when;
     int http_status;
+    std::string error_code;
   };
   absl::StatusOr<HttpResponse> Injected(const Fault& f, const HttpRequest& request) const;
 
