@@ -230,6 +230,10 @@ absl::Status AzureBackendImpl::LoadSeqMaps() {
         if (auto seq = al::ParseNum(std::string_view(rk).substr(rk.size() - 20))) {
           maps[k][p][*seq] = p;
         }
+        if (!row.blob.empty()) {
+          absl::MutexLock l(&mu_);
+          row_blobs_[{pk, rk}] = row.blob;
+        }
       }
     }
     return absl::OkStatus();

@@ -55,6 +55,9 @@ class AzureBackendImpl : public AzureBackend, private azrows::RowSource {
   absl::StatusOr<std::string> BlobOf(const std::string& pk, const std::string& rk) override;
   absl::StatusOr<std::vector<azrows::RowId>> ListAll() override;
   int SeqPartition(char kind, uint64_t seq) override;
+  std::string KnownBlob(const std::string& pk, const std::string& rk) override;
+  // Notes the data blobs of n:/a:/t:/m: rows (azrows::TracksBlob) read from storage.
+  void NoteBlobs(const std::vector<azure::TableEntity>& rows);
 
   // --- open (azure_backend.cc)
   absl::Status CreateOrCheckHub();
@@ -102,6 +105,8 @@ class AzureBackendImpl : public AzureBackend, private azrows::RowSource {
   std::vector<std::string> log_rows_ ABSL_GUARDED_BY(mu_);
   std::string log_blob_ ABSL_GUARDED_BY(mu_);  // its spilled blob, if any
   std::map<uint64_t, int> seq_part_[3] ABSL_GUARDED_BY(mu_);  // a, t, m
+  // Data blobs of stored n:/a:/t:/m: rows (written by us, or read at open/recovery).
+  std::map<azrows::RowId, std::string> row_blobs_ ABSL_GUARDED_BY(mu_);
   absl::Status sticky_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread renewer_;

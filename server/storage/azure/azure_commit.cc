@@ -277,6 +277,13 @@ absl::Status AzureBackendImpl::Commit(const WriteSet& ws) {
     return absl::OkStatus();
   }));
   RETURN_IF_ERROR(PlaceData(&tr.rows));
+  // What row_blobs_ learns if the commit succeeds ("" = the row has no blob now).
+  std::vector<std::pair<azrows::RowId, std::string>> blob_updates;
+  for (const auto& [id, w] : tr.rows) {
+    if (azrows::TracksBlob(id.second)) {
+      blob_updates.emplace_back(id, w.del ? "" : azrows::StringProp(w.entity, "Blob"));
+    }
+  }
   std::set<std::string> pks;
   size_t bytes = 0;
   for (const auto& [id, w] : tr.rows) {
@@ -311,6 +318,14 @@ absl::Status AzureBackendImpl::Commit(const WriteSet& ws) {
     }
     if (tr.delete_everything) {
       for (auto& m : seq_part_) m.clear();
+      row_blobs_.clear();
+    }
+    for (auto& [id, blob] : blob_updates) {
+      if (blob.empty()) {
+        row_blobs_.erase(id);
+      } else {
+        row_blobs_[id] = std::move(blob);
+      }
     }
     for (const auto& ch : tr.seq_changes) {
       auto& m = seq_part_[ch.kind == 'a' ? 0 : ch.kind == 't' ? 1 : 2];
@@ -325,6 +340,22 @@ absl::Status AzureBackendImpl::Commit(const WriteSet& ws) {
   for (const auto& b : old_blobs) (void)client_->blobs().Delete(container_, b);
   for (const auto& b : tr.garbage_blobs) (void)client_->blobs().Delete(container_, b);
   return absl::OkStatus();
+}
+
+std::string AzureBackendImpl::KnownBlob(const std::string& pk, const std::string& rk) {
+  absl::MutexLock l(&mu_);
+  auto it = row_blobs_.find({pk, rk});
+  return it == row_blobs_.end() ? "" : it->second;
+}
+
+void AzureBackendImpl::NoteBlobs(const std::vector<TableEntity>& rows) {
+  absl::MutexLock l(&mu_);
+  for (const auto& e : rows) {
+    const std::string blob = azrows::StringProp(e, "Blob");
+    if (!blob.empty() && azrows::TracksBlob(e.row_key)) {
+      row_blobs_[{e.partition_key, e.row_key}] = blob;
+    }
+  }
 }
 
 int AzureBackendImpl::SeqPartition(char kind, uint64_t seq) {

@@ -142,6 +142,7 @@ absl::StatusOr<RecoveryState> AzureBackendImpl::LoadRecoveryState() {
       s.live_instances.push_back(std::move(rec));
     }
     ASSIGN_OR_RETURN(auto inbox, QueryRange(pk, "n:", "n;"));
+    NoteBlobs(inbox);
     for (const auto& e : inbox) {
       InboxItem item;
       item.instance_id = azrows::StringProp(e, "Id");

@@ -72,10 +72,20 @@ class Builder {
       t_.rows.erase({al::PartitionKey(pend->second), rk});
     }
     const int stored = stored_gone_.count({kind, seq}) ? -1 : src_->SeqPartition(kind, seq);
-    if (stored >= 0) Delete(al::PartitionKey(stored), rk);
+    if (stored >= 0) {
+      Delete(al::PartitionKey(stored), rk);
+      Forget(al::PartitionKey(stored), rk);
+    }
     stored_gone_.insert({kind, seq});
     pending_[{kind, seq}] = -1;
     t_.seq_changes.push_back({kind, seq, -1});
+  }
+
+  // The stored row (pk, rk) is deleted: its known blob becomes garbage.
+  void Forget(const std::string& pk, const std::string& rk) {
+    if (std::string blob = src_->KnownBlob(pk, rk); !blob.empty()) {
+      t_.garbage_blobs.push_back(std::move(blob));
+    }
   }
 
   absl::Status Add(const WriteOp& op);
@@ -137,6 +147,7 @@ absl::Status Builder::Add(const WriteOp& op) {
         pi->event.SerializeAsString(), {{"Id", TableValue::String(pi->instance_id)}});
   } else if (auto* di = std::get_if<DeleteInbox>(&op)) {
     Delete(Pk(di->instance_id), al::InboxRow(di->instance_id, di->seq));
+    Forget(Pk(di->instance_id), al::InboxRow(di->instance_id, di->seq));
   } else if (auto* pa = std::get_if<PutActivity>(&op)) {
     const int part = al::PartitionOf(pa->task.instance_id(), n_);
     Put(al::PartitionKey(part), al::ActivityRow(pa->seq), pa->task.SerializeAsString());
@@ -216,6 +227,11 @@ size_t WriteBytes(const RowWrite& w) {
   size_t n = 300 + w.entity.row_key.size() * 2 + w.data.size();
   for (const auto& [name, v] : w.entity.props) n += name.size() + 40 + v.s.size();
   return n;
+}
+
+bool TracksBlob(const std::string& row_key) {
+  return row_key.size() > 2 && row_key[1] == ':' &&
+         (row_key[0] == 'n' || row_key[0] == 'a' || row_key[0] == 't' || row_key[0] == 'm');
 }
 
 int64_t IntProp(const TableEntity& e, const std::string& name) {

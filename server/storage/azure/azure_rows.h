@@ -46,6 +46,8 @@ class RowSource {
   virtual absl::StatusOr<std::vector<RowId>> ListAll() = 0;
   // The partition of the stored a:/t:/m: row with this seq (kind 'a', 't', 'm'), or -1.
   virtual int SeqPartition(char kind, uint64_t seq) = 0;
+  // The data blob of a stored n:/a:/t:/m: row as far as known without I/O ("" none).
+  virtual std::string KnownBlob(const std::string& pk, const std::string& rk) = 0;
 };
 
 // Changes to the seq -> partition map, applied once the commit succeeded.
@@ -75,6 +77,10 @@ absl::StatusOr<std::string> GetData(
     const std::function<absl::StatusOr<std::string>(const std::string& blob)>& fetch);
 // Estimated request bytes of a row write (for batch sizing).
 size_t WriteBytes(const RowWrite& w);
+
+// Rows whose data blob the backend tracks in memory (n:, a:, t:, m:): deleted one by
+// one, their blobs could not be found otherwise.
+bool TracksBlob(const std::string& row_key);
 
 // Int64 property (0 when absent).
 int64_t IntProp(const azure::TableEntity& e, const std::string& name);

@@ -34,6 +34,9 @@ class FakeSource : public RowSource {
     for (const auto& [id, unused] : stored) out.push_back(id);
     return out;
   }
+  std::string KnownBlob(const std::string& pk, const std::string& rk) override {
+    return blobs[{pk, rk}];
+  }
   int SeqPartition(char kind, uint64_t seq) override {
     auto it = seqs.find({kind, seq});
     return it == seqs.end() ? -1 : it->second;
