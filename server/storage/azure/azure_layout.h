@@ -40,10 +40,11 @@
 // Row data (serialized proto) is in Binary properties D0..D<k> (kChunk bytes each);
 // data bigger than kInlineMax goes to blob data/<pk>/<rand> (property Blob), written
 // before the batch that references it (an unreferenced blob is garbage, never state).
-// After a successful commit the blobs of the rows it deleted or replaced are deleted
-// (history and inbox rows found by ClearHistory/DeleteInstance, big instance records,
-// everything on DeleteEverything); blobs of big inbox/activity/timer/message rows
-// deleted one by one are not (garbage).
+// After a successful commit the blobs of the rows it deleted or replaced are deleted:
+// history and inbox rows found by ClearHistory/DeleteInstance, big instance records (one
+// point read first), n:/a:/t:/m: rows deleted one by one (their blob names are kept in
+// memory from our writes, the open's seq scan and LoadRecoveryState), everything on
+// DeleteEverything. A crash between commit and blob delete leaves garbage only.
 //
 // EscapeId maps every byte of the id to one key character or a 3-character code
 // "<lead><2 upper-case hex digits>", so that escaped ids sort exactly like the raw ids
