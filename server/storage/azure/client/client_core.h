@@ -32,8 +32,9 @@ struct Call {
 
 // The one place that maps an HTTP answer to a status: the code by HTTP status (see
 // azure_client.h), the message naming op, resource, status and the service's error
-// code, the code as a payload (ErrorCodeOf). `error_code`/`message` may be empty: then
-// they are taken from the x-ms-error-code header and the XML or JSON body.
+// code (x-ms-error-code, else the XML or JSON error body), the first line of the
+// service's message and the request id; the code also as a payload (ErrorCodeOf).
+// Also used for the failing part of a $batch answer.
 absl::Status StatusFromResponse(const std::string& op, const std::string& resource,
                                 const HttpResponse& response);
 // OK for a 409 whose code is *AlreadyExists (the *IfNotExists calls); any other
