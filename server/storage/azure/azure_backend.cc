@@ -35,7 +35,8 @@ absl::Status ValidateAzureTaskHubName(const std::string& task_hub) {
   if (task_hub.size() < 3 || task_hub.size() > 45) return bad("wrong length");
   if (!std::isalpha(static_cast<unsigned char>(task_hub[0]))) return bad("it must start with a letter");
   for (char c : task_hub) {
-    if (!std::isalnum(static_cast<unsigned char>(c)) || static_cast<unsigned char>(c) > 127) {
+    if (static_cast<unsigned char>(c) > 127) return bad("it contains a non-ASCII character");
+    if (!std::isalnum(static_cast<unsigned char>(c))) {
       return bad(absl::StrCat("character '", std::string(1, c), "' is not allowed"));
     }
   }
@@ -221,12 +222,17 @@ absl::Status AzureBackendImpl::LoadSeqMaps() {
     const char kinds[3] = {'a', 't', 'm'};
     for (int k = 0; k < 3; ++k) {
       const std::string from = std::string(1, kinds[k]) + ":";
-      ASSIGN_OR_RETURN(std::vector<std::string> rows, ListRows(pk, {from}));
-      for (const auto& rk : rows) {
+      ASSIGN_OR_RETURN(std::vector<azrows::StoredRow> rows, ListRows(pk, {from}));
+      for (const auto& row : rows) {
+        const std::string& rk = row.row_key;
         // a:<seq>, m:<seq>, t:<fire>:<seq>: the seq is the last 20 characters.
         if (rk.size() < 22) continue;
         if (auto seq = al::ParseNum(std::string_view(rk).substr(rk.size() - 20))) {
           maps[k][p][*seq] = p;
+        }
+        if (!row.blob.empty()) {
+          absl::MutexLock l(&mu_);
+          row_blobs_[{pk, rk}] = row.blob;
         }
       }
     }

@@ -50,10 +50,14 @@ class AzureBackendImpl : public AzureBackend, private azrows::RowSource {
   };
 
   // RowSource.
-  absl::StatusOr<std::vector<std::string>> ListRows(
+  absl::StatusOr<std::vector<azrows::StoredRow>> ListRows(
       const std::string& pk, const std::vector<std::string>& prefixes) override;
+  absl::StatusOr<std::string> BlobOf(const std::string& pk, const std::string& rk) override;
   absl::StatusOr<std::vector<azrows::RowId>> ListAll() override;
   int SeqPartition(char kind, uint64_t seq) override;
+  std::string KnownBlob(const std::string& pk, const std::string& rk) override;
+  // Notes the data blobs of n:/a:/t:/m: rows (azrows::TracksBlob) read from storage.
+  void NoteBlobs(const std::vector<azure::TableEntity>& rows);
 
   // --- open (azure_backend.cc)
   absl::Status CreateOrCheckHub();
@@ -99,7 +103,10 @@ class AzureBackendImpl : public AzureBackend, private azrows::RowSource {
   Meta log_meta_ ABSL_GUARDED_BY(mu_);
   // The row keys of the latest commit record (deleted by the next record's batch).
   std::vector<std::string> log_rows_ ABSL_GUARDED_BY(mu_);
+  std::string log_blob_ ABSL_GUARDED_BY(mu_);  // its spilled blob, if any
   std::map<uint64_t, int> seq_part_[3] ABSL_GUARDED_BY(mu_);  // a, t, m
+  // Data blobs of stored n:/a:/t:/m: rows (written by us, or read at open/recovery).
+  std::map<azrows::RowId, std::string> row_blobs_ ABSL_GUARDED_BY(mu_);
   absl::Status sticky_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread renewer_;

@@ -176,17 +176,19 @@ absl::Status AzureBackendImpl::Materialize(const store::AzureLogRecord& rec, boo
                             pks.size());
   }
   return ForEachParallel(static_cast<int>(pks.size()), [&](int i) {
-    return WritePartition(pks[i], by_pk[pks[i]], rec.max_seq(), rec.n());
+    return WritePartition(pks[i], by_pk.at(pks[i]), rec.max_seq(), rec.n());
   });
 }
 
 absl::Status AzureBackendImpl::CommitLog(const azrows::RowMap& rows, uint64_t max_seq) {
   store::AzureLogRecord rec;
   std::vector<std::string> old_rows;
+  std::string old_blob, new_blob;
   {
     absl::MutexLock l(&mu_);
     rec.set_n(static_cast<uint64_t>(log_meta_.applied) + 1);
     old_rows = log_rows_;
+    old_blob = log_blob_;
   }
   rec.set_max_seq(max_seq);
   for (const auto& [id, w] : rows) *rec.add_rows() = azrows::ToLogRow(w);
@@ -196,6 +198,7 @@ absl::Status AzureBackendImpl::CommitLog(const azrows::RowMap& rows, uint64_t ma
   if (bytes.size() > al::kLogInlineMax) {
     const std::string name = absl::StrCat("log/", al::Num(rec.n()), "-", RandomHex());
     RETURN_IF_ERROR(Retrying([&] { return client_->blobs().Put(container_, name, bytes).status(); }));
+    new_blob = name;
     TableEntity e{al::kLogPk, al::LogRow(rec.n(), 0), {{"Blob", TableValue::String(name)}}, ""};
     ops.push_back(TableOp{TableOpKind::kUpsertReplace, std::move(e), ""});
   } else {
@@ -216,7 +219,10 @@ absl::Status AzureBackendImpl::CommitLog(const azrows::RowMap& rows, uint64_t ma
     absl::MutexLock l(&mu_);
     log_meta_.applied = static_cast<int64_t>(rec.n());
     log_rows_ = std::move(new_rows);
+    log_blob_ = new_blob;
   }
+  // The previous record's rows are gone with the batch above; its blob is garbage.
+  if (!old_blob.empty()) (void)client_->blobs().Delete(container_, old_blob);
   return Materialize(rec, /*only_unapplied=*/false);
 }
 
@@ -228,7 +234,11 @@ absl::Status AzureBackendImpl::Replay() {
     absl::MutexLock l(&mu_);
     last = log_meta_.applied;
     log_rows_.clear();
-    for (const auto& e : rows) log_rows_.push_back(e.row_key);
+    log_blob_.clear();
+    for (const auto& e : rows) {
+      log_rows_.push_back(e.row_key);
+      if (!azrows::StringProp(e, "Blob").empty()) log_blob_ = azrows::StringProp(e, "Blob");
+    }
   }
   std::string bytes;
   for (const auto& e : rows) {
@@ -255,12 +265,25 @@ absl::Status AzureBackendImpl::Commit(const WriteSet& ws) {
     absl::MutexLock l(&mu_);
     RETURN_IF_ERROR(sticky_);
   }
-  ASSIGN_OR_RETURN(azrows::Translation tr, azrows::Translate(ws, options_.partition_count, this));
+  // Reads first (stored rows of cleared/deleted instances, DeleteEverything's blobs),
+  // retried through outages like the writes: nothing is written yet.
+  azrows::Translation tr;
   std::vector<std::string> old_blobs;
-  if (tr.delete_everything) {
-    ASSIGN_OR_RETURN(old_blobs, client_->blobs().List(container_, "data/"));
-  }
+  RETURN_IF_ERROR(Retrying([&]() -> absl::Status {
+    ASSIGN_OR_RETURN(tr, azrows::Translate(ws, options_.partition_count, this));
+    if (tr.delete_everything) {
+      ASSIGN_OR_RETURN(old_blobs, client_->blobs().List(container_, "data/"));
+    }
+    return absl::OkStatus();
+  }));
   RETURN_IF_ERROR(PlaceData(&tr.rows));
+  // What row_blobs_ learns if the commit succeeds ("" = the row has no blob now).
+  std::vector<std::pair<azrows::RowId, std::string>> blob_updates;
+  for (const auto& [id, w] : tr.rows) {
+    if (azrows::TracksBlob(id.second)) {
+      blob_updates.emplace_back(id, w.del ? "" : azrows::StringProp(w.entity, "Blob"));
+    }
+  }
   std::set<std::string> pks;
   size_t bytes = 0;
   for (const auto& [id, w] : tr.rows) {
@@ -295,6 +318,14 @@ absl::Status AzureBackendImpl::Commit(const WriteSet& ws) {
     }
     if (tr.delete_everything) {
       for (auto& m : seq_part_) m.clear();
+      row_blobs_.clear();
+    }
+    for (auto& [id, blob] : blob_updates) {
+      if (blob.empty()) {
+        row_blobs_.erase(id);
+      } else {
+        row_blobs_[id] = std::move(blob);
+      }
     }
     for (const auto& ch : tr.seq_changes) {
       auto& m = seq_part_[ch.kind == 'a' ? 0 : ch.kind == 't' ? 1 : 2];
@@ -305,9 +336,26 @@ absl::Status AzureBackendImpl::Commit(const WriteSet& ws) {
       }
     }
   }
-  // The data blobs of the rows DeleteEverything removed (best effort: garbage else).
+  // The data blobs of the rows this commit removed (best effort: garbage else).
   for (const auto& b : old_blobs) (void)client_->blobs().Delete(container_, b);
+  for (const auto& b : tr.garbage_blobs) (void)client_->blobs().Delete(container_, b);
   return absl::OkStatus();
+}
+
+std::string AzureBackendImpl::KnownBlob(const std::string& pk, const std::string& rk) {
+  absl::MutexLock l(&mu_);
+  auto it = row_blobs_.find({pk, rk});
+  return it == row_blobs_.end() ? "" : it->second;
+}
+
+void AzureBackendImpl::NoteBlobs(const std::vector<TableEntity>& rows) {
+  absl::MutexLock l(&mu_);
+  for (const auto& e : rows) {
+    const std::string blob = azrows::StringProp(e, "Blob");
+    if (!blob.empty() && azrows::TracksBlob(e.row_key)) {
+      row_blobs_[{e.partition_key, e.row_key}] = blob;
+    }
+  }
 }
 
 int AzureBackendImpl::SeqPartition(char kind, uint64_t seq) {

@@ -40,6 +40,11 @@
 // Row data (serialized proto) is in Binary properties D0..D<k> (kChunk bytes each);
 // data bigger than kInlineMax goes to blob data/<pk>/<rand> (property Blob), written
 // before the batch that references it (an unreferenced blob is garbage, never state).
+// After a successful commit the blobs of the rows it deleted or replaced are deleted:
+// history and inbox rows found by ClearHistory/DeleteInstance, big instance records (one
+// point read first), n:/a:/t:/m: rows deleted one by one (their blob names are kept in
+// memory from our writes, the open's seq scan and LoadRecoveryState), everything on
+// DeleteEverything. A crash between commit and blob delete leaves garbage only.
 //
 // EscapeId maps every byte of the id to one key character or a 3-character code
 // "<lead><2 upper-case hex digits>", so that escaped ids sort exactly like the raw ids
@@ -51,9 +56,10 @@
 // key holds / \ # ? % ' or control characters, and ':' (the separator) never occurs in
 // an <eid>. An escaped id longer than kMaxEidChars (only ids with many non-ASCII
 // characters: ids are <= 256 bytes) becomes its first kHashedPrefixChars characters,
-// "~H" and 32 hex digits of SHA-256(id); the row's Id property holds the raw id. Such
-// ids sort by hash among ids sharing those first characters (the only order difference
-// from RocksDB); prefix queries scan the shortened prefix and check the Id.
+// "~H" and 32 hex digits of SHA-256(id); the row's Id property holds the raw id. The keys
+// of such ids sort by hash among ids sharing those first characters (a "run"); queries
+// read a run whole and sort it by Id, and a token inside a run restarts at the run, so
+// answers keep RocksDB's order. Prefix scans use the shortened prefix and check the Id.
 //
 // COMMIT (serialized): the WriteSet becomes row writes (upsert-replace or delete; the
 // last write of a row wins; ClearHistory and DeleteInstance list the instance's h:/n:
@@ -71,7 +77,8 @@
 //    each with [Merge P/~meta If-Match] (fencing), the last also setting AppliedLog=n.
 //    Materialization is idempotent (upserts; a delete answered 404 is dropped and the
 //    batch retried), and Commit returns only after it, so reads see every acknowledged
-//    write. Record n-1 is deleted only in record n's commit batch, when n-1 is applied.
+//    write. Record n-1 (and its blob) is deleted only with record n's commit batch, when
+//    n-1 is applied everywhere, so at most one record is ever present.
 // 3. Open (after fencing, below) reads log/~meta and the log rows: a record n still
 //    present is re-materialized on every partition with AppliedLog < n before Open
 //    returns. A partition with AppliedLog >= n already holds n and every later fast-path
@@ -82,8 +89,10 @@
 //
 // FENCING: Open takes the lease blob, then writes Owner and Epoch+1 into every ~meta row
 // (an update with If-Match). Every batch afterwards carries that row's ETag; a 412 on
-// ~meta means someone else wrote it: the row is re-read; the same Epoch means it was our
-// own batch whose answer got lost (an ambiguous retry), so it is done; another Epoch
+// ~meta means it changed since our last write: the row is re-read; the same Epoch means
+// it was our own batch whose answer got lost (only this owner writes with this Epoch and
+// it has one batch per partition in flight at a time; the batch is all or nothing and
+// the ~meta merge is its first op, so the retry fails on it), so it is done; another Epoch
 // means a newer owner fenced us: sticky FAILED_PRECONDITION "task hub H is owned by
 // <owner> now". Transport errors, 5xx, 408 and 429 are retried with back-off for up to
 // max_retry_time, then Commit fails sticky UNAVAILABLE; reads just fail UNAVAILABLE.
@@ -104,7 +113,7 @@ inline constexpr size_t kChunk = 60 * 1024;         // bytes per Binary property
 inline constexpr size_t kInlineMax = 4 * kChunk;    // row data kept in the table
 inline constexpr size_t kIndexCopyMax = 16 * 1024;  // record copies in c: rows
 inline constexpr size_t kMaxBatchOps = 99;          // + the ~meta merge = 100
-inline constexpr size_t kMaxBatchBytes = 2800 * 1024;  // raw bytes (base64 adds 1/3)
+inline constexpr size_t kMaxBatchBytes = 2600 * 1024;  // raw bytes (base64 adds 1/3)
 inline constexpr size_t kLogRowBytes = 6 * kChunk;     // log record bytes per row
 inline constexpr size_t kLogInlineMax = 2 * 1024 * 1024;  // bigger records go to a blob
 

@@ -58,7 +58,7 @@ absl::StatusOr<std::vector<TableEntity>> AzureBackendImpl::QueryRange(
   return client_->tables().QueryAll(table_, q);
 }
 
-absl::StatusOr<std::vector<std::string>> AzureBackendImpl::ListRows(
+absl::StatusOr<std::vector<azrows::StoredRow>> AzureBackendImpl::ListRows(
     const std::string& pk, const std::vector<std::string>& prefixes) {
   azure::QueryOptions q;
   std::vector<std::string> ranges;
@@ -68,11 +68,18 @@ absl::StatusOr<std::vector<std::string>> AzureBackendImpl::ListRows(
   }
   q.filter = absl::StrCat("PartitionKey eq ", ODataQuote(pk), " and (",
                           absl::StrJoin(ranges, " or "), ")");
-  q.select = {"RowKey"};
+  q.select = {"RowKey", "Blob"};
   ASSIGN_OR_RETURN(std::vector<TableEntity> rows, client_->tables().QueryAll(table_, q));
-  std::vector<std::string> out;
-  for (auto& e : rows) out.push_back(std::move(e.row_key));
+  std::vector<azrows::StoredRow> out;
+  for (auto& e : rows) out.push_back({std::move(e.row_key), azrows::StringProp(e, "Blob")});
   return out;
+}
+
+absl::StatusOr<std::string> AzureBackendImpl::BlobOf(const std::string& pk, const std::string& rk) {
+  auto got = client_->tables().Get(table_, pk, rk);
+  if (got.status().code() == absl::StatusCode::kNotFound) return std::string();
+  RETURN_IF_ERROR(got.status());
+  return azrows::StringProp(*got, "Blob");
 }
 
 absl::StatusOr<std::vector<azrows::RowId>> AzureBackendImpl::ListAll() {
@@ -135,6 +142,7 @@ absl::StatusOr<RecoveryState> AzureBackendImpl::LoadRecoveryState() {
       s.live_instances.push_back(std::move(rec));
     }
     ASSIGN_OR_RETURN(auto inbox, QueryRange(pk, "n:", "n;"));
+    NoteBlobs(inbox);
     for (const auto& e : inbox) {
       InboxItem item;
       item.instance_id = azrows::StringProp(e, "Id");
@@ -226,7 +234,13 @@ absl::StatusOr<InstancePage> AzureBackendImpl::QueryInstances(const InstanceFilt
   if (by_prefix) {
     from = "i:" + al::KeyIdPrefix(f.id_prefix);
     to = al::RangeEnd(from);
-    if (token) from = std::max(from, "i:" + al::KeyId(token->id));
+    if (token) {
+      // A hashed id's run of keys (same shortened prefix, "~H", hash) is not in id order:
+      // start at the run's beginning; ids up to the token are skipped below.
+      std::string at = "i:" + al::KeyId(token->id);
+      if (const size_t h = at.find("~H"); h != std::string::npos) at.resize(h);
+      from = std::max(from, at);
+    }
   } else {
     int64_t start_us = f.created_from ? core::ToMicros(*f.created_from) : INT64_MIN;
     if (token) start_us = std::max(start_us, token->created_us);
@@ -240,20 +254,34 @@ absl::StatusOr<InstancePage> AzureBackendImpl::QueryInstances(const InstanceFilt
     if (!status.empty()) absl::StrAppend(&s.q.filter, " and ", status);
     s.q.top = static_cast<int>(std::min<size_t>(1000, page + 1));
   }
-  auto fill = [&](Stream& s) -> absl::Status {
-    while (s.buf.empty() && !s.done) {
-      ASSIGN_OR_RETURN(azure::QueryPage got, client_->tables().Query(table_, s.q, s.npk, s.nrk));
-      for (auto& e : got.entities) s.buf.push_back(std::move(e));
-      s.npk = got.next_partition_key;
-      s.nrk = got.next_row_key;
-      s.done = !got.more();
-      s.q.top = 1000;
-    }
-    return absl::OkStatus();
-  };
   auto key = [&](const TableEntity& e) {
     return std::make_pair(by_prefix ? 0 : azrows::IntProp(e, "CreatedUs"),
                           azrows::StringProp(e, "Id"));
+  };
+  // Key order is id order except inside a run of hashed ids (azure_layout.h): a buffer
+  // is refilled only when empty and then holds whole runs, sorted by id.
+  auto fill = [&](Stream& s) -> absl::Status {
+    auto is_hashed = [](const TableEntity& e) { return e.row_key.find("~H") != std::string::npos; };
+    bool any_hashed = false;
+    while (s.buf.empty() && !s.done) {
+      do {  // while the buffer ends inside a run of hashed ids, the run goes on
+        ASSIGN_OR_RETURN(azure::QueryPage got,
+                         client_->tables().Query(table_, s.q, s.npk, s.nrk));
+        for (auto& e : got.entities) {
+          any_hashed = any_hashed || is_hashed(e);
+          s.buf.push_back(std::move(e));
+        }
+        s.npk = got.next_partition_key;
+        s.nrk = got.next_row_key;
+        s.done = !got.more();
+        s.q.top = 1000;
+      } while (!s.done && !s.buf.empty() && is_hashed(s.buf.back()));
+    }
+    if (any_hashed) {
+      std::stable_sort(s.buf.begin(), s.buf.end(),
+                       [&](const auto& a, const auto& b) { return key(a) < key(b); });
+    }
+    return absl::OkStatus();
   };
   InstancePage out;
   while (true) {

@@ -46,8 +46,17 @@ class Builder {
       auto end = t_.rows.lower_bound({pk, al::RangeEnd(p)});
       t_.rows.erase(it, end);
     }
-    ASSIGN_OR_RETURN(std::vector<std::string> stored, src_->ListRows(pk, prefixes));
-    for (const auto& rk : stored) Delete(pk, rk);
+    ASSIGN_OR_RETURN(std::vector<StoredRow> stored, src_->ListRows(pk, prefixes));
+    for (const auto& r : stored) {
+      Delete(pk, r.row_key);
+      if (!r.blob.empty()) t_.garbage_blobs.push_back(r.blob);
+    }
+    return absl::OkStatus();
+  }
+  // The blob of stored row `rk`, if any, becomes garbage once this commit succeeds.
+  absl::Status Replaced(const std::string& pk, const std::string& rk) {
+    ASSIGN_OR_RETURN(std::string blob, src_->BlobOf(pk, rk));
+    if (!blob.empty()) t_.garbage_blobs.push_back(blob);
     return absl::OkStatus();
   }
 
@@ -63,10 +72,20 @@ class Builder {
       t_.rows.erase({al::PartitionKey(pend->second), rk});
     }
     const int stored = stored_gone_.count({kind, seq}) ? -1 : src_->SeqPartition(kind, seq);
-    if (stored >= 0) Delete(al::PartitionKey(stored), rk);
+    if (stored >= 0) {
+      Delete(al::PartitionKey(stored), rk);
+      Forget(al::PartitionKey(stored), rk);
+    }
     stored_gone_.insert({kind, seq});
     pending_[{kind, seq}] = -1;
     t_.seq_changes.push_back({kind, seq, -1});
+  }
+
+  // The stored row (pk, rk) is deleted: its known blob becomes garbage.
+  void Forget(const std::string& pk, const std::string& rk) {
+    if (std::string blob = src_->KnownBlob(pk, rk); !blob.empty()) {
+      t_.garbage_blobs.push_back(std::move(blob));
+    }
   }
 
   absl::Status Add(const WriteOp& op);
@@ -104,11 +123,16 @@ absl::Status Builder::Add(const WriteOp& op) {
       props["NoCopy"] = TableValue::Bool(true);
       Put(pk, al::CreatedRow(now.created_us, id), "", std::move(props));
     }
+    // A big record's blob is replaced by a new one (1 read; small records need none).
+    if (p->previous && data.size() > al::kInlineMax) {
+      RETURN_IF_ERROR(Replaced(pk, al::InstanceRow(id)));
+    }
     Put(pk, al::InstanceRow(id), std::move(data), IndexProps(p->record));
   } else if (auto* d = std::get_if<DeleteInstance>(&op)) {
     const std::string pk = Pk(d->instance_id);
     RETURN_IF_ERROR(DeletePrefixes(
         pk, {al::HistoryPrefix(d->instance_id), al::InboxPrefix(d->instance_id)}));
+    RETURN_IF_ERROR(Replaced(pk, al::InstanceRow(d->instance_id)));
     Delete(pk, al::InstanceRow(d->instance_id));
     Delete(pk, al::CreatedRow(d->previous.created_us, d->instance_id));
   } else if (auto* a = std::get_if<AppendHistory>(&op)) {
@@ -123,6 +147,7 @@ absl::Status Builder::Add(const WriteOp& op) {
         pi->event.SerializeAsString(), {{"Id", TableValue::String(pi->instance_id)}});
   } else if (auto* di = std::get_if<DeleteInbox>(&op)) {
     Delete(Pk(di->instance_id), al::InboxRow(di->instance_id, di->seq));
+    Forget(Pk(di->instance_id), al::InboxRow(di->instance_id, di->seq));
   } else if (auto* pa = std::get_if<PutActivity>(&op)) {
     const int part = al::PartitionOf(pa->task.instance_id(), n_);
     Put(al::PartitionKey(part), al::ActivityRow(pa->seq), pa->task.SerializeAsString());
@@ -144,6 +169,7 @@ absl::Status Builder::Add(const WriteOp& op) {
   } else if (std::holds_alternative<DeleteEverything>(op)) {
     t_.rows.clear();
     t_.seq_changes.clear();
+    t_.garbage_blobs.clear();  // the backend deletes every data blob
     pending_.clear();
     ASSIGN_OR_RETURN(std::vector<RowId> all, src_->ListAll());
     for (const auto& [pk, rk] : all) Delete(pk, rk);
@@ -201,6 +227,11 @@ size_t WriteBytes(const RowWrite& w) {
   size_t n = 300 + w.entity.row_key.size() * 2 + w.data.size();
   for (const auto& [name, v] : w.entity.props) n += name.size() + 40 + v.s.size();
   return n;
+}
+
+bool TracksBlob(const std::string& row_key) {
+  return row_key.size() > 2 && row_key[1] == ':' &&
+         (row_key[0] == 'n' || row_key[0] == 'a' || row_key[0] == 't' || row_key[0] == 'm');
 }
 
 int64_t IntProp(const TableEntity& e, const std::string& name) {

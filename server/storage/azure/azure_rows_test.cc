@@ -14,21 +14,28 @@ namespace al = azlayout;
 class FakeSource : public RowSource {
  public:
   std::map<RowId, bool> stored;  // rows "in storage"
+  std::map<RowId, std::string> blobs;
   std::map<std::pair<char, uint64_t>, int> seqs;
-  absl::StatusOr<std::vector<std::string>> ListRows(
+  absl::StatusOr<std::vector<StoredRow>> ListRows(
       const std::string& pk, const std::vector<std::string>& prefixes) override {
-    std::vector<std::string> out;
+    std::vector<StoredRow> out;
     for (const auto& [id, unused] : stored) {
       for (const auto& p : prefixes) {
-        if (id.first == pk && id.second.rfind(p, 0) == 0) out.push_back(id.second);
+        if (id.first == pk && id.second.rfind(p, 0) == 0) out.push_back({id.second, blobs[id]});
       }
     }
     return out;
+  }
+  absl::StatusOr<std::string> BlobOf(const std::string& pk, const std::string& rk) override {
+    return blobs[{pk, rk}];
   }
   absl::StatusOr<std::vector<RowId>> ListAll() override {
     std::vector<RowId> out;
     for (const auto& [id, unused] : stored) out.push_back(id);
     return out;
+  }
+  std::string KnownBlob(const std::string& pk, const std::string& rk) override {
+    return blobs[{pk, rk}];
   }
   int SeqPartition(char kind, uint64_t seq) override {
     auto it = seqs.find({kind, seq});

@@ -129,5 +129,77 @@ TEST_F(BlobTest, LeasesFenceWrites) {
             absl::StatusCode::kInvalidArgument);
 }
 
+using QueueTest = AzuriteTest;
+
+TEST_F(QueueTest, MessagesWithVisibilityAndPopReceipts) {
+  const std::string q = LowerName("work");
+  AZ_ASSERT_OK(queues().CreateQueueIfNotExists(q));
+  AZ_ASSERT_OK(queues().CreateQueueIfNotExists(q));  // exists: fine
+  const std::string text = "{\"a\":\"<b> & 'c' é\"}\r\n";
+
+  auto put = queues().Put(q, text);
+  AZ_ASSERT_OK(put);
+  EXPECT_FALSE(put->id.empty());
+  EXPECT_FALSE(put->pop_receipt.empty());
+  EXPECT_EQ(put->text, text);
+  auto peek = queues().Peek(q, 32);
+  AZ_ASSERT_OK(peek);
+  ASSERT_EQ(peek->size(), 1u);
+  EXPECT_EQ((*peek)[0].text, text);
+  EXPECT_EQ((*peek)[0].id, put->id);
+
+  // Get hides the message for the visibility timeout.
+  auto got = queues().Get(q, 32, absl::Seconds(30));
+  AZ_ASSERT_OK(got);
+  ASSERT_EQ(got->size(), 1u);
+  QueueMessage m = (*got)[0];
+  EXPECT_EQ(m.text, text);
+  EXPECT_EQ(m.dequeue_count, 1);
+  EXPECT_GT(m.next_visible, absl::Now() + absl::Seconds(20));
+  auto hidden = queues().Get(q, 32, absl::Seconds(30));
+  AZ_ASSERT_OK(hidden);
+  EXPECT_TRUE(hidden->empty());
+
+  // Update: visible again at once with a new text; the old pop receipt is dead.
+  const QueueMessage before = m;
+  AZ_ASSERT_OK(queues().Update(q, &m, absl::ZeroDuration(), std::string("second")));
+  EXPECT_NE(m.pop_receipt, before.pop_receipt);
+  EXPECT_EQ(m.text, "second");
+  absl::Status stale = queues().Delete(q, before);
+  EXPECT_EQ(stale.code(), absl::StatusCode::kInvalidArgument) << stale;
+  EXPECT_EQ(ErrorCodeOf(stale), "PopReceiptMismatch");
+  got = queues().Get(q, 1, absl::Seconds(30));
+  AZ_ASSERT_OK(got);
+  ASSERT_EQ(got->size(), 1u);
+  EXPECT_EQ((*got)[0].text, "second");
+  EXPECT_EQ((*got)[0].dequeue_count, 2);
+  AZ_ASSERT_OK(queues().Delete(q, (*got)[0]));
+  EXPECT_EQ(queues().Delete(q, (*got)[0]).code(), absl::StatusCode::kNotFound);
+  peek = queues().Peek(q, 32);
+  AZ_ASSERT_OK(peek);
+  EXPECT_TRUE(peek->empty());
+
+  // An initial visibility timeout hides a new message (a timer); Clear drops all.
+  AZ_ASSERT_OK(queues().Put(q, "later", absl::Seconds(60), absl::Hours(1)));
+  AZ_ASSERT_OK(queues().Put(q, "now"));
+  peek = queues().Peek(q, 32);
+  AZ_ASSERT_OK(peek);
+  ASSERT_EQ(peek->size(), 1u);
+  EXPECT_EQ((*peek)[0].text, "now");
+  AZ_ASSERT_OK(queues().Clear(q));
+  peek = queues().Peek(q, 32);
+  AZ_ASSERT_OK(peek);
+  EXPECT_TRUE(peek->empty());
+
+  // Limits: > 64 KiB text, more than 32 messages per Get.
+  auto big = queues().Put(q, std::string(64 * 1024 + 1, 'x'));
+  EXPECT_EQ(big.status().code(), absl::StatusCode::kResourceExhausted) << big.status();
+  EXPECT_EQ(queues().Get(q, 33, absl::Seconds(1)).status().code(),
+            absl::StatusCode::kInvalidArgument);
+
+  AZ_ASSERT_OK(queues().DeleteQueue(q));
+  EXPECT_EQ(queues().Put(q, "x").status().code(), absl::StatusCode::kNotFound);
+}
+
 }  // namespace
 }  // namespace taskhub::azure

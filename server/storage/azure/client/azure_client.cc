@@ -14,6 +14,7 @@
 #include "nlohmann/json.hpp"
 #include "server/common/logging.h"
 #include "server/storage/azure/client/client_core.h"
+#include "server/storage/azure/client/xml.h"
 
 namespace taskhub::azure {
 namespace {
@@ -21,15 +22,6 @@ namespace {
 constexpr char kVersion[] = "2021-12-02";
 constexpr char kCodePayload[] = "taskhub.azure/error-code";
 constexpr char kIndexPayload[] = "taskhub.azure/batch-index";
-
-// The text between <tag> and </tag>, or "".
-std::string XmlElement(const std::string& body, const std::string& tag) {
-  size_t b = body.find("<" + tag + ">");
-  if (b == std::string::npos) return "";
-  b += tag.size() + 2;
-  size_t e = body.find("</" + tag + ">", b);
-  return e == std::string::npos ? "" : body.substr(b, e - b);
-}
 
 std::string FirstLine(const std::string& s) {
   std::string line = s.substr(0, s.find('\n'));
@@ -94,10 +86,20 @@ absl::Status StatusFromResponse(const std::string& op, const std::string& resour
   } else {
     sc = absl::StatusCode::kUnknown;
   }
+  std::string request_id = HeaderOf(response, "x-ms-request-id");
   absl::Status status(sc,
                       absl::StrCat(op, " ", resource, ": HTTP ", s, code.empty() ? "" : " " + code,
-                                   message.empty() ? "" : " (" + message + ")"));
+                                   message.empty() ? "" : " (" + message + ")",
+                                   request_id.empty() ? "" : " request-id " + request_id));
   if (!code.empty()) status.SetPayload(kCodePayload, absl::Cord(code));
+  return status;
+}
+
+absl::Status IgnoreAlreadyExists(absl::Status status) {
+  if (status.code() == absl::StatusCode::kAlreadyExists &&
+      absl::EndsWith(ErrorCodeOf(status), "AlreadyExists")) {
+    return absl::OkStatus();
+  }
   return status;
 }
 
@@ -172,9 +174,7 @@ absl::StatusOr<HttpResponse> ClientCore::Do(const Call& call) {
     bool last = attempt >= retry_.max_attempts;
     if (r.ok()) {
       int s = r->status;
-      bool ok = (s >= 200 && s < 300) ||
-                std::find(call.also_ok.begin(), call.also_ok.end(), s) != call.also_ok.end();
-      if (ok) return r;
+      if (s >= 200 && s < 300) return r;
       if (!IsRetryableHttpStatus(s) || last) return StatusFromResponse(call.op, call.resource, *r);
       Logger("storage")->debug("azure: {} {}: HTTP {}, retrying (attempt {})", call.op,
                                call.resource, s, attempt);

@@ -8,6 +8,7 @@
 #include "server/storage/azure/client/client_core.h"
 #include "server/storage/azure/client/shared_key.h"
 #include "server/storage/azure/client/table_json.h"
+#include "server/storage/azure/client/xml.h"
 
 namespace taskhub::azure {
 namespace {
@@ -62,6 +63,16 @@ TEST(SharedKeyTest, Base64AndPercentEncoding) {
   EXPECT_EQ(PercentDecode("a%20b%2fc%zz%"), "a b/c%zz%");
   EXPECT_EQ(Rfc1123(absl::FromUnixSeconds(1780394400)), "Tue, 02 Jun 2026 10:00:00 GMT");
   EXPECT_EQ(*ParseRfc1123("Tue, 02 Jun 2026 10:00:00 GMT"), absl::FromUnixSeconds(1780394400));
+}
+
+TEST(XmlTest, EscapeRoundTripsAndEntitiesDecode) {
+  const std::string text = "<a b='c'>&amp;\"\r\n\xc3\xa9</a>";
+  EXPECT_EQ(XmlEscape(text), "&lt;a b=&apos;c&apos;&gt;&amp;amp;&quot;&#13;\n\xc3\xa9&lt;/a&gt;");
+  EXPECT_EQ(XmlUnescape(XmlEscape(text)), text);
+  EXPECT_EQ(XmlUnescape("&#233;&#x20AC;&#x1F600;&bogus;&"),
+            "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80&bogus;&");
+  EXPECT_EQ(XmlElement("<a><Code>X</Code><Code>Y</Code></a>", "Code"), "X");
+  EXPECT_EQ(XmlElement("<a><Code>X</a>", "Code"), "");
 }
 
 TEST(ConnectionStringTest, DevelopmentStorage) {
@@ -238,6 +249,10 @@ TEST(ErrorMappingTest, StatusesCodesAndMessages) {
   EXPECT_EQ(ErrorCodeOf(s), "LeaseIdMissing");
   EXPECT_EQ(s.message(), "Put blob blob c/b: HTTP 412 LeaseIdMissing (There is a lease.)");
   EXPECT_EQ(FailedBatchIndex(s), -1);
+  s = StatusFromResponse(
+      "Get blob", "blob c/b",
+      {503, {{"x-ms-request-id", "r-1"}, {"x-ms-error-code", "ServerBusy"}}, ""});
+  EXPECT_EQ(s.message(), "Get blob blob c/b: HTTP 503 ServerBusy request-id r-1");
   EXPECT_EQ(FailedBatchIndex(WithBatchIndex(s, 3)), 3);
   EXPECT_EQ(ErrorCodeOf(absl::OkStatus()), "");
 }

@@ -35,6 +35,16 @@ absl::Status StatusOf(const absl::StatusOr<T>& s) {
   return s.status();
 }
 
+// Quick retries (tests inject the faults; no need to wait long between attempts).
+inline RetryPolicy FastRetries() {
+  RetryPolicy r;
+  r.max_attempts = 4;
+  r.initial_delay = absl::Milliseconds(5);
+  r.max_delay = absl::Milliseconds(50);
+  r.attempt_timeout = absl::Seconds(20);
+  return r;
+}
+
 class AzuriteTest : public ::testing::Test {
  protected:
   // The shared Azurite, or nullptr with *error set.
@@ -53,15 +63,6 @@ class AzuriteTest : public ::testing::Test {
     ASSERT_NE(azurite_, nullptr) << error;
     faults_ = std::make_shared<testing::FaultTransport>(MakeCurlTransport());
     client_ = std::make_unique<StorageClient>(azurite_->account(), faults_, FastRetries());
-  }
-
-  static RetryPolicy FastRetries() {
-    RetryPolicy r;
-    r.max_attempts = 4;
-    r.initial_delay = absl::Milliseconds(5);
-    r.max_delay = absl::Milliseconds(50);
-    r.attempt_timeout = absl::Seconds(20);
-    return r;
   }
 
   // A name unique in this process: letters and digits ("T" + n) for tables, lower

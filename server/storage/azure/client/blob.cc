@@ -1,16 +1,10 @@
 // BlobClient: containers, block blobs (one-request upload), listing and leases.
-#include <cstring>
-
 #include "absl/strings/str_cat.h"
 #include "server/storage/azure/client/client_core.h"
+#include "server/storage/azure/client/xml.h"
 
 namespace taskhub::azure {
 namespace {
-
-std::string Header(const HttpResponse& r, const std::string& name) {
-  auto it = r.headers.find(name);
-  return it == r.headers.end() ? "" : it->second;
-}
 
 Call BlobCall(TxKind kind, std::string op, const std::string& container, const std::string& blob,
               std::string method) {
@@ -32,29 +26,6 @@ void AddConditions(const BlobConditions& cond, Call* c) {
   if (!cond.lease_id.empty()) c->headers.emplace_back("x-ms-lease-id", cond.lease_id);
 }
 
-// Unescapes the five XML entities (blob names in listings).
-std::string XmlUnescape(const std::string& s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '&') {
-      static const std::pair<const char*, char> kEntities[] = {
-          {"&lt;", '<'}, {"&gt;", '>'}, {"&amp;", '&'}, {"&quot;", '"'}, {"&apos;", '\''}};
-      bool done = false;
-      for (const auto& [name, c] : kEntities) {
-        if (s.compare(i, std::strlen(name), name) == 0) {
-          out.push_back(c);
-          i += std::strlen(name) - 1;
-          done = true;
-          break;
-        }
-      }
-      if (done) continue;
-    }
-    out.push_back(s[i]);
-  }
-  return out;
-}
-
 Call LeaseCall(const std::string& op, const std::string& container, const std::string& blob,
                const std::string& action) {
   Call c = BlobCall(TxKind::kBlobLease, op, container, blob, "PUT");
@@ -68,8 +39,7 @@ Call LeaseCall(const std::string& op, const std::string& container, const std::s
 absl::Status BlobClient::CreateContainerIfNotExists(const std::string& container) {
   Call c = BlobCall(TxKind::kBlobWrite, "Create container", container, "", "PUT");
   c.query = {{"restype", "container"}};
-  c.also_ok = {409};
-  return core_->Do(c).status();
+  return IgnoreAlreadyExists(core_->Do(c).status());
 }
 
 absl::Status BlobClient::DeleteContainer(const std::string& container) {
@@ -87,14 +57,14 @@ absl::StatusOr<std::string> BlobClient::Put(const std::string& container, const 
   c.body = body;
   absl::StatusOr<HttpResponse> r = core_->Do(c);
   if (!r.ok()) return r.status();
-  return Header(*r, "etag");
+  return HeaderOf(*r, "etag");
 }
 
 absl::StatusOr<BlobData> BlobClient::Get(const std::string& container, const std::string& blob) {
   absl::StatusOr<HttpResponse> r =
       core_->Do(BlobCall(TxKind::kBlobRead, "Get blob", container, blob, "GET"));
   if (!r.ok()) return r.status();
-  return BlobData{std::move(r->body), Header(*r, "etag")};
+  return BlobData{std::move(r->body), HeaderOf(*r, "etag")};
 }
 
 absl::Status BlobClient::Delete(const std::string& container, const std::string& blob,
@@ -142,7 +112,7 @@ absl::StatusOr<std::string> BlobClient::AcquireLease(const std::string& containe
   if (!proposed_id.empty()) c.headers.emplace_back("x-ms-proposed-lease-id", proposed_id);
   absl::StatusOr<HttpResponse> r = core_->Do(c);
   if (!r.ok()) return r.status();
-  return Header(*r, "x-ms-lease-id");
+  return HeaderOf(*r, "x-ms-lease-id");
 }
 
 absl::Status BlobClient::RenewLease(const std::string& container, const std::string& blob,

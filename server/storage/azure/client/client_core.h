@@ -28,27 +28,34 @@ struct Call {
   QueryList query;   // decoded
   HeaderList headers;
   std::string body;
-  // Statuses that are success for this call besides 2xx (e.g. 409 for *IfNotExists).
-  std::vector<int> also_ok;
 };
 
 // The one place that maps an HTTP answer to a status: the code by HTTP status (see
 // azure_client.h), the message naming op, resource, status and the service's error
-// code, the code as a payload (ErrorCodeOf). `error_code`/`message` may be empty: then
-// they are taken from the x-ms-error-code header and the XML or JSON body.
+// code (x-ms-error-code, else the XML or JSON error body), the first line of the
+// service's message and the request id; the code also as a payload (ErrorCodeOf).
+// Also used for the failing part of a $batch answer.
 absl::Status StatusFromResponse(const std::string& op, const std::string& resource,
                                 const HttpResponse& response);
+// OK for a 409 whose code is *AlreadyExists (the *IfNotExists calls); any other
+// status as is (e.g. 409 TableBeingDeleted / QueueBeingDeleted stays an error).
+absl::Status IgnoreAlreadyExists(absl::Status status);
 // Attaches the failing batch operation's index (FailedBatchIndex).
 absl::Status WithBatchIndex(absl::Status status, int index);
 bool IsRetryableHttpStatus(int status);
+// A response header by its lower-case name, or "".
+inline std::string HeaderOf(const HttpResponse& r, const std::string& name) {
+  auto it = r.headers.find(name);
+  return it == r.headers.end() ? "" : it->second;
+}
 
 class ClientCore {
  public:
   ClientCore(Account account, std::shared_ptr<HttpTransport> transport, RetryPolicy retry);
 
   // Signs and sends `call`, retrying transport errors and retryable statuses; every
-  // attempt is counted under call.kind. Returns the response when its status is 2xx
-  // or in call.also_ok, else the mapped status.
+  // attempt is counted under call.kind. Returns the response when its status is 2xx,
+  // else the mapped status.
   absl::StatusOr<HttpResponse> Do(const Call& call);
 
   // The endpoint of a service with `path` appended (no query): for batch inner URLs.

@@ -46,6 +46,7 @@ class CurlTransport : public HttpTransport {
 
   absl::StatusOr<HttpResponse> Send(const HttpRequest& request) override {
     CURL* h = Take();
+    if (h == nullptr) return absl::UnavailableError("curl_easy_init failed");
     absl::StatusOr<HttpResponse> r = Perform(h, request);
     Return(h);
     return r;

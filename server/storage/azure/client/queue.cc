@@ -2,6 +2,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "server/storage/azure/client/client_core.h"
+#include "server/storage/azure/client/xml.h"
 
 namespace taskhub::azure {
 namespace {
@@ -18,93 +19,6 @@ Call QueueCall(TxKind kind, std::string op, const std::string& queue, std::strin
   return c;
 }
 
-std::string XmlEscape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '&':
-        out += "&amp;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&apos;";
-        break;
-      case '\r':
-        out += "&#13;";
-        break;  // kept verbatim (XML would normalize CR)
-      default:
-        out.push_back(c);
-    }
-  }
-  return out;
-}
-
-std::string XmlUnescape(const std::string& s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] != '&') {
-      out.push_back(s[i]);
-      continue;
-    }
-    size_t semi = s.find(';', i);
-    if (semi == std::string::npos) {
-      out.push_back(s[i]);
-      continue;
-    }
-    std::string name = s.substr(i + 1, semi - i - 1);
-    uint32_t cp = 0;
-    if (name == "lt")
-      cp = '<';
-    else if (name == "gt")
-      cp = '>';
-    else if (name == "amp")
-      cp = '&';
-    else if (name == "quot")
-      cp = '"';
-    else if (name == "apos")
-      cp = '\'';
-    else if (name.size() > 2 && name[0] == '#' && (name[1] == 'x' || name[1] == 'X')) {
-      if (!absl::SimpleHexAtoi(name.substr(2), &cp)) cp = 0;
-    } else if (name.size() > 1 && name[0] == '#') {
-      if (!absl::SimpleAtoi(name.substr(1), &cp)) cp = 0;
-    }
-    if (cp == 0) {
-      out.push_back(s[i]);
-      continue;
-    }
-    // UTF-8 encode the code point.
-    if (cp < 0x80) {
-      out.push_back(static_cast<char>(cp));
-    } else if (cp < 0x800) {
-      out += {static_cast<char>(0xC0 | (cp >> 6)), static_cast<char>(0x80 | (cp & 0x3F))};
-    } else if (cp < 0x10000) {
-      out += {static_cast<char>(0xE0 | (cp >> 12)), static_cast<char>(0x80 | ((cp >> 6) & 0x3F)),
-              static_cast<char>(0x80 | (cp & 0x3F))};
-    } else {
-      out += {static_cast<char>(0xF0 | (cp >> 18)), static_cast<char>(0x80 | ((cp >> 12) & 0x3F)),
-              static_cast<char>(0x80 | ((cp >> 6) & 0x3F)), static_cast<char>(0x80 | (cp & 0x3F))};
-    }
-    i = semi;
-  }
-  return out;
-}
-
-std::string Element(const std::string& x, const std::string& tag) {
-  size_t b = x.find("<" + tag + ">");
-  if (b == std::string::npos) return "";
-  b += tag.size() + 2;
-  size_t e = x.find("</" + tag + ">", b);
-  return e == std::string::npos ? "" : x.substr(b, e - b);
-}
-
 std::vector<QueueMessage> ParseMessages(const std::string& x) {
   std::vector<QueueMessage> out;
   const std::string open = "<QueueMessage>", close = "</QueueMessage>";
@@ -113,11 +27,11 @@ std::vector<QueueMessage> ParseMessages(const std::string& x) {
     if (e == std::string::npos) break;
     std::string m = x.substr(b, e - b);
     QueueMessage q;
-    q.id = XmlUnescape(Element(m, "MessageId"));
-    q.pop_receipt = XmlUnescape(Element(m, "PopReceipt"));
-    q.text = XmlUnescape(Element(m, "MessageText"));
-    if (!absl::SimpleAtoi(Element(m, "DequeueCount"), &q.dequeue_count)) q.dequeue_count = 0;
-    q.next_visible = ParseRfc1123(Element(m, "TimeNextVisible")).value_or(absl::InfinitePast());
+    q.id = XmlUnescape(XmlElement(m, "MessageId"));
+    q.pop_receipt = XmlUnescape(XmlElement(m, "PopReceipt"));
+    q.text = XmlUnescape(XmlElement(m, "MessageText"));
+    if (!absl::SimpleAtoi(XmlElement(m, "DequeueCount"), &q.dequeue_count)) q.dequeue_count = 0;
+    q.next_visible = ParseRfc1123(XmlElement(m, "TimeNextVisible")).value_or(absl::InfinitePast());
     out.push_back(std::move(q));
   }
   return out;
@@ -134,8 +48,7 @@ std::string Seconds(absl::Duration d) { return std::to_string(absl::ToInt64Secon
 
 absl::Status QueueClient::CreateQueueIfNotExists(const std::string& queue) {
   Call c = QueueCall(TxKind::kQueuePut, "Create queue", queue, "PUT");
-  c.also_ok = {409};
-  return core_->Do(c).status();
+  return IgnoreAlreadyExists(core_->Do(c).status());
 }
 
 absl::Status QueueClient::DeleteQueue(const std::string& queue) {

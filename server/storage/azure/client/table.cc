@@ -10,11 +10,6 @@
 namespace taskhub::azure {
 namespace {
 
-std::string Header(const HttpResponse& r, const std::string& name) {
-  auto it = r.headers.find(name);
-  return it == r.headers.end() ? "" : it->second;
-}
-
 Call TableCall(TxKind kind, std::string op, std::string resource, std::string method,
                std::string path) {
   Call c;
@@ -88,8 +83,7 @@ absl::Status TableClient::CreateTableIfNotExists(const std::string& table) {
   c.headers.emplace_back("Content-Type", "application/json");
   c.headers.emplace_back("Prefer", "return-no-content");
   c.body = nlohmann::json{{"TableName", table}}.dump();
-  c.also_ok = {409};
-  return core_->Do(c).status();
+  return IgnoreAlreadyExists(core_->Do(c).status());
 }
 
 absl::Status TableClient::DeleteTable(const std::string& table) {
@@ -106,7 +100,7 @@ absl::StatusOr<TableEntity> TableClient::Get(const std::string& table, const std
   if (!r.ok()) return r.status();
   absl::StatusOr<TableEntity> e = EntityFromJson(r->body);
   if (!e.ok()) return e.status();
-  if (std::string etag = Header(*r, "etag"); !etag.empty()) e->etag = etag;
+  if (std::string etag = HeaderOf(*r, "etag"); !etag.empty()) e->etag = etag;
   return e;
 }
 
@@ -128,7 +122,7 @@ absl::StatusOr<std::string> TableClient::Execute(const std::string& table, const
   }
   absl::StatusOr<HttpResponse> r = core_->Do(c);
   if (!r.ok()) return r.status();
-  return op.kind == TableOpKind::kDelete ? "" : Header(*r, "etag");
+  return op.kind == TableOpKind::kDelete ? "" : HeaderOf(*r, "etag");
 }
 
 absl::StatusOr<QueryPage> TableClient::Query(const std::string& table, const QueryOptions& q,
@@ -148,8 +142,8 @@ absl::StatusOr<QueryPage> TableClient::Query(const std::string& table, const Que
   if (!entities.ok()) return entities.status();
   QueryPage page;
   page.entities = std::move(*entities);
-  page.next_partition_key = Header(*r, "x-ms-continuation-nextpartitionkey");
-  page.next_row_key = Header(*r, "x-ms-continuation-nextrowkey");
+  page.next_partition_key = HeaderOf(*r, "x-ms-continuation-nextpartitionkey");
+  page.next_row_key = HeaderOf(*r, "x-ms-continuation-nextrowkey");
   return page;
 }
 

@@ -89,6 +89,7 @@ absl::Status Azurite::Launch(bool fixed_ports) {
                              absl::StrCat("--", services[i], "Port"),
                              std::to_string(fixed_ports ? ports_[i] : 0)});
   }
+  unlink(log_path_.c_str());  // else the wait below could read the previous run's lines
   pid_t parent = getpid();
   pid_t pid = fork();
   if (pid < 0) return absl::InternalError(absl::StrCat("fork: ", strerror(errno)));

@@ -4,7 +4,8 @@
 //
 // Azurite runs with --inMemoryPersistence, or with Options::location as its workspace
 // (then Stop/Kill + Restart keep the data: outage tests). Restart reuses the ports, so
-// a connection string stays valid. Dies with the test process (PR_SET_PDEATHSIG).
+// a connection string stays valid. Dies with the thread that started it
+// (PR_SET_PDEATHSIG: start it from the test's main thread or a long-lived one).
 //
 // Thread-safety: not thread-safe; one thread drives the fixture (clients may run on
 // any thread).

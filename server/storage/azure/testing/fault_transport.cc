@@ -7,14 +7,20 @@ namespace taskhub::azure::testing {
 
 FaultTransport::FaultTransport(std::shared_ptr<HttpTransport> inner) : inner_(std::move(inner)) {}
 
-void FaultTransport::FailNext(int n, Predicate match, When when, int http_status) {
+void FaultTransport::FailNext(int n, Predicate match, When when, int http_status,
+                              std::string error_code) {
   std::lock_guard<std::mutex> lock(mu_);
-  faults_.push_back(Fault{n, std::move(match), when, http_status});
+  faults_.push_back(Fault{n, std::move(match), when, http_status, std::move(error_code)});
 }
 
 void FaultTransport::SetDown(bool down) {
   std::lock_guard<std::mutex> lock(mu_);
   down_ = down;
+}
+
+void FaultTransport::SetObserver(Observer observer) {
+  std::lock_guard<std::mutex> lock(mu_);
+  observer_ = std::move(observer);
 }
 
 void FaultTransport::Clear() {
@@ -52,7 +58,9 @@ absl::StatusOr<HttpResponse> FaultTransport::Injected(const Fault& f,
   }
   HttpResponse r;
   r.status = f.http_status;
-  r.headers["x-ms-error-code"] = f.http_status == 503 ? "ServerBusy" : "InjectedFault";
+  r.headers["x-ms-error-code"] = !f.error_code.empty()  ? f.error_code
+                                 : f.http_status == 503 ? "ServerBusy"
+                                                        : "InjectedFault";
   r.body = "<?xml version=\"1.0\" encoding=\"utf-8\"?><Error><Code>" +
            r.headers["x-ms-error-code"] + "</Code><Message>injected fault</Message></Error>";
   return r;
@@ -60,12 +68,14 @@ absl::StatusOr<HttpResponse> FaultTransport::Injected(const Fault& f,
 
 absl::StatusOr<HttpResponse> FaultTransport::Send(const HttpRequest& request) {
   std::optional<Fault> fault;
+  Observer observer;
   {
     std::lock_guard<std::mutex> lock(mu_);
     ++requests_;
+    observer = observer_;
     if (down_) {
       ++injected_;
-      fault = Fault{1, nullptr, When::kBefore, 0};
+      fault = Fault{1, nullptr, When::kBefore, 0, ""};
     } else {
       for (auto it = faults_.begin(); it != faults_.end(); ++it) {
         if (it->match && !it->match(request)) continue;
@@ -76,12 +86,18 @@ absl::StatusOr<HttpResponse> FaultTransport::Send(const HttpRequest& request) {
       }
     }
   }
-  if (!fault) return inner_->Send(request);
-  if (fault->when == When::kAfter) {
-    absl::StatusOr<HttpResponse> real = inner_->Send(request);
-    (void)real;  // the reply is lost
+  absl::StatusOr<HttpResponse> result;
+  if (!fault) {
+    result = inner_->Send(request);
+  } else {
+    if (fault->when == When::kAfter) {
+      absl::StatusOr<HttpResponse> real = inner_->Send(request);
+      (void)real;  // the reply is lost
+    }
+    result = Injected(*fault, request);
   }
-  return Injected(*fault, request);
+  if (observer) observer(request, result);
+  return result;
 }
 
 }  // namespace taskhub::azure::testing

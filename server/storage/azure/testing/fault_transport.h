@@ -34,10 +34,18 @@ class FaultTransport : public HttpTransport {
 
   explicit FaultTransport(std::shared_ptr<HttpTransport> inner);
 
-  // Fails the next `n` requests matching `match` (null: any request).
-  void FailNext(int n, Predicate match = nullptr, When when = When::kBefore, int http_status = 0);
+  // Fails the next `n` requests matching `match` (null: any request). An injected HTTP
+  // status carries x-ms-error-code `error_code` (default: ServerBusy for 503, else
+  // InjectedFault).
+  void FailNext(int n, Predicate match = nullptr, When when = When::kBefore, int http_status = 0,
+                std::string error_code = "");
   void SetDown(bool down);
   void Clear();  // drops pending faults and clears "down"
+
+  // Called after every Send (outside the lock) with the request and what the caller
+  // got (injected or real): lets tests record or assert on the traffic.
+  using Observer = std::function<void(const HttpRequest&, const absl::StatusOr<HttpResponse>&)>;
+  void SetObserver(Observer observer);
 
   int requests() const;  // every Send, faulted or not
   int injected() const;  // faults injected so far
@@ -55,6 +63,7 @@ class FaultTransport : public HttpTransport {
     Predicate match;
     When when;
     int http_status;
+    std::string error_code;
   };
   absl::StatusOr<HttpResponse> Injected(const Fault& f, const HttpRequest& request) const;
 
@@ -62,6 +71,7 @@ class FaultTransport : public HttpTransport {
   mutable std::mutex mu_;
   std::vector<Fault> faults_;
   bool down_ = false;
+  Observer observer_;
   int requests_ = 0;
   int injected_ = 0;
 };
