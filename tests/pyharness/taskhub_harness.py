@@ -215,7 +215,9 @@ def azurite_binary() -> Path:
 
 
 class Azurite(Process):
-    """Azurite keeping its data in workdir/location (so it survives a stop or a kill9).
+    """Azurite keeping its data in workdir/location. It survives stop() (SIGTERM: Azurite saves
+    and exits 0); kill9() loses what Azurite acknowledged in its last ~5 s (it saves its table and
+    blob metadata every 5 s), as no storage account would.
 
     The first start() lets the kernel choose the three ports (Azurite prints them); every later
     start() reuses the same ports and data, so a taskhubd that was using it reconnects to the same
