@@ -10,7 +10,8 @@ using taskhub::OrchestrationContext;
 using taskhub::Task;
 
 Task<nlohmann::json> GenerateReport(OrchestrationContext& ctx) {
-  int rows = co_await ctx.CallActivity<int>("query_rows", ctx.GetInput<std::string>());
+  const std::string period = ctx.GetInput<std::string>();
+  int rows = co_await ctx.CallActivity<int>("query_rows", period);
   ctx.SetCustomStatus("rendering");
   std::string report = co_await ctx.CallActivity<std::string>("render_report", rows);
   co_return nlohmann::json{{"report", report}, {"rows", rows}};
@@ -35,8 +36,7 @@ int main(int argc, char** argv) {
           if (!state.ok()) return state.status();
           if (!state->has_value()) return absl::NotFoundError("instance vanished");
           const auto& m = **state;
-          std::cout << "status: " << ::OrchestrationStatus_Name(m.status).substr(21)
-                    << std::endl;
+          std::cout << "status: " << ::OrchestrationStatus_Name(m.status).substr(21) << std::endl;
           if (m.status == ::ORCHESTRATION_STATUS_COMPLETED) {
             return nlohmann::json::parse(m.output.value_or("null"));
           }
