@@ -129,5 +129,85 @@ TEST(ApiTest, WhenAllOverTasksOfDifferentTypes) {
   EXPECT_EQ(resp.actions(0).completeorchestration().result().value(), "\"n:7\"");
 }
 
+// A counter that continues as new until 3, with no dummy co_return after
+// ContinueAsNew; in a helper coroutine too.
+Task<void> Again(OrchestrationContext& ctx, int next) { co_await ctx.ContinueAsNew(next); }
+
+TEST(ApiTest, AwaitedContinueAsNewEndsTheExecution) {
+  Registry r;
+  r.AddOrchestrator("count", [](OrchestrationContext& ctx) -> Task<int> {
+    const int n = ctx.GetInput<int>();
+    co_await ctx.CreateTimer(absl::Seconds(1));
+    if (n < 3) co_await ctx.ContinueAsNew(n + 1);
+    co_return n;
+  });
+  r.AddOrchestrator("nested", [](OrchestrationContext& ctx) -> Task<int> {
+    co_await Again(ctx, 7);
+    co_return -1;  // never reached
+  });
+  History past;
+  past.Started().Execution("count", "1").TimerCreated(1, kT0 + absl::Seconds(1)).Done();
+  History fresh;
+  fresh.Started(kT0 + absl::Seconds(1)).TimerFired(1, kT0 + absl::Seconds(1));
+  auto resp = Replay(r, past, fresh);
+  ASSERT_EQ(resp.actions_size(), 1);
+  EXPECT_EQ(resp.actions(0).completeorchestration().orchestrationstatus(),
+            ORCHESTRATION_STATUS_CONTINUED_AS_NEW);
+  EXPECT_EQ(resp.actions(0).completeorchestration().result().value(), "2");
+
+  past.events[1].mutable_executionstarted()->mutable_input()->set_value("3");
+  resp = Replay(r, past, fresh);
+  ASSERT_EQ(resp.actions_size(), 1);
+  EXPECT_EQ(resp.actions(0).completeorchestration().orchestrationstatus(),
+            ORCHESTRATION_STATUS_COMPLETED);
+  EXPECT_EQ(resp.actions(0).completeorchestration().result().value(), "3");
+
+  History nested;
+  nested.Started().Execution("nested", "null");
+  resp = Replay(r, History(), nested);
+  ASSERT_EQ(resp.actions_size(), 1);
+  EXPECT_EQ(resp.actions(0).completeorchestration().orchestrationstatus(),
+            ORCHESTRATION_STATUS_CONTINUED_AS_NEW);
+  EXPECT_EQ(resp.actions(0).completeorchestration().result().value(), "7");
+}
+
+TEST(ApiTest, RuntimeStatusMirrorsTheWireEnum) {
+  for (int i = 0; i <= 7; ++i) {
+    const auto wire = static_cast<OrchestrationStatus>(i);
+    const RuntimeStatus s = ToRuntimeStatus(wire);
+    EXPECT_EQ(ToProto(s), wire);
+    EXPECT_EQ(std::string("ORCHESTRATION_STATUS_") + ToString(s), OrchestrationStatus_Name(wire));
+  }
+  OrchestrationState state;
+  state.set_orchestrationstatus(ORCHESTRATION_STATUS_TERMINATED);
+  const OrchestrationMetadata m = OrchestrationMetadata::FromProto(state);
+  EXPECT_EQ(m.runtime_status, RuntimeStatus::kTerminated);
+  EXPECT_TRUE(IsTerminal(m.runtime_status));
+  EXPECT_FALSE(IsTerminal(RuntimeStatus::kContinuedAsNew));
+}
+
+struct Point {
+  int x = 0, y = 0;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Point, x, y)
+
+TEST(ApiTest, TypedClientPayloads) {
+  OrchestrationMetadata m;
+  EXPECT_EQ(m.GetOutput<int>(), std::nullopt);
+  m.output = R"({"x":1,"y":2})";
+  m.custom_status = R"("busy")";
+  EXPECT_EQ(m.GetOutput<Point>()->y, 2);
+  EXPECT_EQ(m.GetCustomStatus<std::string>(), "busy");
+  EXPECT_EQ((*m.GetOutput())["x"], 1);
+  // Values are converted to JSON; strings are JSON text unless wrapped in Json().
+  EXPECT_EQ(internal::EncodeValue(Point{3, 4}), R"({"x":3,"y":4})");
+  EXPECT_EQ(internal::EncodeValue(Json("Tokyo")), R"("Tokyo")");
+  EXPECT_EQ(internal::EncodeValue(nlohmann::json()), std::nullopt);
+  static_assert(internal::JsonText<std::string> && internal::JsonText<const char*> &&
+                internal::JsonText<decltype("x")> && internal::JsonText<std::nullopt_t>);
+  static_assert(!internal::JsonText<Json> && !internal::JsonText<int> &&
+                !internal::JsonText<nlohmann::json> && !internal::JsonText<Point>);
+}
+
 }  // namespace
 }  // namespace taskhub

@@ -148,6 +148,15 @@ class ReplaySafeLogger {
 
 class OrchestrationContext;
 
+// What ContinueAsNew returns: awaiting it suspends the orchestrator for good (the
+// replay engine ends the execution and destroys it).
+class ContinueAsNewTask {
+ public:
+  bool await_ready() const noexcept { return false; }
+  void await_suspend(std::coroutine_handle<>) const noexcept {}
+  [[noreturn]] void await_resume() const { std::terminate(); }  // never resumed
+};
+
 // The locks of a critical section (OrchestrationContext::LockEntities). While held,
 // only this orchestration's calls run on the locked entities. Release() (or the
 // destructor, or the orchestration's end) sends one unlock per entity; a lock
@@ -291,10 +300,13 @@ class OrchestrationContext {
   }
 
   // Ends this execution and starts a new one with `input` (and, when
-  // `keep_unprocessed_events`, the events not consumed yet). Return right after.
-  template <typename In>
-  void ContinueAsNew(const In& input, bool keep_unprocessed_events = true) {
+  // `keep_unprocessed_events`, the events not consumed yet):
+  //   co_await ctx.ContinueAsNew(next_state);  // never resumes: no co_return needed
+  // (Calling it as a statement and returning right after also works.)
+  template <typename In, typename internal::CheckAwaitArg<In>::type = 0>
+  ContinueAsNewTask ContinueAsNew(In&& input, bool keep_unprocessed_events = true) {
     ContinueAsNewRaw(internal::Encode(input), keep_unprocessed_events);
+    return {};
   }
 
   template <typename In>
