@@ -134,22 +134,22 @@ struct OrchestrationMetadata {
 };
 
 struct StartOptions {
-  std::string instance_id;  // empty: the server generates one
-  std::optional<absl::Time> start_at;
-  std::map<std::string, std::string> tags;
-  std::string version;
+  std::string instance_id = {};  // empty: the server generates one
+  std::optional<absl::Time> start_at = {};
+  std::map<std::string, std::string> tags = {};
+  std::string version = {};
   // When set, an existing instance in one of these statuses is replaced; otherwise
   // starting an existing id fails with ALREADY_EXISTS (a finished one is replaced
   // by taskhubd when no policy is given).
-  std::optional<std::vector<OrchestrationStatus>> replaceable_statuses;
+  std::optional<std::vector<OrchestrationStatus>> replaceable_statuses = {};
 };
 
 struct InstanceQuery {
-  std::vector<OrchestrationStatus> statuses;
-  std::optional<absl::Time> created_from, created_to;
-  std::string instance_id_prefix;
+  std::vector<OrchestrationStatus> statuses = {};
+  std::optional<absl::Time> created_from = {}, created_to = {};
+  std::string instance_id_prefix = {};
   int page_size = 100;
-  std::string continuation_token;
+  std::string continuation_token = {};
   bool fetch_payloads = false;
 };
 
@@ -159,8 +159,8 @@ struct InstancePage {
 };
 
 struct PurgeFilter {
-  std::optional<absl::Time> created_from, created_to;
-  std::vector<OrchestrationStatus> statuses;  // empty: every finished status
+  std::optional<absl::Time> created_from = {}, created_to = {};
+  std::vector<OrchestrationStatus> statuses = {};  // empty: every finished status
 };
 
 // One entity as the server reports it (GetEntityMetadata, QueryEntities).
@@ -181,12 +181,12 @@ struct EntityMetadata {
 };
 
 struct EntityQuery {
-  std::string instance_id_prefix;  // a prefix of "@name@key" ("@counter@" = every counter)
-  std::optional<absl::Time> last_modified_from, last_modified_to;
+  std::string instance_id_prefix = {};  // a prefix of "@name@key" ("@counter@" = every counter)
+  std::optional<absl::Time> last_modified_from = {}, last_modified_to = {};
   bool include_state = true;
   bool include_transient = false;  // also entities without state (queued work or a lock)
   int page_size = 100;
-  std::string continuation_token;
+  std::string continuation_token = {};
 };
 
 struct EntityPage {

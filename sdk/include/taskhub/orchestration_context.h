@@ -41,19 +41,19 @@ struct RetryPolicy {
   absl::Duration max_retry_interval = absl::Hours(1);
   absl::Duration retry_timeout = absl::InfiniteDuration();  // overall, from the first attempt
   // Retry only failures this returns true for (all when empty).
-  std::function<bool(const TaskFailure&)> handle;
+  std::function<bool(const TaskFailure&)> handle = {};
 };
 
 struct ActivityOptions {
-  std::optional<RetryPolicy> retry;
-  std::string version;
-  std::map<std::string, std::string> tags;
+  std::optional<RetryPolicy> retry = {};
+  std::string version = {};
+  std::map<std::string, std::string> tags = {};
 };
 
 struct SubOrchestratorOptions {
-  std::string instance_id;  // empty: "<parent id>:<4 hex digits of the action id>"
-  std::optional<RetryPolicy> retry;
-  std::string version;
+  std::string instance_id = {};  // empty: "<parent id>:<4 hex digits of the action id>"
+  std::optional<RetryPolicy> retry = {};
+  std::string version = {};
 };
 
 namespace internal {
