@@ -22,8 +22,9 @@ std::vector<std::string> Words(const std::string& text) {
   std::vector<std::string> out;
   std::istringstream in(text);
   for (std::string w; in >> w;) {
-    w.erase(std::remove_if(w.begin(), w.end(), [](char c) { return c == ',' || c == ':' || c == '.'; }),
-            w.end());
+    w.erase(
+        std::remove_if(w.begin(), w.end(), [](char c) { return c == ',' || c == ':' || c == '.'; }),
+        w.end());
     if (!w.empty()) out.push_back(w);
   }
   return out;
@@ -39,8 +40,10 @@ Task<nlohmann::json> DocumentPipeline(OrchestrationContext& ctx) {
     steps.push_back(ctx.CallActivity(step, request));
   }
   std::vector<nlohmann::json> results = co_await ctx.WhenAll(steps);
-  co_return nlohmann::json{{"category", category}, {"entities", results[0]},
-                           {"summary", results[1]}, {"sentiment", results[2]},
+  co_return nlohmann::json{{"category", category},
+                           {"entities", results[0]},
+                           {"summary", results[1]},
+                           {"sentiment", results[2]},
                            {"keywords", results[3]}};
 }
 
@@ -88,8 +91,7 @@ int main(int argc, char** argv) {
     return words;
   });
   return taskhub::examples::RunExample(
-      taskhub::examples::ParseArgs(argc, argv), std::move(registry),
-      [](taskhub::Client& client) {
+      taskhub::examples::ParseArgs(argc, argv), std::move(registry), [](taskhub::Client& client) {
         return taskhub::examples::RunToCompletion(client, "document_pipeline", kDocument);
       });
 }

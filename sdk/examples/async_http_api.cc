@@ -10,7 +10,8 @@ using taskhub::OrchestrationContext;
 using taskhub::Task;
 
 Task<nlohmann::json> GenerateReport(OrchestrationContext& ctx) {
-  int rows = co_await ctx.CallActivity<int>("query_rows", ctx.GetInput<std::string>());
+  const std::string period = ctx.GetInput<std::string>();
+  int rows = co_await ctx.CallActivity<int>("query_rows", period);
   ctx.SetCustomStatus("rendering");
   std::string report = co_await ctx.CallActivity<std::string>("render_report", rows);
   co_return nlohmann::json{{"report", report}, {"rows", rows}};
@@ -27,7 +28,7 @@ int main(int argc, char** argv) {
   return taskhub::examples::RunExample(
       taskhub::examples::ParseArgs(argc, argv), std::move(registry),
       [](taskhub::Client& client) -> absl::StatusOr<nlohmann::json> {
-        auto id = client.ScheduleNewOrchestration("generate_report", "\"sales-2026\"");
+        auto id = client.ScheduleNewOrchestration("generate_report", taskhub::Json("sales-2026"));
         if (!id.ok()) return id.status();
         std::cout << "202 Accepted: Location: /instances/" << *id << std::endl;
         for (int i = 0; i < 200; ++i) {
@@ -35,15 +36,12 @@ int main(int argc, char** argv) {
           if (!state.ok()) return state.status();
           if (!state->has_value()) return absl::NotFoundError("instance vanished");
           const auto& m = **state;
-          std::cout << "status: " << ::OrchestrationStatus_Name(m.status).substr(21)
-                    << std::endl;
-          if (m.status == ::ORCHESTRATION_STATUS_COMPLETED) {
-            return nlohmann::json::parse(m.output.value_or("null"));
+          std::cout << "status: " << taskhub::ToString(m.runtime_status) << std::endl;
+          if (m.runtime_status == taskhub::RuntimeStatus::kCompleted) {
+            return m.GetOutput().value_or(nlohmann::json());
           }
-          if (m.status == ::ORCHESTRATION_STATUS_FAILED ||
-              m.status == ::ORCHESTRATION_STATUS_TERMINATED) {
+          if (taskhub::IsTerminal(m.runtime_status))
             return absl::InternalError("the report failed");
-          }
           std::this_thread::sleep_for(std::chrono::milliseconds(250));
         }
         return absl::DeadlineExceededError("the report did not finish in time");

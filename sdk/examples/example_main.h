@@ -36,17 +36,17 @@ inline Args ParseArgs(int argc, char** argv) {
 inline absl::StatusOr<nlohmann::json> RunToCompletion(Client& client, const std::string& name,
                                                       const nlohmann::json& input,
                                                       absl::Duration timeout = absl::Seconds(60)) {
-  auto id = client.ScheduleNewOrchestration(name, input.dump());
+  auto id = client.ScheduleNewOrchestration(name, input);
   if (!id.ok()) return id.status();
   auto state = client.WaitForInstanceCompletion(*id, timeout);
   if (!state.ok()) return state.status();
   if (!state->has_value()) return absl::NotFoundError("the instance disappeared");
   const OrchestrationMetadata& m = **state;
-  if (m.status != ORCHESTRATION_STATUS_COMPLETED) {
-    return absl::InternalError("orchestration ended " + OrchestrationStatus_Name(m.status) +
+  if (m.runtime_status != RuntimeStatus::kCompleted) {
+    return absl::InternalError(std::string("orchestration ended ") + ToString(m.runtime_status) +
                                (m.failure ? ": " + m.failure->message : ""));
   }
-  return m.output ? nlohmann::json::parse(*m.output) : nlohmann::json();
+  return m.GetOutput().value_or(nlohmann::json());
 }
 
 // Runs a worker serving `registry` while `body` drives the sample with a client;

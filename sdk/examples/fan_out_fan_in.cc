@@ -44,8 +44,7 @@ int main(int argc, char** argv) {
     return i + 1;
   });
   return taskhub::examples::RunExample(
-      taskhub::examples::ParseArgs(argc, argv), std::move(registry),
-      [](taskhub::Client& client) {
+      taskhub::examples::ParseArgs(argc, argv), std::move(registry), [](taskhub::Client& client) {
         return taskhub::examples::RunToCompletion(client, "count_all_words", nullptr);
       });
 }

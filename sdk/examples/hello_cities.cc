@@ -17,12 +17,10 @@ Task<std::vector<std::string>> HelloCities(OrchestrationContext& ctx) {
 int main(int argc, char** argv) {
   taskhub::Registry registry;
   registry.AddOrchestrator("hello_cities", HelloCities);
-  registry.AddActivity("say_hello", [](ActivityContext&, std::string city) {
-    return "Hello " + city + "!";
-  });
+  registry.AddActivity("say_hello",
+                       [](ActivityContext&, std::string city) { return "Hello " + city + "!"; });
   return taskhub::examples::RunExample(
-      taskhub::examples::ParseArgs(argc, argv), std::move(registry),
-      [](taskhub::Client& client) {
+      taskhub::examples::ParseArgs(argc, argv), std::move(registry), [](taskhub::Client& client) {
         return taskhub::examples::RunToCompletion(client, "hello_cities", nullptr);
       });
 }

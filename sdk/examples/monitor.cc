@@ -14,13 +14,13 @@ Task<nlohmann::json> JobMonitor(OrchestrationContext& ctx) {
   nlohmann::json check_input{{"job", state["job"]}, {"attempt", checks}};
   std::string status = co_await ctx.CallActivity<std::string>("check_job_status", check_input);
   if (status == "done" || ctx.CurrentUtcDateTime() >= deadline) {
-    co_return nlohmann::json{{"checks", checks}, {"status", status == "done" ? "done" : "timed out"}};
+    co_return nlohmann::json{{"checks", checks},
+                             {"status", status == "done" ? "done" : "timed out"}};
   }
   ctx.SetCustomStatus(nlohmann::json{{"checks", checks}, {"last", status}});
   co_await ctx.CreateTimer(absl::Milliseconds(500));
   state["checks"] = checks;
-  ctx.ContinueAsNew(state);
-  co_return nullptr;
+  co_await ctx.ContinueAsNew(state);  // never returns: the next execution starts over
 }
 
 int main(int argc, char** argv) {
@@ -31,8 +31,7 @@ int main(int argc, char** argv) {
     return std::string(in["attempt"].get<int>() >= 3 ? "done" : "running");
   });
   return taskhub::examples::RunExample(
-      taskhub::examples::ParseArgs(argc, argv), std::move(registry),
-      [](taskhub::Client& client) {
+      taskhub::examples::ParseArgs(argc, argv), std::move(registry), [](taskhub::Client& client) {
         const int64_t deadline = absl::ToUnixSeconds(absl::Now() + absl::Minutes(5));
         return taskhub::examples::RunToCompletion(
             client, "job_monitor", nlohmann::json{{"job", "job-1"}, {"deadline_unix", deadline}});

@@ -19,12 +19,85 @@ FailureDetails FailureDetails::FromProto(const TaskFailureDetails& f) {
   return d;
 }
 
+RuntimeStatus ToRuntimeStatus(OrchestrationStatus status) {
+  switch (status) {
+    case ORCHESTRATION_STATUS_RUNNING:
+      return RuntimeStatus::kRunning;
+    case ORCHESTRATION_STATUS_COMPLETED:
+      return RuntimeStatus::kCompleted;
+    case ORCHESTRATION_STATUS_CONTINUED_AS_NEW:
+      return RuntimeStatus::kContinuedAsNew;
+    case ORCHESTRATION_STATUS_FAILED:
+      return RuntimeStatus::kFailed;
+    case ORCHESTRATION_STATUS_CANCELED:
+      return RuntimeStatus::kCanceled;
+    case ORCHESTRATION_STATUS_TERMINATED:
+      return RuntimeStatus::kTerminated;
+    case ORCHESTRATION_STATUS_SUSPENDED:
+      return RuntimeStatus::kSuspended;
+    default:
+      return RuntimeStatus::kPending;
+  }
+}
+
+OrchestrationStatus ToProto(RuntimeStatus status) {
+  switch (status) {
+    case RuntimeStatus::kRunning:
+      return ORCHESTRATION_STATUS_RUNNING;
+    case RuntimeStatus::kCompleted:
+      return ORCHESTRATION_STATUS_COMPLETED;
+    case RuntimeStatus::kContinuedAsNew:
+      return ORCHESTRATION_STATUS_CONTINUED_AS_NEW;
+    case RuntimeStatus::kFailed:
+      return ORCHESTRATION_STATUS_FAILED;
+    case RuntimeStatus::kCanceled:
+      return ORCHESTRATION_STATUS_CANCELED;
+    case RuntimeStatus::kTerminated:
+      return ORCHESTRATION_STATUS_TERMINATED;
+    case RuntimeStatus::kSuspended:
+      return ORCHESTRATION_STATUS_SUSPENDED;
+    case RuntimeStatus::kPending:
+      break;
+  }
+  return ORCHESTRATION_STATUS_PENDING;
+}
+
+const char* ToString(RuntimeStatus status) {
+  switch (status) {
+    case RuntimeStatus::kRunning:
+      return "RUNNING";
+    case RuntimeStatus::kCompleted:
+      return "COMPLETED";
+    case RuntimeStatus::kContinuedAsNew:
+      return "CONTINUED_AS_NEW";
+    case RuntimeStatus::kFailed:
+      return "FAILED";
+    case RuntimeStatus::kCanceled:
+      return "CANCELED";
+    case RuntimeStatus::kTerminated:
+      return "TERMINATED";
+    case RuntimeStatus::kSuspended:
+      return "SUSPENDED";
+    case RuntimeStatus::kPending:
+      break;
+  }
+  return "PENDING";
+}
+
+bool IsTerminal(RuntimeStatus status) {
+  return status == RuntimeStatus::kCompleted || status == RuntimeStatus::kFailed ||
+         status == RuntimeStatus::kTerminated;
+}
+
+void to_json(nlohmann::json& j, const Json& v) { j = v.value; }
+
 OrchestrationMetadata OrchestrationMetadata::FromProto(const OrchestrationState& s) {
   OrchestrationMetadata m;
   m.instance_id = s.instanceid();
   m.name = s.name();
   m.version = s.version().value();
   m.status = s.orchestrationstatus();
+  m.runtime_status = ToRuntimeStatus(m.status);
   m.created_at = FromTimestamp(s.createdtimestamp());
   m.last_updated_at = FromTimestamp(s.lastupdatedtimestamp());
   if (s.has_completedtimestamp()) m.completed_at = FromTimestamp(s.completedtimestamp());

@@ -3,14 +3,15 @@
 
 #include <cstdio>
 
+#include "absl/strings/str_cat.h"
 #include "sdk/src/replay_state.h"
 #include "sdk/src/sdk_util.h"
 
 namespace taskhub {
 namespace internal {
 
-std::shared_ptr<CompletionState> ReplayState::Schedule(OrchestratorAction action,
-                                                       std::string kind, std::string name) {
+std::shared_ptr<CompletionState> ReplayState::Schedule(OrchestratorAction action, std::string kind,
+                                                       std::string name) {
   auto state = std::make_shared<CompletionState>();
   const int id = action.id();
   open[id] = Open{state, name};
@@ -61,10 +62,14 @@ Task<void> RetryLoop(OrchestrationContext& ctx, std::shared_ptr<CompletionState>
 using internal::CompletionState;
 
 void ReplaySafeLogger::Info(const std::string& message) const {
-  if (!state_->replaying) internal::SdkLog()->info("[{}] {}", state_->instance_id, message);
+  if (!state_->replaying)
+    internal::SdkLog(internal::LogLevel::kInfo,
+                     absl::StrCat("[", state_->instance_id, "] ", message));
 }
 void ReplaySafeLogger::Warn(const std::string& message) const {
-  if (!state_->replaying) internal::SdkLog()->warn("[{}] {}", state_->instance_id, message);
+  if (!state_->replaying)
+    internal::SdkLog(internal::LogLevel::kWarn,
+                     absl::StrCat("[", state_->instance_id, "] ", message));
 }
 
 const std::string& OrchestrationContext::InstanceId() const { return state_->instance_id; }
@@ -94,8 +99,7 @@ std::shared_ptr<CompletionState> OrchestrationContext::ScheduleActivity(
 }
 
 std::shared_ptr<CompletionState> OrchestrationContext::ScheduleSubOrchestrator(
-    const std::string& name, std::optional<std::string> input,
-    const SubOrchestratorOptions* opts) {
+    const std::string& name, std::optional<std::string> input, const SubOrchestratorOptions* opts) {
   const SubOrchestratorOptions options = opts ? *opts : SubOrchestratorOptions();
   auto attempt = [this, name, input, options]() {
     OrchestratorAction a;

@@ -63,7 +63,8 @@ class Executor {
     }
     Finish(&resp);
     // Only an orchestration still waiting can continue in this executor.
-    reusable_ = !st_.fatal && !missing_ && !st_.terminated && started_ && !orchestrator_.done();
+    reusable_ = !st_.fatal && !missing_ && !st_.terminated && !st_.continue_as_new && started_ &&
+                !orchestrator_.done();
     req_ = nullptr;
     return resp;
   }
@@ -72,8 +73,8 @@ class Executor {
   bool IsRewind() const {
     if (req_->newevents_size() != 2 || !req_->newevents(1).has_executionrewound()) return false;
     for (const auto& e : req_->pastevents()) {
-      if (e.has_executionrewound() && e.timestamp().SerializeAsString() ==
-                                          req_->newevents(1).timestamp().SerializeAsString()) {
+      if (e.has_executionrewound() &&
+          e.timestamp().SerializeAsString() == req_->newevents(1).timestamp().SerializeAsString()) {
         return false;
       }
     }
@@ -98,8 +99,7 @@ class Executor {
     auto* history = action->mutable_rewindorchestration()->mutable_newhistory();
     all([&](const HistoryEvent& e) {
       if (e.has_taskfailed() || e.has_suborchestrationinstancefailed() ||
-          e.has_executioncompleted() ||
-          (e.has_taskscheduled() && failed.count(e.eventid()) > 0)) {
+          e.has_executioncompleted() || (e.has_taskscheduled() && failed.count(e.eventid()) > 0)) {
         return;
       }
       HistoryEvent copy = e;
@@ -242,11 +242,10 @@ class Executor {
                                 "the code changed since this orchestration started");
     }
     if (it->second.kind != kind || it->second.name != name) {
-      throw NonDeterminismError(
-          "the history has " + seen + " with id " + std::to_string(id) +
-          ", but the orchestrator code now schedules " + it->second.kind +
-          (it->second.name.empty() ? "" : " '" + it->second.name + "'") +
-          " there: the code changed since this orchestration started");
+      throw NonDeterminismError("the history has " + seen + " with id " + std::to_string(id) +
+                                ", but the orchestrator code now schedules " + it->second.kind +
+                                (it->second.name.empty() ? "" : " '" + it->second.name + "'") +
+                                " there: the code changed since this orchestration started");
     }
     st_.pending.erase(it);
   }
@@ -258,8 +257,7 @@ class Executor {
     auto it = st_.pending.find(e.eventid());
     std::string scheduled_request;
     if (it != st_.pending.end() && it->second.action.has_sendentitymessage()) {
-      scheduled_request =
-          it->second.action.sendentitymessage().entityoperationcalled().requestid();
+      scheduled_request = it->second.action.sendentitymessage().entityoperationcalled().requestid();
     }
     Confirm(e.eventid(), "entity call", called.operation());
     if (!called.requestid().empty() && called.requestid() != scheduled_request) {
@@ -362,7 +360,8 @@ class Executor {
     auto state = it->second.state;
     const std::string name = it->second.name;
     st_.open.erase(it);
-    state->Fail(std::make_exception_ptr(TaskFailedError(name, internal::FailureFromProto(details))));
+    state->Fail(
+        std::make_exception_ptr(TaskFailedError(name, internal::FailureFromProto(details))));
   }
 
   void Deliver(const HistoryEvent& e) {
@@ -422,7 +421,9 @@ class Executor {
     if (missing_) {
       fail(TaskFailure{"OrchestratorNotFound",
                        "no orchestrator named '" + st_.name + "' is registered on this worker",
-                       {}, {}, true});
+                       {},
+                       {},
+                       true});
       return;
     }
     if (st_.terminated) {
@@ -437,10 +438,11 @@ class Executor {
       ctx_.ReleaseLocks(*st_.critical_section);
     }
     for (auto& [id, p] : st_.pending) *resp->add_actions() = p.action;
-    if (!started_ || !orchestrator_.done()) return;
+    // `co_await ctx.ContinueAsNew(...)` leaves the orchestrator suspended for good.
+    if (!started_ || (!orchestrator_.done() && !st_.continue_as_new)) return;
     nlohmann::json result;
     try {
-      result = orchestrator_.Result();
+      if (orchestrator_.done()) result = orchestrator_.Result();
     } catch (...) {
       fail(internal::CurrentExceptionFailure(), /*keep_entity_messages=*/true);
       return;
@@ -459,8 +461,8 @@ class Executor {
 
   const Registry& registry_;
   const OrchestratorRequest* req_;
-  size_t processed_ = 0;     // events processed so far (past + new)
-  std::string last_event_;   // the last of them, serialized
+  size_t processed_ = 0;    // events processed so far (past + new)
+  std::string last_event_;  // the last of them, serialized
   bool reusable_ = true;
   ReplayState st_;
   OrchestrationContext ctx_;

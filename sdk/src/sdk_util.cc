@@ -7,7 +7,8 @@
 #include <mutex>
 #include <random>
 
-#include "spdlog/sinks/stdout_color_sinks.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 
 namespace taskhub::internal {
 
@@ -63,12 +64,16 @@ std::string RandomUuid() {
   return buf;
 }
 
-std::shared_ptr<spdlog::logger> SdkLog() {
-  static std::shared_ptr<spdlog::logger> log = [] {
-    if (auto existing = spdlog::get("taskhub-sdk")) return existing;
-    return spdlog::stderr_color_mt("taskhub-sdk");
-  }();
-  return log;
+void SdkLog(LogLevel level, const std::string& message) {
+  static std::mutex mu;
+  const char* name = level == LogLevel::kInfo   ? "info"
+                     : level == LogLevel::kWarn ? "warning"
+                                                : "error";
+  const std::string line =
+      absl::StrCat("[", absl::FormatTime("%Y-%m-%d %H:%M:%E3S", absl::Now(), absl::LocalTimeZone()),
+                   "] [taskhub-sdk] [", name, "] ", message, "\n");
+  std::lock_guard<std::mutex> l(mu);
+  std::fwrite(line.data(), 1, line.size(), stderr);
 }
 
 TaskFailure FailureFromProto(const TaskFailureDetails& f) {
@@ -76,7 +81,8 @@ TaskFailure FailureFromProto(const TaskFailureDetails& f) {
   out.error_type = f.errortype();
   out.message = f.errormessage();
   if (f.has_stacktrace()) out.stack_trace = f.stacktrace().value();
-  if (f.has_innerfailure()) out.inner = std::make_shared<TaskFailure>(FailureFromProto(f.innerfailure()));
+  if (f.has_innerfailure())
+    out.inner = std::make_shared<TaskFailure>(FailureFromProto(f.innerfailure()));
   out.non_retriable = f.isnonretriable();
   return out;
 }

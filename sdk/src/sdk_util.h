@@ -11,7 +11,6 @@
 #include "nlohmann/json.hpp"
 #include "orchestrator_service.pb.h"
 #include "proto/timestamp_util.h"
-#include "spdlog/spdlog.h"
 #include "taskhub/task.h"
 
 namespace taskhub::internal {
@@ -25,7 +24,11 @@ nlohmann::json ParseJson(const google::protobuf::StringValue& v);
 std::string DeterministicUuid(const std::string& seed);
 // A random (version 4) UUID. Thread-safe.
 std::string RandomUuid();
-std::shared_ptr<spdlog::logger> SdkLog();
+// The SDK's log: one line on stderr ("[time] [taskhub-sdk] [level] message").
+// Thread-safe. (No logging library: the SDK depends only on gRPC, protobuf, abseil
+// and nlohmann-json.)
+enum class LogLevel { kInfo, kWarn, kError };
+void SdkLog(LogLevel level, const std::string& message);
 TaskFailure FailureFromProto(const TaskFailureDetails& f);
 void FailureToProto(const TaskFailure& f, TaskFailureDetails* out);
 // Failure details of the exception being handled (call inside a catch block).

@@ -8,10 +8,11 @@
 #include <random>
 #include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "grpcpp/grpcpp.h"
 #include "orchestrator_service.grpc.pb.h"
-#include "taskhub/channel.h"
 #include "sdk/src/sdk_util.h"
+#include "taskhub/channel.h"
 #include "taskhub/replay.h"
 
 namespace taskhub {
@@ -32,11 +33,13 @@ ActivityResponse RunActivity(const Registry& registry, const WorkItem& item) {
   resp.set_completiontoken(item.completiontoken());
   const ActivityFn* fn = registry.FindActivity(req.name());
   if (fn == nullptr) {
-    internal::FailureToProto(TaskFailure{"ActivityNotFound",
-                                         "no activity named '" + req.name() +
-                                             "' is registered on this worker",
-                                         {}, {}, true},
-                             resp.mutable_failuredetails());
+    internal::FailureToProto(
+        TaskFailure{"ActivityNotFound",
+                    "no activity named '" + req.name() + "' is registered on this worker",
+                    {},
+                    {},
+                    true},
+        resp.mutable_failuredetails());
     return resp;
   }
   ActivityContext ctx{req.orchestrationinstance().instanceid(), req.name(), req.taskid()};
@@ -104,7 +107,8 @@ struct Worker::Impl {
 };
 
 void Worker::Impl::Reader() {
-  auto log = internal::SdkLog();
+  using internal::LogLevel;
+  using internal::SdkLog;
   absl::Duration backoff = options.initial_backoff;
   std::mt19937 rng(std::random_device{}());
   while (true) {
@@ -132,7 +136,7 @@ void Worker::Impl::Reader() {
       auto stream = stub->GetWorkItems(ctx.get(), Request());
       connected = true;
       backoff = options.initial_backoff;
-      log->info("worker connected to {}", options.address);
+      SdkLog(LogLevel::kInfo, absl::StrCat("worker connected to ", options.address));
       WorkItem item;
       while (stream->Read(&item)) {
         if (item.has_healthping()) continue;
@@ -151,13 +155,16 @@ void Worker::Impl::Reader() {
         stream_ctx.reset();
         if (stopping) return;
       }
-      log->info("work item stream ended ({}); reconnecting", st.error_message());
+      SdkLog(LogLevel::kInfo,
+             absl::StrCat("work item stream ended (", st.error_message(), "); reconnecting"));
     } else if (st.error_code() == grpc::StatusCode::UNAUTHENTICATED ||
                st.error_code() == grpc::StatusCode::PERMISSION_DENIED) {
-      log->error("{} refused the worker (check WorkerOptions::token): {}", options.address,
-                 st.error_message());
+      SdkLog(LogLevel::kError,
+             absl::StrCat(options.address, " refused the worker (check WorkerOptions::token): ",
+                          st.error_message()));
     } else {
-      log->warn("cannot reach {}: {}", options.address, st.error_message());
+      SdkLog(LogLevel::kWarn,
+             absl::StrCat("cannot reach ", options.address, ": ", st.error_message()));
     }
     // Full jitter back-off.
     const int64_t cap = absl::ToInt64Milliseconds(backoff);
@@ -209,8 +216,9 @@ void Worker::Impl::Execute(Job job) {
     st = job.stub->CompleteActivityTask(&ctx, resp, &done);
   }
   if (!st.ok()) {
-    internal::SdkLog()->warn("completing a work item failed: {} (the server will redeliver it)",
-                             st.error_message());
+    internal::SdkLog(internal::LogLevel::kWarn,
+                     absl::StrCat("completing a work item failed: ", st.error_message(),
+                                  " (the server will redeliver it)"));
   }
 }
 
@@ -223,8 +231,7 @@ std::unique_ptr<OrchestrationSession> Worker::Impl::TakeSession(const std::strin
   return s;
 }
 
-void Worker::Impl::ReturnSession(const std::string& id,
-                                 std::unique_ptr<OrchestrationSession> s) {
+void Worker::Impl::ReturnSession(const std::string& id, std::unique_ptr<OrchestrationSession> s) {
   if (!s->reusable()) return;
   std::lock_guard<std::mutex> l(sessions_mu);
   if (sessions.size() >= kMaxSessions) {

@@ -17,12 +17,13 @@ using taskhub::OrchestrationContext;
 using taskhub::Task;
 
 Task<std::string> Greeter(OrchestrationContext& ctx) {
-  co_return co_await ctx.CallActivity<std::string>("cpp_greet", ctx.GetInput<std::string>());
+  const std::string name = ctx.GetInput<std::string>();
+  co_return co_await ctx.CallActivity<std::string>("cpp_greet", name);
 }
 
 Task<nlohmann::json> CallsPython(OrchestrationContext& ctx) {
-  std::string upper =
-      co_await ctx.CallActivity<std::string>("py_upper", ctx.GetInput<std::string>());
+  const std::string input = ctx.GetInput<std::string>();
+  std::string upper = co_await ctx.CallActivity<std::string>("py_upper", input);
   std::string greeting = co_await ctx.CallActivity<std::string>("cpp_greet", upper);
   co_return nlohmann::json{{"python", upper}, {"cpp", greeting}};
 }

@@ -5,15 +5,24 @@
 //
 // Example:
 //   auto client = taskhub::Client::Connect({.address = "localhost:4001"});
-//   auto id = (*client)->ScheduleNewOrchestration("hello_cities", "\"Tokyo\"");
+//   auto id = (*client)->ScheduleNewOrchestration("hello_cities", taskhub::Json("Tokyo"));
 //   auto state = (*client)->WaitForInstanceCompletion(*id, absl::Seconds(30));
+//   if (state.ok() && *state && (*state)->runtime_status == taskhub::RuntimeStatus::kCompleted)
+//     std::vector<std::string> out = *(*state)->GetOutput<std::vector<std::string>>();
+//
+// Inputs: a std::string, string literal or std::optional<std::string> argument is
+// JSON text, sent as is (e.g. "\"Tokyo\"", "42"); any other value (numbers,
+// nlohmann::json, your types with to_json, taskhub::Json(...) for strings) is
+// converted to JSON.
 #ifndef TASKHUB_SDK_CLIENT_H_
 #define TASKHUB_SDK_CLIENT_H_
 
+#include <concepts>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -24,6 +33,58 @@
 #include "taskhub/entity.h"
 
 namespace taskhub {
+
+// An orchestration's runtime status (the wire's OrchestrationStatus, as a C++ enum).
+enum class RuntimeStatus {
+  kRunning,
+  kCompleted,
+  kContinuedAsNew,
+  kFailed,
+  kCanceled,
+  kTerminated,
+  kPending,
+  kSuspended,
+};
+RuntimeStatus ToRuntimeStatus(OrchestrationStatus status);
+OrchestrationStatus ToProto(RuntimeStatus status);
+// "RUNNING", "COMPLETED", "CONTINUED_AS_NEW", ... (the protocol's names).
+const char* ToString(RuntimeStatus status);
+// Completed, failed or terminated (the instance will not run again by itself).
+bool IsTerminal(RuntimeStatus status);
+
+// A value converted to JSON for a client call, for when the value is a string (a
+// plain std::string argument is taken as JSON text): Json("Tokyo") sends "\"Tokyo\"".
+struct Json {
+  template <typename T>
+  explicit Json(const T& value) : value(value) {}
+  nlohmann::json value;
+};
+void to_json(nlohmann::json& j, const Json& v);
+
+namespace internal {
+// Arguments that the client takes as JSON text rather than as a value.
+template <typename T>
+concept JsonText = std::same_as<std::decay_t<T>, std::string> || std::same_as < std::decay_t<T>,
+const char* > || std::same_as<std::decay_t<T>, char*> ||
+    std::same_as<std::decay_t<T>, std::optional<std::string>> ||
+    std::same_as<std::decay_t<T>, std::nullopt_t>;
+template <typename T>
+std::optional<std::string> EncodeValue(const T& value) {
+  const nlohmann::json j = value;
+  if (j.is_null()) return std::nullopt;
+  return j.dump();
+}
+template <typename T>
+std::optional<T> DecodeText(const std::optional<std::string>& text) {
+  if (!text || text->empty()) return std::nullopt;
+  const nlohmann::json j = nlohmann::json::parse(*text);
+  if constexpr (std::is_same_v<T, nlohmann::json>) {
+    return j;
+  } else {
+    return j.get<T>();
+  }
+}
+}  // namespace internal
 
 struct ClientOptions {
   std::string address = "localhost:4001";
@@ -46,7 +107,8 @@ struct OrchestrationMetadata {
   std::string instance_id;
   std::string name;
   std::string version;
-  OrchestrationStatus status = ORCHESTRATION_STATUS_PENDING;
+  RuntimeStatus runtime_status = RuntimeStatus::kPending;
+  OrchestrationStatus status = ORCHESTRATION_STATUS_PENDING;  // the same, as the wire enum
   absl::Time created_at, last_updated_at;
   std::optional<absl::Time> completed_at, scheduled_start_at;
   std::optional<std::string> input, output, custom_status;  // JSON text
@@ -54,26 +116,40 @@ struct OrchestrationMetadata {
   std::string execution_id;
   std::string parent_instance_id;
   std::map<std::string, std::string> tags;
+  // The payloads converted from JSON; std::nullopt when absent (or not fetched).
+  // Throw nlohmann::json exceptions when the JSON does not convert to T.
+  template <typename T = nlohmann::json>
+  std::optional<T> GetOutput() const {
+    return internal::DecodeText<T>(output);
+  }
+  template <typename T = nlohmann::json>
+  std::optional<T> GetInput() const {
+    return internal::DecodeText<T>(input);
+  }
+  template <typename T = nlohmann::json>
+  std::optional<T> GetCustomStatus() const {
+    return internal::DecodeText<T>(custom_status);
+  }
   static OrchestrationMetadata FromProto(const OrchestrationState& s);
 };
 
 struct StartOptions {
-  std::string instance_id;  // empty: the server generates one
-  std::optional<absl::Time> start_at;
-  std::map<std::string, std::string> tags;
-  std::string version;
+  std::string instance_id = {};  // empty: the server generates one
+  std::optional<absl::Time> start_at = {};
+  std::map<std::string, std::string> tags = {};
+  std::string version = {};
   // When set, an existing instance in one of these statuses is replaced; otherwise
   // starting an existing id fails with ALREADY_EXISTS (a finished one is replaced
   // by taskhubd when no policy is given).
-  std::optional<std::vector<OrchestrationStatus>> replaceable_statuses;
+  std::optional<std::vector<OrchestrationStatus>> replaceable_statuses = {};
 };
 
 struct InstanceQuery {
-  std::vector<OrchestrationStatus> statuses;
-  std::optional<absl::Time> created_from, created_to;
-  std::string instance_id_prefix;
+  std::vector<OrchestrationStatus> statuses = {};
+  std::optional<absl::Time> created_from = {}, created_to = {};
+  std::string instance_id_prefix = {};
   int page_size = 100;
-  std::string continuation_token;
+  std::string continuation_token = {};
   bool fetch_payloads = false;
 };
 
@@ -83,8 +159,8 @@ struct InstancePage {
 };
 
 struct PurgeFilter {
-  std::optional<absl::Time> created_from, created_to;
-  std::vector<OrchestrationStatus> statuses;  // empty: every finished status
+  std::optional<absl::Time> created_from = {}, created_to = {};
+  std::vector<OrchestrationStatus> statuses = {};  // empty: every finished status
 };
 
 // One entity as the server reports it (GetEntityMetadata, QueryEntities).
@@ -105,12 +181,12 @@ struct EntityMetadata {
 };
 
 struct EntityQuery {
-  std::string instance_id_prefix;  // a prefix of "@name@key" ("@counter@" = every counter)
-  std::optional<absl::Time> last_modified_from, last_modified_to;
+  std::string instance_id_prefix = {};  // a prefix of "@name@key" ("@counter@" = every counter)
+  std::optional<absl::Time> last_modified_from = {}, last_modified_to = {};
   bool include_state = true;
   bool include_transient = false;  // also entities without state (queued work or a lock)
   int page_size = 100;
-  std::string continuation_token;
+  std::string continuation_token = {};
 };
 
 struct EntityPage {
@@ -128,10 +204,17 @@ class Client {
   static absl::StatusOr<std::unique_ptr<Client>> Connect(const ClientOptions& options);
   ~Client();
 
-  // Returns the instance id. `input_json` absent = no input.
+  // Returns the instance id. `input_json` (JSON text) absent = no input.
   absl::StatusOr<std::string> ScheduleNewOrchestration(
       const std::string& name, const std::optional<std::string>& input_json = std::nullopt,
       const StartOptions& options = {});
+  // The same with any JSON-convertible input (a number, a struct with to_json,
+  // nlohmann::json, Json("a string")); a null JSON value = no input.
+  template <typename In>
+  requires(!internal::JsonText<In>) absl::StatusOr<std::string> ScheduleNewOrchestration(
+      const std::string& name, const In& input, const StartOptions& options = {}) {
+    return ScheduleNewOrchestration(name, internal::EncodeValue(input), options);
+  }
   // std::nullopt when the instance does not exist.
   absl::StatusOr<std::optional<OrchestrationMetadata>> GetInstance(const std::string& id,
                                                                    bool fetch_payloads = true);
@@ -142,9 +225,19 @@ class Client {
       const std::string& id, absl::Duration timeout, bool fetch_payloads = true);
   absl::Status RaiseEvent(const std::string& id, const std::string& event_name,
                           const std::optional<std::string>& data_json = std::nullopt);
+  template <typename In>
+  requires(!internal::JsonText<In>) absl::Status
+      RaiseEvent(const std::string& id, const std::string& event_name, const In& data) {
+    return RaiseEvent(id, event_name, internal::EncodeValue(data));
+  }
   absl::Status Terminate(const std::string& id,
                          const std::optional<std::string>& output_json = std::nullopt,
                          bool recursive = true);
+  template <typename Out>
+  requires(!internal::JsonText<Out>) absl::Status
+      Terminate(const std::string& id, const Out& output, bool recursive = true) {
+    return Terminate(id, internal::EncodeValue(output), recursive);
+  }
   absl::Status Suspend(const std::string& id, const std::string& reason = "");
   absl::Status Resume(const std::string& id, const std::string& reason = "");
   absl::Status Rewind(const std::string& id, const std::string& reason = "");

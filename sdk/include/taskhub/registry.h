@@ -12,10 +12,13 @@
 #ifndef TASKHUB_SDK_REGISTRY_H_
 #define TASKHUB_SDK_REGISTRY_H_
 
+#include <concepts>
 #include <functional>
 #include <map>
 #include <optional>
+#include <stdexcept>
 #include <string>
+#include <tuple>
 #include <type_traits>
 #include <vector>
 
@@ -35,26 +38,37 @@ struct ActivityContext {
 
 using OrchestratorFn = std::function<Task<nlohmann::json>(OrchestrationContext&)>;
 // Returns the result as JSON text (nullopt = no result); throws on failure.
-using ActivityFn = std::function<std::optional<std::string>(ActivityContext&,
-                                                            const std::optional<std::string>&)>;
+using ActivityFn =
+    std::function<std::optional<std::string>(ActivityContext&, const std::optional<std::string>&)>;
 
 namespace internal {
-template <typename F>
-struct CallableArgs : CallableArgs<decltype(&F::operator())> {};
-template <typename C, typename R, typename... A>
-struct CallableArgs<R (C::*)(A...) const> {
-  using Result = R;
-  using Args = std::tuple<A...>;
-};
-template <typename C, typename R, typename... A>
-struct CallableArgs<R (C::*)(A...)> : CallableArgs<R (C::*)(A...) const> {};
+// The parameter types of a callable with one signature (a function, a function
+// pointer, a pointer to member function, a lambda or functor with one non-template
+// operator(); any of them noexcept). Undefined for generic lambdas.
+template <typename F, typename = void>
+struct CallableArgs {};
 template <typename R, typename... A>
 struct CallableArgs<R (*)(A...)> {
   using Result = R;
   using Args = std::tuple<A...>;
 };
 template <typename R, typename... A>
+struct CallableArgs<R (*)(A...) noexcept> : CallableArgs<R (*)(A...)> {};
+template <typename R, typename... A>
 struct CallableArgs<R(A...)> : CallableArgs<R (*)(A...)> {};
+template <typename R, typename... A>
+struct CallableArgs<R(A...) noexcept> : CallableArgs<R (*)(A...)> {};
+template <typename C, typename R, typename... A>
+struct CallableArgs<R (C::*)(A...)> : CallableArgs<R (*)(A...)> {};
+template <typename C, typename R, typename... A>
+struct CallableArgs<R (C::*)(A...) const> : CallableArgs<R (*)(A...)> {};
+template <typename C, typename R, typename... A>
+struct CallableArgs<R (C::*)(A...) noexcept> : CallableArgs<R (*)(A...)> {};
+template <typename C, typename R, typename... A>
+struct CallableArgs<R (C::*)(A...) const noexcept> : CallableArgs<R (*)(A...)> {};
+template <typename F>
+struct CallableArgs<F, std::void_t<decltype(&F::operator())>>
+    : CallableArgs<decltype(&F::operator())> {};
 
 template <typename T>
 struct TaskValue;
@@ -62,38 +76,104 @@ template <typename T>
 struct TaskValue<Task<T>> {
   using type = T;
 };
+template <typename T>
+inline constexpr bool kIsTask = false;
+template <typename T>
+inline constexpr bool kIsTask<Task<T>> = true;
+
+// The input type of an activity `F`: void when it takes only the context; the
+// decayed type of its second parameter; nlohmann::json for a generic lambda.
+template <typename F>
+struct ActivityInput {
+  using type = nlohmann::json;
+};
+template <typename F>
+requires std::is_invocable_v<F&, ActivityContext&>
+struct ActivityInput<F> {
+  using type = void;
+};
+template <typename F>
+requires(!std::is_invocable_v<F&, ActivityContext&>) && requires { typename CallableArgs<F>::Args; }
+struct ActivityInput<F> {
+  using Args = typename CallableArgs<F>::Args;
+  static_assert(std::tuple_size_v<Args> == 2,
+                "taskhub: an activity takes (taskhub::ActivityContext&) or "
+                "(taskhub::ActivityContext&, Input input)");
+  using type = std::decay_t<std::tuple_element_t<1, Args>>;
+};
 }  // namespace internal
+
+// What AddActivity accepts: anything callable as (ActivityContext&) or
+// (ActivityContext&, Input), Input read from JSON (generic lambdas get the
+// nlohmann::json), returning void, a JSON-convertible T, or Task<T> (run to
+// completion on the worker thread).
+template <typename F>
+concept ActivityCallable = std::is_invocable_v<F&, ActivityContext&> ||
+    std::is_invocable_v<F&, ActivityContext&, typename internal::ActivityInput<F>::type>;
+
+// What AddOrchestrator accepts: anything callable as (OrchestrationContext&)
+// returning Task<T> (a coroutine).
+template <typename F>
+concept OrchestratorCallable = std::is_invocable_v<F&, OrchestrationContext&> &&
+    internal::kIsTask<std::invoke_result_t<F&, OrchestrationContext&>>;
 
 class Registry {
  public:
   template <typename F>
   void AddOrchestrator(const std::string& name, F fn) {
-    using TaskT = std::invoke_result_t<F&, OrchestrationContext&>;
-    using T = typename internal::TaskValue<TaskT>::type;
-    auto holder = std::make_shared<F>(std::move(fn));
-    orchestrators_[name] = [holder](OrchestrationContext& ctx) -> Task<nlohmann::json> {
-      return Adapt<T>(holder, ctx);
-    };
+    static_assert(OrchestratorCallable<F>,
+                  "taskhub: an orchestrator is a coroutine taskhub::Task<T>(taskhub::"
+                  "OrchestrationContext&) (a function, or a lambda with an explicit "
+                  "-> taskhub::Task<T> return type)");
+    if constexpr (OrchestratorCallable<F>) {
+      using T = typename internal::TaskValue<std::invoke_result_t<F&, OrchestrationContext&>>::type;
+      auto holder = std::make_shared<F>(std::move(fn));
+      orchestrators_[name] = [holder](OrchestrationContext& ctx) -> Task<nlohmann::json> {
+        return Adapt<T>(holder, ctx);
+      };
+    }
   }
 
+  // An activity: see ActivityCallable. An exception thrown fails the task.
   template <typename F>
   void AddActivity(const std::string& name, F fn) {
-    using Traits = internal::CallableArgs<std::remove_pointer_t<std::decay_t<F>>>;
-    using Args = typename Traits::Args;
-    using R = typename Traits::Result;
-    activities_[name] = [fn = std::move(fn)](ActivityContext& ctx,
-                                             const std::optional<std::string>& input)
-        -> std::optional<std::string> {
-      if constexpr (std::tuple_size_v<Args> == 1) {
-        return Result<R>([&] { return fn(ctx); });
-      } else {
-        using In = std::decay_t<std::tuple_element_t<1, Args>>;
-        const nlohmann::json j =
-            input && !input->empty() ? nlohmann::json::parse(*input) : nlohmann::json();
-        In value = internal::FromJson<In>(j);
-        return Result<R>([&] { return fn(ctx, std::move(value)); });
-      }
-    };
+    static_assert(ActivityCallable<F>,
+                  "taskhub: an activity is callable as (taskhub::ActivityContext&) or "
+                  "(taskhub::ActivityContext&, Input) with Input convertible from JSON, and "
+                  "returns void, a JSON-convertible value, or taskhub::Task<T>");
+    if constexpr (ActivityCallable<F>) {
+      using In = typename internal::ActivityInput<F>::type;
+      activities_[name] =
+          [fn = std::move(fn)](
+              ActivityContext& ctx,
+              const std::optional<std::string>& input) mutable -> std::optional<std::string> {
+        if constexpr (std::is_void_v<In>) {
+          return Result([&]() -> decltype(auto) { return std::invoke(fn, ctx); });
+        } else {
+          const nlohmann::json j =
+              input && !input->empty() ? nlohmann::json::parse(*input) : nlohmann::json();
+          In value = internal::FromJson<In>(j);
+          return Result([&]() -> decltype(auto) { return std::invoke(fn, ctx, std::move(value)); });
+        }
+      };
+    }
+  }
+  // A member function of `object` (which must outlive the worker) as an activity:
+  //   registry.AddActivity("charge", &Billing::Charge, &billing);
+  template <typename C, typename M>
+  requires std::is_member_function_pointer_v<M>
+  void AddActivity(const std::string& name, M method, C* object) {
+    using Args = typename internal::CallableArgs<M>::Args;
+    if constexpr (std::tuple_size_v<Args> == 1) {
+      AddActivity(name, [method, object](ActivityContext& ctx) {
+        return std::invoke(method, object, ctx);
+      });
+    } else {
+      using In = std::decay_t<std::tuple_element_t<1, Args>>;
+      AddActivity(name, [method, object](ActivityContext& ctx, In input) {
+        return std::invoke(method, object, ctx, std::move(input));
+      });
+    }
   }
 
   // An entity (entity.h). `name` is case-insensitive (stored lower-cased). `fn` is
@@ -159,11 +239,28 @@ class Registry {
       co_return nlohmann::json(std::move(value));
     }
   }
-  template <typename R, typename Call>
+  template <typename Call>
   static std::optional<std::string> Result(Call&& call) {
+    using R = std::invoke_result_t<Call&>;
     if constexpr (std::is_void_v<R>) {
       call();
       return std::nullopt;
+    } else if constexpr (internal::kIsTask<std::remove_cvref_t<R>>) {
+      // An async activity: a Task that runs to completion on this thread.
+      std::remove_cvref_t<R> task = call();
+      task.Start();
+      if (!task.done()) {
+        throw std::logic_error(
+            "taskhub: an activity's Task suspended (an activity may only "
+            "await other Tasks that complete on the same thread)");
+      }
+      using T = typename internal::TaskValue<std::remove_cvref_t<R>>::type;
+      if constexpr (std::is_void_v<T>) {
+        task.Result();
+        return std::nullopt;
+      } else {
+        return internal::Encode(task.Result());
+      }
     } else {
       return internal::Encode(call());
     }
