@@ -21,8 +21,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
-#include "bench/azurite_process.h"
 #include "bench/scenarios.h"
+#include "server/storage/azure/testing/azurite.h"
 #include "nlohmann/json.hpp"
 #include "spdlog/spdlog.h"
 
@@ -114,7 +114,7 @@ int main(int argc, char** argv) {
     c.entity_signals = 200;
     c.entity_keys = 20;
   }
-  std::optional<taskhub::bench::AzuriteProcess> azurite;
+  std::unique_ptr<taskhub::azure::testing::Azurite> azurite;
   std::vector<std::pair<std::string, std::string>> server_env;
   if (store == "azure" && c.address.empty()) {
     for (const char* name : {"TASKHUB_AZURE_STORAGE_CONNECTION_STRING", "AzureWebJobsStorage"}) {
@@ -123,13 +123,13 @@ int main(int argc, char** argv) {
       }
     }
     if (connection_string.empty()) {
-      auto started = taskhub::bench::AzuriteProcess::Start(azurite_binary);
+      auto started = taskhub::azure::testing::Azurite::Start({.location = "", .binary = azurite_binary});
       if (!started.ok()) {
         std::cerr << "error: " << started.status().message() << "\n";
         return 1;
       }
-      azurite.emplace(std::move(*started));
-      connection_string = azurite->connection_string();
+      azurite = std::move(*started);
+      connection_string = azurite->ConnectionString();
     }
     // A fresh task hub per run (names: letters and digits).
     const std::string hub = absl::StrCat("bench", absl::Hex(std::random_device{}(), absl::kZeroPad8));

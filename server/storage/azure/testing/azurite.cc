@@ -70,7 +70,7 @@ Azurite::~Azurite() {
 }
 
 absl::Status Azurite::Launch(bool fixed_ports) {
-  const std::string binary = AzuriteBinary();
+  const std::string binary = options_.binary.empty() ? AzuriteBinary() : options_.binary;
   if (access(binary.c_str(), X_OK) != 0) {
     return absl::FailedPreconditionError(absl::StrCat(
         "Azurite not found at ", binary,

@@ -1,4 +1,4 @@
-// Test fixture: one Azurite (Azure Storage emulator) process on free loopback ports.
+// Test fixture (also taskhub-bench's Azurite): one Azurite (Azure Storage emulator) process on free loopback ports.
 // The binary is $TASKHUB_AZURITE, else build/azurite/node_modules/.bin/azurite
 // (installed by `tools/azurite.sh install`); when missing, Start fails saying so.
 //
@@ -29,6 +29,7 @@ class Azurite {
  public:
   struct Options {
     std::string location;  // workspace directory; empty: --inMemoryPersistence
+    std::string binary;    // the azurite executable; empty: AzuriteBinary()
   };
   // Starts Azurite and waits until its three services listen.
   static absl::StatusOr<std::unique_ptr<Azurite>> Start(Options options);
