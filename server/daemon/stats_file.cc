@@ -8,16 +8,16 @@
 
 namespace taskhub::daemon {
 
-absl::StatusOr<std::unique_ptr<StatsFile>> StatsFile::Start(
-    std::string path, std::function<std::string()> snapshot, absl::Duration period) {
+absl::StatusOr<std::unique_ptr<StatsFile>> StatsFile::Start(std::string path,
+                                                            std::function<std::string()> snapshot,
+                                                            absl::Duration period) {
   std::unique_ptr<StatsFile> f(new StatsFile(std::move(path), std::move(snapshot), period));
   if (absl::Status st = f->WriteOnce(); !st.ok()) return st;
   f->thread_ = std::thread([p = f.get()] { p->Run(); });
   return f;
 }
 
-StatsFile::StatsFile(std::string path, std::function<std::string()> snapshot,
-                     absl::Duration period)
+StatsFile::StatsFile(std::string path, std::function<std::string()> snapshot, absl::Duration period)
     : path_(std::move(path)), snapshot_(std::move(snapshot)), period_(period) {}
 
 StatsFile::~StatsFile() { Stop(); }

@@ -23,9 +23,9 @@ class StatsFile {
  public:
   // Writes the first snapshot at once (an error here is returned: a bad path is a
   // start-up error), then every `period`.
-  static absl::StatusOr<std::unique_ptr<StatsFile>> Start(
-      std::string path, std::function<std::string()> snapshot,
-      absl::Duration period = absl::Seconds(1));
+  static absl::StatusOr<std::unique_ptr<StatsFile>> Start(std::string path,
+                                                          std::function<std::string()> snapshot,
+                                                          absl::Duration period = absl::Seconds(1));
   ~StatsFile();  // Stop()
   // Stops the thread and writes the final snapshot. Idempotent.
   void Stop();

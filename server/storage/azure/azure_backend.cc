@@ -28,12 +28,13 @@ azure::BlobConditions CreateOnly() {
 
 absl::Status ValidateAzureTaskHubName(const std::string& task_hub) {
   auto bad = [&](absl::string_view why) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "task hub name '", task_hub, "' is not valid for Azure Storage: ", why,
-        " (3-45 ASCII letters and digits, starting with a letter)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("task hub name '", task_hub, "' is not valid for Azure Storage: ", why,
+                     " (3-45 ASCII letters and digits, starting with a letter)"));
   };
   if (task_hub.size() < 3 || task_hub.size() > 45) return bad("wrong length");
-  if (!std::isalpha(static_cast<unsigned char>(task_hub[0]))) return bad("it must start with a letter");
+  if (!std::isalpha(static_cast<unsigned char>(task_hub[0])))
+    return bad("it must start with a letter");
   for (char c : task_hub) {
     if (static_cast<unsigned char>(c) > 127) return bad("it contains a non-ASCII character");
     if (!std::isalnum(static_cast<unsigned char>(c))) {
@@ -80,11 +81,11 @@ absl::Status AzureBackendImpl::CreateOrCheckHub() {
       return absl::DataLossError(absl::StrCat("bad taskhub.json: ", json));
     }
     if (count != options_.partition_count) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "task hub ", options_.task_hub, " was created with ", count,
-          " partitions; this taskhubd was started with --partition-count ",
-          options_.partition_count, " (the count cannot change: use ", count,
-          " or another task hub)"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("task hub ", options_.task_hub, " was created with ", count,
+                       " partitions; this taskhubd was started with --partition-count ",
+                       options_.partition_count, " (the count cannot change: use ", count,
+                       " or another task hub)"));
     }
     return absl::OkStatus();
   };
@@ -121,8 +122,8 @@ absl::Status AzureBackendImpl::TakeLease() {
   const absl::Time deadline = absl::Now() + options_.lease_wait;
   bool logged = false;
   while (true) {
-    auto got = client_->blobs().AcquireLease(container_, "lease", options_.lease_duration,
-                                             lease_id_);
+    auto got =
+        client_->blobs().AcquireLease(container_, "lease", options_.lease_duration, lease_id_);
     if (got.ok()) return absl::OkStatus();
     if (got.status().code() == absl::StatusCode::kNotFound) {
       auto put = client_->blobs().Put(container_, "lease", "", CreateOnly());
@@ -135,8 +136,8 @@ absl::Status AzureBackendImpl::TakeLease() {
     if (got.status().code() != absl::StatusCode::kAlreadyExists) return got.status();
     if (absl::Now() >= deadline) {
       return absl::FailedPreconditionError(absl::StrCat(
-          "task hub ", options_.task_hub, " is leased by another owner (not '",
-          options_.owner_id, "') for more than ", absl::FormatDuration(options_.lease_wait),
+          "task hub ", options_.task_hub, " is leased by another owner (not '", options_.owner_id,
+          "') for more than ", absl::FormatDuration(options_.lease_wait),
           ": another taskhubd runs on it; stop it, or use another --task-hub"));
     }
     if (!logged) {
@@ -160,8 +161,8 @@ void AzureBackendImpl::RenewLoop() {
     if (!st.ok()) {
       // Expired (e.g. a long outage): take it again if nobody else did. Writes stay
       // safe either way: they are fenced by the ~meta ETags, not by the lease.
-      auto again = client_->blobs().AcquireLease(container_, "lease", options_.lease_duration,
-                                                 lease_id_);
+      auto again =
+          client_->blobs().AcquireLease(container_, "lease", options_.lease_duration, lease_id_);
       if (!again.ok()) {
         Logger("storage")->error("cannot renew the lease of task hub {}: {}", options_.task_hub,
                                  again.status().ToString());
@@ -251,8 +252,8 @@ absl::Status AzureBackendImpl::Open() {
   RETURN_IF_ERROR(TakeLease());
   renewer_ = std::thread([this] { RenewLoop(); });
   RETURN_IF_ERROR(Fence(al::kLogPk));
-  RETURN_IF_ERROR(ForEachParallel(options_.partition_count,
-                                  [&](int p) { return Fence(al::PartitionKey(p)); }));
+  RETURN_IF_ERROR(
+      ForEachParallel(options_.partition_count, [&](int p) { return Fence(al::PartitionKey(p)); }));
   RETURN_IF_ERROR(Replay());
   RETURN_IF_ERROR(LoadSeqMaps());
   Logger("storage")->info("opened task hub {} in Azure Storage as owner {} ({} partitions)",
@@ -263,8 +264,8 @@ absl::Status AzureBackendImpl::Open() {
 absl::StatusOr<std::unique_ptr<AzureBackend>> OpenAzureBackend(const AzureBackendOptions& o) {
   RETURN_IF_ERROR(ValidateAzureTaskHubName(o.task_hub));
   if (o.partition_count < 1 || o.partition_count > 16) {
-    return absl::InvalidArgumentError(absl::StrCat("partition count ", o.partition_count,
-                                                   " is out of range (1-16)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("partition count ", o.partition_count, " is out of range (1-16)"));
   }
   if (o.lease_duration < absl::Seconds(15) || o.lease_duration > absl::Seconds(60)) {
     return absl::InvalidArgumentError("the lease duration must be 15-60 s");

@@ -103,7 +103,7 @@ class AzureBackendImpl : public AzureBackend, private azrows::RowSource {
   Meta log_meta_ ABSL_GUARDED_BY(mu_);
   // The row keys of the latest commit record (deleted by the next record's batch).
   std::vector<std::string> log_rows_ ABSL_GUARDED_BY(mu_);
-  std::string log_blob_ ABSL_GUARDED_BY(mu_);  // its spilled blob, if any
+  std::string log_blob_ ABSL_GUARDED_BY(mu_);                 // its spilled blob, if any
   std::map<uint64_t, int> seq_part_[3] ABSL_GUARDED_BY(mu_);  // a, t, m
   // Data blobs of stored n:/a:/t:/m: rows (written by us, or read at open/recovery).
   std::map<azrows::RowId, std::string> row_blobs_ ABSL_GUARDED_BY(mu_);

@@ -183,7 +183,8 @@ TEST(AzureBackend, ReplayOfAPartlyMaterializedPartitionIsIdempotent) {
   const std::string hub = FreshHub();
   auto ft = std::make_shared<FaultTransport>(azure::MakeCurlTransport());
   WriteSet old_inbox;
-  for (uint64_t seq = 1; seq <= 150; ++seq) old_inbox.ops.push_back(PutInbox{"abc", seq, Raised("old")});
+  for (uint64_t seq = 1; seq <= 150; ++seq)
+    old_inbox.ops.push_back(PutInbox{"abc", seq, Raised("old")});
   WriteSet swap = Puts({{"abc", "v2"}, {"instance-1", "v2"}});
   for (uint64_t seq = 1; seq <= 150; ++seq) {
     swap.ops.push_back(DeleteInbox{"abc", seq});
@@ -302,7 +303,8 @@ TEST(AzureBackend, LargePayloadsRoundTrip) {
   ASSERT_TRUE(b->Commit(ws).ok());
   // One partition, many medium rows: a record too big for log rows (spilled to a blob).
   WriteSet many;
-  for (uint64_t i = 0; i < 24; ++i) many.ops.push_back(PutInbox{"abc", 10 + i, Raised(payload(200 << 10, 'd' + i))});
+  for (uint64_t i = 0; i < 24; ++i)
+    many.ops.push_back(PutInbox{"abc", 10 + i, Raised(payload(200 << 10, 'd' + i))});
   ASSERT_TRUE(b->Commit(many).ok());
   azure::StorageClient raw(SharedAzurite()->account());
   EXPECT_EQ(raw.blobs().List(azlayout::ContainerName(hub), "log/")->size(), 1u);
@@ -430,7 +432,10 @@ TEST(AzureBackend, BadHubNamesAndOptionsAreRejected) {
     EXPECT_EQ(ValidateAzureTaskHubName(bad).code(), absl::StatusCode::kInvalidArgument) << bad;
     EXPECT_EQ(OpenAzureBackend(Opts(bad)).status().code(), absl::StatusCode::kInvalidArgument);
   }
-  EXPECT_TRUE(absl::StrContains(ValidateAzureTaskHubName("h\xc3\xbc" "b").message(), "non-ASCII"));
+  EXPECT_TRUE(absl::StrContains(ValidateAzureTaskHubName("h\xc3\xbc"
+                                                         "b")
+                                    .message(),
+                                "non-ASCII"));
   EXPECT_TRUE(absl::StrContains(ValidateAzureTaskHubName("has-dash").message(), "'-'"));
   EXPECT_TRUE(ValidateAzureTaskHubName("Hub1").ok());
   EXPECT_TRUE(ValidateAzureTaskHubName("a23456789012345678901234567890123456789012345").ok());

@@ -64,10 +64,10 @@ absl::Status AzureBackendImpl::Retrying(const std::function<absl::Status()>& fn)
 }
 
 absl::Status AzureBackendImpl::Fenced(const std::string& pk, const TableEntity& meta) {
-  return absl::FailedPreconditionError(absl::StrCat(
-      "task hub ", options_.task_hub, " is owned by '", azrows::StringProp(meta, "Owner"),
-      "' now (partition ", pk, ", epoch ", azrows::IntProp(meta, "Epoch"),
-      "); this taskhubd no longer writes to it"));
+  return absl::FailedPreconditionError(
+      absl::StrCat("task hub ", options_.task_hub, " is owned by '",
+                   azrows::StringProp(meta, "Owner"), "' now (partition ", pk, ", epoch ",
+                   azrows::IntProp(meta, "Epoch"), "); this taskhubd no longer writes to it"));
 }
 
 absl::Status AzureBackendImpl::RunBatch(const std::string& pk,
@@ -123,7 +123,8 @@ absl::Status AzureBackendImpl::PlaceData(azrows::RowMap* rows) {
   }
   for (auto* w : big) {
     const std::string name = absl::StrCat("data/", w->entity.partition_key, "/", RandomHex());
-    RETURN_IF_ERROR(Retrying([&] { return client_->blobs().Put(container_, name, w->data).status(); }));
+    RETURN_IF_ERROR(
+        Retrying([&] { return client_->blobs().Put(container_, name, w->data).status(); }));
     w->entity.props["Blob"] = TableValue::String(name);
     w->data.clear();
   }
@@ -197,7 +198,8 @@ absl::Status AzureBackendImpl::CommitLog(const azrows::RowMap& rows, uint64_t ma
   std::vector<std::string> new_rows;
   if (bytes.size() > al::kLogInlineMax) {
     const std::string name = absl::StrCat("log/", al::Num(rec.n()), "-", RandomHex());
-    RETURN_IF_ERROR(Retrying([&] { return client_->blobs().Put(container_, name, bytes).status(); }));
+    RETURN_IF_ERROR(
+        Retrying([&] { return client_->blobs().Put(container_, name, bytes).status(); }));
     new_blob = name;
     TableEntity e{al::kLogPk, al::LogRow(rec.n(), 0), {{"Blob", TableValue::String(name)}}, ""};
     ops.push_back(TableOp{TableOpKind::kUpsertReplace, std::move(e), ""});
@@ -253,8 +255,8 @@ absl::Status AzureBackendImpl::Replay() {
   if (rows.empty()) return absl::OkStatus();
   store::AzureLogRecord rec;
   if (!rec.ParseFromString(bytes) || static_cast<int64_t>(rec.n()) != last) {
-    return absl::DataLossError(absl::StrCat("commit record ", last, " of task hub ",
-                                            options_.task_hub, " is corrupt"));
+    return absl::DataLossError(
+        absl::StrCat("commit record ", last, " of task hub ", options_.task_hub, " is corrupt"));
   }
   return Materialize(rec, /*only_unapplied=*/true);
 }

@@ -67,9 +67,8 @@ class AzureEngineTest : public ::testing::Test {
     req.set_instanceid(id);
     req.set_name("hello-seq");
     ASSERT_TRUE(AwaitStatus([&](engine::Done d) {
-                  wire::StartInstance(*engine_, req, [d = std::move(d)](auto r) mutable {
-                    d(r.status());
-                  });
+                  wire::StartInstance(*engine_, req,
+                                      [d = std::move(d)](auto r) mutable { d(r.status()); });
                 }).ok());
   }
   absl::Status Complete(const WorkItem& wi, std::vector<OrchestratorAction> actions) {
@@ -77,7 +76,8 @@ class AzureEngineTest : public ::testing::Test {
     resp.set_instanceid(wi.orchestratorrequest().instanceid());
     resp.set_completiontoken(wi.completiontoken());
     for (auto& a : actions) *resp.add_actions() = a;
-    return AwaitStatus([&](engine::Done d) { wire::CompleteOrchestration(*engine_, resp, std::move(d)); });
+    return AwaitStatus(
+        [&](engine::Done d) { wire::CompleteOrchestration(*engine_, resp, std::move(d)); });
   }
   absl::Status CompleteActivity(const WorkItem& wi) {
     ActivityResponse ar;

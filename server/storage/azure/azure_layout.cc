@@ -178,8 +178,8 @@ std::string LeaseIdFor(std::string_view owner_id) {
   const uint32_t c = Fnv1a32(owner + ":lease");
   const uint32_t d = Fnv1a32("l:" + owner + ":l");
   char buf[40];
-  std::snprintf(buf, sizeof(buf), "%08x-%04x-%04x-%04x-%04x%08x", a, b >> 16, b & 0xFFFF,
-                c >> 16, c & 0xFFFF, d);
+  std::snprintf(buf, sizeof(buf), "%08x-%04x-%04x-%04x-%04x%08x", a, b >> 16, b & 0xFFFF, c >> 16,
+                c & 0xFFFF, d);
   return buf;
 }
 

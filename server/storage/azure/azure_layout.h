@@ -109,12 +109,12 @@ namespace taskhub::storage::azlayout {
 inline constexpr int kFormat = 1;
 inline constexpr size_t kMaxEidChars = 440;
 inline constexpr size_t kHashedPrefixChars = 400;
-inline constexpr size_t kChunk = 60 * 1024;         // bytes per Binary property
-inline constexpr size_t kInlineMax = 4 * kChunk;    // row data kept in the table
-inline constexpr size_t kIndexCopyMax = 16 * 1024;  // record copies in c: rows
-inline constexpr size_t kMaxBatchOps = 99;          // + the ~meta merge = 100
-inline constexpr size_t kMaxBatchBytes = 2600 * 1024;  // raw bytes (base64 adds 1/3)
-inline constexpr size_t kLogRowBytes = 6 * kChunk;     // log record bytes per row
+inline constexpr size_t kChunk = 60 * 1024;               // bytes per Binary property
+inline constexpr size_t kInlineMax = 4 * kChunk;          // row data kept in the table
+inline constexpr size_t kIndexCopyMax = 16 * 1024;        // record copies in c: rows
+inline constexpr size_t kMaxBatchOps = 99;                // + the ~meta merge = 100
+inline constexpr size_t kMaxBatchBytes = 2600 * 1024;     // raw bytes (base64 adds 1/3)
+inline constexpr size_t kLogRowBytes = 6 * kChunk;        // log record bytes per row
 inline constexpr size_t kLogInlineMax = 2 * 1024 * 1024;  // bigger records go to a blob
 
 inline constexpr char kMetaRow[] = "~meta";

@@ -42,9 +42,10 @@ TEST(AzureLayout, EscapingKeepsOrderAndPrefixes) {
     ASSERT_EQ(ea.find(':'), std::string::npos) << ea;
     // Byte order of the ids (as unsigned chars) equals the order of the keys.
     const int raw = a.compare(b) < 0 ? -1 : a.compare(b) > 0 ? 1 : 0;
-    const bool raw_less = std::lexicographical_compare(
-        a.begin(), a.end(), b.begin(), b.end(),
-        [](char x, char y) { return static_cast<unsigned char>(x) < static_cast<unsigned char>(y); });
+    const bool raw_less =
+        std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
+          return static_cast<unsigned char>(x) < static_cast<unsigned char>(y);
+        });
     ASSERT_EQ(raw_less, ea < eb) << "'" << a << "' vs '" << b << "'";
     ASSERT_EQ(raw == 0, ea == eb);
     const std::string prefix = a.substr(0, rng() % (a.size() + 1));

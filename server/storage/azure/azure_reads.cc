@@ -25,8 +25,8 @@ std::string RangeFilter(const std::string& pk, const std::string& from, const st
 template <typename Msg>
 absl::Status ParseRow(const std::string& bytes, const TableEntity& e, Msg* out) {
   if (!out->ParseFromString(bytes)) {
-    return absl::DataLossError(absl::StrCat("corrupt row ", e.partition_key, "/", e.row_key,
-                                            " in the task hub"));
+    return absl::DataLossError(
+        absl::StrCat("corrupt row ", e.partition_key, "/", e.row_key, " in the task hub"));
   }
   return absl::OkStatus();
 }
@@ -128,9 +128,9 @@ absl::StatusOr<std::vector<HistoryEvent>> AzureBackendImpl::GetHistory(const std
 absl::StatusOr<RecoveryState> AzureBackendImpl::LoadRecoveryState() {
   const int n = options_.partition_count;
   std::vector<RecoveryState> parts(n);
-  const std::string live = StatusFilter(
-      {ORCHESTRATION_STATUS_RUNNING, ORCHESTRATION_STATUS_CONTINUED_AS_NEW,
-       ORCHESTRATION_STATUS_PENDING, ORCHESTRATION_STATUS_SUSPENDED});
+  const std::string live =
+      StatusFilter({ORCHESTRATION_STATUS_RUNNING, ORCHESTRATION_STATUS_CONTINUED_AS_NEW,
+                    ORCHESTRATION_STATUS_PENDING, ORCHESTRATION_STATUS_SUSPENDED});
   RETURN_IF_ERROR(ForEachParallel(n, [&](int p) -> absl::Status {
     const std::string pk = al::PartitionKey(p);
     RecoveryState& s = parts[p];
@@ -265,8 +265,7 @@ absl::StatusOr<InstancePage> AzureBackendImpl::QueryInstances(const InstanceFilt
     bool any_hashed = false;
     while (s.buf.empty() && !s.done) {
       do {  // while the buffer ends inside a run of hashed ids, the run goes on
-        ASSIGN_OR_RETURN(azure::QueryPage got,
-                         client_->tables().Query(table_, s.q, s.npk, s.nrk));
+        ASSIGN_OR_RETURN(azure::QueryPage got, client_->tables().Query(table_, s.q, s.npk, s.nrk));
         for (auto& e : got.entities) {
           any_hashed = any_hashed || is_hashed(e);
           s.buf.push_back(std::move(e));
@@ -297,8 +296,8 @@ absl::StatusOr<InstancePage> AzureBackendImpl::QueryInstances(const InstanceFilt
     best->buf.pop_front();
     const auto k = key(e);
     if (token) {
-      const bool after = by_prefix ? k.second > token->id
-                                   : k > std::make_pair(token->created_us, token->id);
+      const bool after =
+          by_prefix ? k.second > token->id : k > std::make_pair(token->created_us, token->id);
       if (!after) continue;
     }
     store::InstanceRecord rec;
@@ -313,9 +312,9 @@ absl::StatusOr<InstancePage> AzureBackendImpl::QueryInstances(const InstanceFilt
     if (!MatchesFilter(rec, f)) continue;
     if (out.records.size() == page) {
       const auto& last = out.records.back();
-      out.continuation = by_prefix ? EncodePrefixToken(last.instance_id())
-                                   : EncodeCreatedToken(IndexedFields::Of(last).created_us,
-                                                        last.instance_id());
+      out.continuation =
+          by_prefix ? EncodePrefixToken(last.instance_id())
+                    : EncodeCreatedToken(IndexedFields::Of(last).created_us, last.instance_id());
       break;
     }
     out.records.push_back(std::move(rec));

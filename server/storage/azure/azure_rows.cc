@@ -130,8 +130,8 @@ absl::Status Builder::Add(const WriteOp& op) {
     Put(pk, al::InstanceRow(id), std::move(data), IndexProps(p->record));
   } else if (auto* d = std::get_if<DeleteInstance>(&op)) {
     const std::string pk = Pk(d->instance_id);
-    RETURN_IF_ERROR(DeletePrefixes(
-        pk, {al::HistoryPrefix(d->instance_id), al::InboxPrefix(d->instance_id)}));
+    RETURN_IF_ERROR(
+        DeletePrefixes(pk, {al::HistoryPrefix(d->instance_id), al::InboxPrefix(d->instance_id)}));
     RETURN_IF_ERROR(Replaced(pk, al::InstanceRow(d->instance_id)));
     Delete(pk, al::InstanceRow(d->instance_id));
     Delete(pk, al::CreatedRow(d->previous.created_us, d->instance_id));
@@ -143,8 +143,8 @@ absl::Status Builder::Add(const WriteOp& op) {
   } else if (auto* c = std::get_if<ClearHistory>(&op)) {
     RETURN_IF_ERROR(DeletePrefixes(Pk(c->instance_id), {al::HistoryPrefix(c->instance_id)}));
   } else if (auto* pi = std::get_if<PutInbox>(&op)) {
-    Put(Pk(pi->instance_id), al::InboxRow(pi->instance_id, pi->seq),
-        pi->event.SerializeAsString(), {{"Id", TableValue::String(pi->instance_id)}});
+    Put(Pk(pi->instance_id), al::InboxRow(pi->instance_id, pi->seq), pi->event.SerializeAsString(),
+        {{"Id", TableValue::String(pi->instance_id)}});
   } else if (auto* di = std::get_if<DeleteInbox>(&op)) {
     Delete(Pk(di->instance_id), al::InboxRow(di->instance_id, di->seq));
     Forget(Pk(di->instance_id), al::InboxRow(di->instance_id, di->seq));
@@ -179,9 +179,11 @@ absl::Status Builder::Add(const WriteOp& op) {
       if (rk.size() < 2 || rk[1] != ':') continue;
       const char kind = rk[0];
       if (kind == 'a' || kind == 'm') {
-        if (auto seq = al::ParseNum(std::string_view(rk).substr(2))) stored_gone_.insert({kind, *seq});
+        if (auto seq = al::ParseNum(std::string_view(rk).substr(2)))
+          stored_gone_.insert({kind, *seq});
       } else if (kind == 't' && rk.size() == 2 + 20 + 1 + 20) {
-        if (auto seq = al::ParseNum(std::string_view(rk).substr(23))) stored_gone_.insert({kind, *seq});
+        if (auto seq = al::ParseNum(std::string_view(rk).substr(23)))
+          stored_gone_.insert({kind, *seq});
       }
     }
   }
@@ -214,8 +216,8 @@ absl::StatusOr<std::string> GetData(
     auto it = e.props.find(absl::StrCat("D", k));
     if (it == e.props.end()) {
       if (k == 0) {
-        return absl::DataLossError(absl::StrCat("row ", e.partition_key, "/", e.row_key,
-                                                " of the task hub has no data"));
+        return absl::DataLossError(
+            absl::StrCat("row ", e.partition_key, "/", e.row_key, " of the task hub has no data"));
       }
       return out;
     }

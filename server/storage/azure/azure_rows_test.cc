@@ -88,7 +88,7 @@ TEST(AzureRows, DeleteInstanceRemovesRecordIndexHistoryAndInbox) {
     deleted.insert(id.second);
   }
   EXPECT_EQ(deleted, (std::set<std::string>{al::InstanceRow("gone"), al::CreatedRow(0, "gone"),
-                                           al::HistoryRow("gone", 0), al::InboxRow("gone", 5)}));
+                                            al::HistoryRow("gone", 0), al::InboxRow("gone", 5)}));
 }
 
 TEST(AzureRows, SeqRowsFindTheirPartition) {
@@ -97,11 +97,11 @@ TEST(AzureRows, SeqRowsFindTheirPartition) {
   store::ActivityTask task;
   task.set_instance_id("abc");  // partition 3 of 4
   WriteSet ws;
-  ws.ops.push_back(DeleteActivity{11});       // stored in p02
-  ws.ops.push_back(PutActivity{12, task});    // new in p03
+  ws.ops.push_back(DeleteActivity{11});     // stored in p02
+  ws.ops.push_back(PutActivity{12, task});  // new in p03
   ws.ops.push_back(PutActivity{13, task});
-  ws.ops.push_back(DeleteActivity{13});       // put and deleted here: nothing to write
-  ws.ops.push_back(DeleteActivity{99});       // unknown: nothing to write
+  ws.ops.push_back(DeleteActivity{13});  // put and deleted here: nothing to write
+  ws.ops.push_back(DeleteActivity{99});  // unknown: nothing to write
   auto t = Translate(ws, 4, &src);
   ASSERT_TRUE(t.ok());
   ASSERT_EQ(t->rows.size(), 2u);
@@ -154,9 +154,8 @@ TEST(AzureRows, DataAndLogRowsRoundTrip) {
   }
   azure::TableEntity blob_row;
   blob_row.props["Blob"] = azure::TableValue::String("data/p01/abc");
-  auto got = GetData(blob_row, [](const std::string& b) -> absl::StatusOr<std::string> {
-    return "from " + b;
-  });
+  auto got = GetData(
+      blob_row, [](const std::string& b) -> absl::StatusOr<std::string> { return "from " + b; });
   EXPECT_EQ(*got, "from data/p01/abc");
   EXPECT_EQ(GetData(azure::TableEntity{}, nullptr).status().code(), absl::StatusCode::kDataLoss);
 }

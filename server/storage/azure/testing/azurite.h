@@ -1,5 +1,5 @@
-// Test fixture (also taskhub-bench's Azurite): one Azurite (Azure Storage emulator) process on free loopback ports.
-// The binary is $TASKHUB_AZURITE, else build/azurite/node_modules/.bin/azurite
+// Test fixture (also taskhub-bench's Azurite): one Azurite (Azure Storage emulator) process on free
+// loopback ports. The binary is $TASKHUB_AZURITE, else build/azurite/node_modules/.bin/azurite
 // (installed by `tools/azurite.sh install`); when missing, Start fails saying so.
 //
 // Azurite runs with --inMemoryPersistence, or with Options::location as its workspace
@@ -28,8 +28,8 @@ std::string AzuriteBinary();
 class Azurite {
  public:
   struct Options {
-    std::string location;  // workspace directory; empty: --inMemoryPersistence
-    std::string binary;    // the azurite executable; empty: AzuriteBinary()
+    std::string location = "";  // workspace directory; empty: --inMemoryPersistence
+    std::string binary = "";    // the azurite executable; empty: AzuriteBinary()
   };
   // Starts Azurite and waits until its three services listen.
   static absl::StatusOr<std::unique_ptr<Azurite>> Start(Options options);
