@@ -107,6 +107,25 @@ struct CheckTaskVector {
       "or pass the tasks themselves: co_await ctx.WhenAny(timer, event)");
   using type = int;
 };
+// Called by the rvalue-options overloads of CallActivity/CallSubOrchestrator: they
+// exist only to refuse option temporaries with this message.
+template <typename In>
+constexpr void RejectTemporaryOptions() {
+  static_assert(kAlwaysFalse<In>,
+                "taskhub: ActivityOptions/SubOrchestratorOptions as a temporary inside a co_await "
+                "expression crash with GCC 12 when a suspended orchestrator is torn down. "
+                "Declare the options as a named variable first: const taskhub::ActivityOptions "
+                "opts{.retry = policy}; co_await ctx.CallActivity(name, input, opts)");
+}
+// Called by WhenAll/WhenAny over tasks of mixed types.
+template <typename... Tasks>
+constexpr void RequireNamedTasks() {
+  static_assert((std::is_lvalue_reference_v<Tasks> && ...),
+                "taskhub: WhenAll/WhenAny take named tasks: a task created inside the co_await "
+                "expression is a temporary that GCC 12 destroys wrongly when a suspended "
+                "orchestrator is torn down. Name it first: auto timer = ctx.CreateTimer(...); "
+                "co_await ctx.WhenAny(timer, event)");
+}
 }  // namespace internal
 
 // A task's awaitable handle that WhenAll/WhenAny combine: any DurableTask<T>.
@@ -246,12 +265,7 @@ class OrchestrationContext {
   template <typename T = nlohmann::json, typename In,
             typename internal::CheckAwaitArg<In>::type = 0>
   DurableTask<T> CallActivity(TaskName name, In&& input, ActivityOptions&& options) {
-    static_assert(
-        internal::kAlwaysFalse<In>,
-        "taskhub: ActivityOptions/SubOrchestratorOptions as a temporary inside a co_await "
-        "expression crash with GCC 12 when a suspended orchestrator is torn down. "
-        "Declare the options as a named variable first: const taskhub::ActivityOptions "
-        "opts{.retry = policy}; co_await ctx.CallActivity(name, input, opts)");
+    internal::RejectTemporaryOptions<In>();
     return CallActivity<T>(name, std::forward<In>(input), options);
   }
 
@@ -269,12 +283,7 @@ class OrchestrationContext {
   template <typename T = nlohmann::json, typename In,
             typename internal::CheckAwaitArg<In>::type = 0>
   DurableTask<T> CallSubOrchestrator(TaskName name, In&& input, SubOrchestratorOptions&& options) {
-    static_assert(
-        internal::kAlwaysFalse<In>,
-        "taskhub: ActivityOptions/SubOrchestratorOptions as a temporary inside a co_await "
-        "expression crash with GCC 12 when a suspended orchestrator is torn down. "
-        "Declare the options as a named variable first: const taskhub::ActivityOptions "
-        "opts{.retry = policy}; co_await ctx.CallActivity(name, input, opts)");
+    internal::RejectTemporaryOptions<In>();
     return CallSubOrchestrator<T>(name, std::forward<In>(input), options);
   }
 
@@ -386,20 +395,12 @@ class OrchestrationContext {
   // order); read each result by awaiting its task (it returns at once).
   template <Awaitable... Tasks>
   DurableTask<void> WhenAll(Tasks&&... tasks) {
-    static_assert((std::is_lvalue_reference_v<Tasks> && ...),
-                  "taskhub: WhenAll/WhenAny take named tasks: a task created inside the co_await "
-                  "expression is a temporary that GCC 12 destroys wrongly when a suspended "
-                  "orchestrator is torn down. Name it first: auto timer = ctx.CreateTimer(...); "
-                  "co_await ctx.WhenAny(timer, event)");
+    internal::RequireNamedTasks<Tasks...>();
     return DurableTask<void>(WhenAllStates({tasks.state()...}));
   }
   template <Awaitable... Tasks>
   DurableTask<size_t> WhenAny(Tasks&&... tasks) {
-    static_assert((std::is_lvalue_reference_v<Tasks> && ...),
-                  "taskhub: WhenAll/WhenAny take named tasks: a task created inside the co_await "
-                  "expression is a temporary that GCC 12 destroys wrongly when a suspended "
-                  "orchestrator is torn down. Name it first: auto timer = ctx.CreateTimer(...); "
-                  "co_await ctx.WhenAny(timer, event)");
+    internal::RequireNamedTasks<Tasks...>();
     return DurableTask<size_t>(WhenAnyStates({tasks.state()...}));
   }
 
