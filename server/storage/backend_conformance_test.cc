@@ -32,31 +32,13 @@ std::string TempDir() {
 
 enum class Kind { kMemory, kRocksDb, kAzure };
 
-#ifdef TASKHUB_CONFORMANCE_AZURE
-// One Azurite for the whole binary; every Harness gets a fresh task hub.
-azure::testing::Azurite* SharedAzurite() {
-  static azure::testing::Azurite* azurite = [] {
-    auto a = azure::testing::Azurite::Start();
-    if (!a.ok()) {
-      std::fprintf(stderr, "cannot start Azurite: %s\n", a.status().ToString().c_str());
-      std::abort();
-    }
-    return a->release();
-  }();
-  return azurite;
-}
-std::string FreshHubName() {
-  static int n = 0;
-  return "conf" + std::to_string(getpid()) + "x" + std::to_string(++n);
-}
-#endif
-
 // Opens a backend; Reopen() simulates a restart (RocksDB, Azure: close and open again).
+// Azure: one Azurite for the whole binary; every Harness gets a fresh task hub.
 class Harness {
  public:
   explicit Harness(Kind kind) : kind_(kind), dir_(kind == Kind::kRocksDb ? TempDir() : "") {
 #ifdef TASKHUB_CONFORMANCE_AZURE
-    if (kind == Kind::kAzure) hub_ = FreshHubName();
+    if (kind == Kind::kAzure) hub_ = azure::testing::FreshHubName("conf");
 #endif
     Reopen();
   }
@@ -73,7 +55,7 @@ class Harness {
 #ifdef TASKHUB_CONFORMANCE_AZURE
     if (kind_ == Kind::kAzure) {
       AzureBackendOptions o;
-      o.connection_string = SharedAzurite()->ConnectionString();
+      o.connection_string = azure::testing::SharedAzuriteOrDie()->ConnectionString();
       o.task_hub = hub_;
       o.partition_count = 4;
       o.owner_id = "conformance";

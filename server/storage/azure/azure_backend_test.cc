@@ -19,30 +19,16 @@
 namespace taskhub::storage {
 namespace {
 using azure::testing::FaultTransport;
+using azure::testing::SharedAzuriteOrDie;
 
 const absl::Time kT0 = absl::FromUnixSeconds(1'700'000'000);
 
-azure::testing::Azurite* SharedAzurite() {
-  static azure::testing::Azurite* azurite = [] {
-    auto a = azure::testing::Azurite::Start();
-    if (!a.ok()) {
-      std::fprintf(stderr, "cannot start Azurite: %s\n", a.status().ToString().c_str());
-      std::abort();
-    }
-    return a->release();
-  }();
-  return azurite;
-}
-
-std::string FreshHub() {
-  static int n = 0;
-  return "azt" + std::to_string(getpid()) + "x" + std::to_string(++n);
-}
+std::string FreshHub() { return azure::testing::FreshHubName("azt"); }
 
 AzureBackendOptions Opts(const std::string& hub, const std::string& owner = "owner-a",
                          std::shared_ptr<azure::HttpTransport> transport = nullptr) {
   AzureBackendOptions o;
-  o.connection_string = SharedAzurite()->ConnectionString();
+  o.connection_string = SharedAzuriteOrDie()->ConnectionString();
   o.task_hub = hub;
   o.partition_count = 4;
   o.owner_id = owner;
@@ -120,7 +106,7 @@ TEST(AzureBackend, SecondOwnerFencesTheFirst) {
   ASSERT_TRUE(a);
   ASSERT_TRUE(a->Commit(Puts({{"abc", "from a"}})).ok());
   // A's lease "expires" (e.g. A hung): B takes the hub.
-  azure::StorageClient raw(SharedAzurite()->account());
+  azure::StorageClient raw(SharedAzuriteOrDie()->account());
   ASSERT_TRUE(raw.blobs().BreakLease(azlayout::ContainerName(hub), "lease").ok());
   auto b = MustOpen(Opts(hub, "owner-b"));
   ASSERT_TRUE(b);
@@ -140,7 +126,7 @@ TEST(AzureBackend, LogPathCommitIsFencedAtItsCommitPoint) {
   const std::string hub = FreshHub();
   auto a = MustOpen(Opts(hub, "owner-a"));
   ASSERT_TRUE(a);
-  azure::StorageClient raw(SharedAzurite()->account());
+  azure::StorageClient raw(SharedAzuriteOrDie()->account());
   ASSERT_TRUE(raw.blobs().BreakLease(azlayout::ContainerName(hub), "lease").ok());
   auto b = MustOpen(Opts(hub, "owner-b"));
   ASSERT_TRUE(b);
@@ -306,7 +292,7 @@ TEST(AzureBackend, LargePayloadsRoundTrip) {
   for (uint64_t i = 0; i < 24; ++i)
     many.ops.push_back(PutInbox{"abc", 10 + i, Raised(payload(200 << 10, 'd' + i))});
   ASSERT_TRUE(b->Commit(many).ok());
-  azure::StorageClient raw(SharedAzurite()->account());
+  azure::StorageClient raw(SharedAzuriteOrDie()->account());
   EXPECT_EQ(raw.blobs().List(azlayout::ContainerName(hub), "log/")->size(), 1u);
   b.reset();
   b = MustOpen(Opts(hub));
@@ -385,7 +371,7 @@ TEST(AzureBackend, BlobsOfRowsDeletedOneByOneAreCollected) {
   const std::string hub = FreshHub();
   auto b = MustOpen(Opts(hub));
   ASSERT_TRUE(b);
-  azure::StorageClient raw(SharedAzurite()->account());
+  azure::StorageClient raw(SharedAzuriteOrDie()->account());
   auto blobs = [&] { return raw.blobs().List(azlayout::ContainerName(hub), "data/")->size(); };
   const std::string big(300 << 10, 'b');
   WriteSet ws;
@@ -478,7 +464,7 @@ TEST(AzureBackend, DeleteEverythingRemovesRowsAndDataBlobs) {
   ws.ops.push_back(PutTimer{-7, 6, timer});
   ws.max_seq = 6;
   ASSERT_TRUE(b->Commit(ws).ok());
-  azure::StorageClient raw(SharedAzurite()->account());
+  azure::StorageClient raw(SharedAzuriteOrDie()->account());
   auto blobs = raw.blobs().List(azlayout::ContainerName(hub), "data/");
   ASSERT_TRUE(blobs.ok());
   EXPECT_FALSE(blobs->empty());

@@ -22,17 +22,6 @@ using engine::testing::CompleteAction;
 using engine::testing::RecordingSink;
 using engine::testing::ScheduleTask;
 
-azure::testing::Azurite* SharedAzurite() {
-  static azure::testing::Azurite* azurite = [] {
-    auto a = azure::testing::Azurite::Start();
-    if (!a.ok()) {
-      std::fprintf(stderr, "cannot start Azurite: %s\n", a.status().ToString().c_str());
-      std::abort();
-    }
-    return a->release();
-  }();
-  return azurite;
-}
 
 class AzureEngineTest : public ::testing::Test {
  protected:
@@ -40,7 +29,7 @@ class AzureEngineTest : public ::testing::Test {
   void TearDown() override { Close(); }
   void Open() {
     AzureBackendOptions o;
-    o.connection_string = SharedAzurite()->ConnectionString();
+    o.connection_string = azure::testing::SharedAzuriteOrDie()->ConnectionString();
     o.task_hub = hub_;
     o.partition_count = 4;
     o.owner_id = "engine-test";

@@ -47,20 +47,10 @@ inline RetryPolicy FastRetries() {
 
 class AzuriteTest : public ::testing::Test {
  protected:
-  // The shared Azurite, or nullptr with *error set.
-  static testing::Azurite* Shared(std::string* error) {
-    static absl::StatusOr<std::unique_ptr<testing::Azurite>> azurite = testing::Azurite::Start();
-    if (!azurite.ok()) {
-      *error = azurite.status().ToString();
-      return nullptr;
-    }
-    return azurite->get();
-  }
-
   void SetUp() override {
-    std::string error;
-    azurite_ = Shared(&error);
-    ASSERT_NE(azurite_, nullptr) << error;
+    absl::StatusOr<testing::Azurite*> shared = testing::SharedAzurite();
+    ASSERT_TRUE(shared.ok()) << shared.status();
+    azurite_ = *shared;
     faults_ = std::make_shared<testing::FaultTransport>(MakeCurlTransport());
     client_ = std::make_unique<StorageClient>(azurite_->account(), faults_, FastRetries());
   }

@@ -8,6 +8,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -176,6 +179,26 @@ absl::Status Azurite::Restart() {
     if (s.ok() || absl::Now() > deadline) return s;
     absl::SleepFor(absl::Milliseconds(200));
   }
+}
+
+absl::StatusOr<Azurite*> SharedAzurite() {
+  static absl::StatusOr<std::unique_ptr<Azurite>> azurite = Azurite::Start();
+  if (!azurite.ok()) return azurite.status();
+  return azurite->get();
+}
+
+Azurite* SharedAzuriteOrDie() {
+  absl::StatusOr<Azurite*> a = SharedAzurite();
+  if (!a.ok()) {
+    std::fprintf(stderr, "cannot start Azurite: %s\n", a.status().ToString().c_str());
+    std::abort();
+  }
+  return *a;
+}
+
+std::string FreshHubName(const std::string& prefix) {
+  static std::atomic<int> n{0};
+  return absl::StrCat(prefix, getpid(), "x", ++n);
 }
 
 }  // namespace taskhub::azure::testing

@@ -61,6 +61,15 @@ class Azurite {
   int ports_[3] = {0, 0, 0};
 };
 
+// One Azurite for the whole test binary (in memory), started by the first call and
+// killed at exit; every call returns the same result. Call it from the main thread
+// (see PR_SET_PDEATHSIG above).
+absl::StatusOr<Azurite*> SharedAzurite();
+// SharedAzurite(), or abort with the reason (for suites that cannot run without it).
+Azurite* SharedAzuriteOrDie();
+// A task hub name not used before by this process: `prefix`, the pid, 'x', a counter.
+std::string FreshHubName(const std::string& prefix);
+
 }  // namespace taskhub::azure::testing
 
 #endif  // TASKHUB_SERVER_STORAGE_AZURE_TESTING_AZURITE_H_
