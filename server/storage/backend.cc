@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/numbers.h"
+#include "server/common/status_macros.h"
 #include "server/core/history.h"
 
 namespace taskhub::storage {
@@ -68,6 +69,14 @@ absl::StatusOr<std::optional<DecodedToken>> DecodeToken(const std::string& token
   }
   return absl::InvalidArgumentError(
       "continuationToken '" + token + "' is not a token returned by this server");
+}
+
+absl::StatusOr<std::optional<DecodedToken>> DecodeQueryToken(const InstanceFilter& f) {
+  ASSIGN_OR_RETURN(std::optional<DecodedToken> token, DecodeToken(f.continuation));
+  if (token && token->by_prefix != !f.id_prefix.empty()) {
+    return absl::InvalidArgumentError("continuationToken belongs to a different query");
+  }
+  return token;
 }
 
 }  // namespace taskhub::storage

@@ -199,6 +199,9 @@ struct DecodedToken {
 };
 // INVALID_ARGUMENT when `token` was not produced by the Encode functions above.
 absl::StatusOr<std::optional<DecodedToken>> DecodeToken(const std::string& token);
+// DecodeToken(f.continuation), also INVALID_ARGUMENT when the token was issued for
+// the other order (by id prefix vs. by created time) than `f` asks for.
+absl::StatusOr<std::optional<DecodedToken>> DecodeQueryToken(const InstanceFilter& f);
 }  // namespace taskhub::storage
 
 #endif  // TASKHUB_SERVER_STORAGE_BACKEND_H_

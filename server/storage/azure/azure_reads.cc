@@ -216,11 +216,8 @@ absl::StatusOr<RecoveryState> AzureBackendImpl::LoadRecoveryState() {
 }
 
 absl::StatusOr<InstancePage> AzureBackendImpl::QueryInstances(const InstanceFilter& f) {
-  ASSIGN_OR_RETURN(std::optional<DecodedToken> token, DecodeToken(f.continuation));
+  ASSIGN_OR_RETURN(std::optional<DecodedToken> token, DecodeQueryToken(f));
   const bool by_prefix = !f.id_prefix.empty();
-  if (token && token->by_prefix != by_prefix) {
-    return absl::InvalidArgumentError("continuationToken belongs to a different query");
-  }
   const size_t page = f.page_size <= 0 ? 100 : static_cast<size_t>(f.page_size);
   // One sorted stream per partition: i: rows by id, or c: rows by (created, id).
   struct Stream {

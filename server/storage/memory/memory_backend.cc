@@ -91,11 +91,8 @@ absl::StatusOr<RecoveryState> MemoryBackend::LoadRecoveryState() {
 }
 
 absl::StatusOr<InstancePage> MemoryBackend::QueryInstances(const InstanceFilter& f) {
-  ASSIGN_OR_RETURN(std::optional<DecodedToken> token, DecodeToken(f.continuation));
+  ASSIGN_OR_RETURN(std::optional<DecodedToken> token, DecodeQueryToken(f));
   const bool by_prefix = !f.id_prefix.empty();
-  if (token && token->by_prefix != by_prefix) {
-    return absl::InvalidArgumentError("continuationToken belongs to a different query");
-  }
   std::vector<store::InstanceRecord> matches;
   {
     absl::MutexLock l(&mu_);

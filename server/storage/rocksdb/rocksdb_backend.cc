@@ -330,11 +330,8 @@ struct IndexCursor {
 };
 
 absl::StatusOr<InstancePage> RocksDbBackend::QueryInstances(const InstanceFilter& f) {
-  ASSIGN_OR_RETURN(std::optional<DecodedToken> token, DecodeToken(f.continuation));
+  ASSIGN_OR_RETURN(std::optional<DecodedToken> token, DecodeQueryToken(f));
   const bool by_prefix = !f.id_prefix.empty();
-  if (token && token->by_prefix != by_prefix) {
-    return absl::InvalidArgumentError("continuationToken belongs to a different query");
-  }
   const size_t page = f.page_size <= 0 ? 100 : static_cast<size_t>(f.page_size);
   InstancePage out;
   auto emit = [&](store::InstanceRecord rec, std::string next_token) -> bool {
