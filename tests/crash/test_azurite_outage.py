@@ -41,9 +41,10 @@ import grpc
 import pytest
 
 from crash_support import make_client, retry_unavailable
-from taskhub_harness import AZURITE_KEY, Azurite, Taskhubd, azurite_connection_string, tail
-from test_crash_recovery import (START_GIVE_UP_S, Starter, history_problems, missing_instances,
-                                 plan_load, wait_all_completed)
+from taskhub_harness import (AZURITE_KEY, Azurite, Taskhubd, azurite_connection_string,
+                             health_check, tail)
+from test_crash_recovery import (Starter, assert_load_completed, missing_instances, plan_load,
+                                 wait_all_completed)
 
 N_INSTANCES = int(os.environ.get("OUTAGE_INSTANCES", "120"))
 OUTAGE_S = float(os.environ.get("OUTAGE_SECONDS", "4"))
@@ -123,14 +124,9 @@ class CuttableProxy:
 
 
 def health_status(address: str) -> int:
-    """grpc.health.v1.Health/Check for "": 1 = SERVING, 2 = NOT_SERVING (raw proto encoding)."""
+    """grpc.health.v1.Health/Check for "": 1 = SERVING, 2 = NOT_SERVING."""
     with grpc.insecure_channel(address) as channel:
-        check = channel.unary_unary("/grpc.health.v1.Health/Check",
-                                    request_serializer=lambda b: b,
-                                    response_deserializer=lambda b: b)
-        resp = check(b"", timeout=10)
-    assert resp[:1] == b"\x08", resp
-    return resp[1]
+        return health_check(channel)
 
 
 @pytest.fixture
@@ -164,23 +160,7 @@ def run_with_outage(tmp_path: Path, worker_factory, crash_seed: int, connection_
         assert not lost, (f"seed {crash_seed}: {len(lost)} instances acknowledged before the "
                           f"outage are gone: {lost[:10]}")
 
-        starter.join(timeout=START_GIVE_UP_S + 60)
-        assert not starter.is_alive(), "starter thread hung"
-        assert not starter.errors, f"seed {crash_seed}: starting instances failed: {starter.errors}"
-        assert len(starter.acked) == len(plan)
-        print(f"starts: {len(plan)} acknowledged, {starter.unavailable_retries} UNAVAILABLE "
-              f"retries, {sum(v != 'ok' for v in starter.acked.values())} ALREADY_EXISTS on retry")
-
-        pending, wrong, missing = wait_all_completed(client, plan, COMPLETION_TIMEOUT_S)
-        print(f"all terminal after {time.monotonic() - t0:.1f}s")
-        assert not missing, f"seed {crash_seed}: acknowledged instances vanished: {missing[:10]}"
-        assert not pending, (f"seed {crash_seed}: {len(pending)} instances not finished after "
-                             f"{COMPLETION_TIMEOUT_S}s: {dict(list(pending.items())[:10])}")
-        assert not wrong, (f"seed {crash_seed}: {len(wrong)} instances with a wrong result:\n"
-                           + "\n".join(wrong[:20]))
-        problems = [msg for p in plan for msg in history_problems(client, p)]
-        assert not problems, (f"seed {crash_seed}: {len(problems)} history problems:\n"
-                              + "\n".join(problems[:20]))
+        assert_load_completed(client, starter, plan, crash_seed, t0, COMPLETION_TIMEOUT_S)
         client.close()
 
         assert retry_unavailable(lambda: health_status(server.address)) == 1, (

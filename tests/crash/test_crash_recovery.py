@@ -207,6 +207,34 @@ def history_problems(client, p: Planned) -> list[str]:
     return problems
 
 
+def assert_load_completed(client, starter: Starter, plan: list[Planned], crash_seed: int,
+                          t0: float, timeout: float) -> None:
+    """After a load cut by crashes or outages: every start was acknowledged, none of them is
+    missing, every instance finishes within `timeout` with its exact output, and each history
+    holds every task exactly once."""
+    starter.join(timeout=START_GIVE_UP_S + 60)
+    assert not starter.is_alive(), "starter thread hung"
+    assert not starter.errors, f"seed {crash_seed}: starting instances failed: {starter.errors}"
+    assert len(starter.acked) == len(plan)
+    print(f"starts: {len(plan)} acknowledged, {starter.unavailable_retries} UNAVAILABLE retries, "
+          f"{sum(v != 'ok' for v in starter.acked.values())} ALREADY_EXISTS on retry")
+
+    lost = missing_instances(client, starter.acked)
+    assert not lost, f"seed {crash_seed}: acknowledged instances lost: {lost[:10]}"
+
+    pending, wrong, missing = wait_all_completed(client, plan, timeout)
+    print(f"all terminal after {time.monotonic() - t0:.1f}s")
+    assert not missing, f"seed {crash_seed}: acknowledged instances vanished: {missing[:10]}"
+    assert not pending, (f"seed {crash_seed}: {len(pending)} instances not finished after "
+                         f"{timeout}s: {dict(list(pending.items())[:10])}")
+    assert not wrong, (f"seed {crash_seed}: {len(wrong)} instances with a wrong result:\n"
+                       + "\n".join(wrong[:20]))
+
+    problems = [msg for p in plan for msg in history_problems(client, p)]
+    assert not problems, (f"seed {crash_seed}: {len(problems)} history problems:\n"
+                          + "\n".join(problems[:20]))
+
+
 def test_kill9_under_load_loses_nothing_and_outputs_are_exact(
         server_factory, worker_factory, crash_seed):
     rng = random.Random(crash_seed)
@@ -234,27 +262,7 @@ def test_kill9_under_load_loses_nothing_and_outputs_are_exact(
                           f"kill #{n + 1} are gone after restart: {lost[:10]}")
     print("\n".join(kills))
 
-    starter.join(timeout=START_GIVE_UP_S + 60)
-    assert not starter.is_alive(), "starter thread hung"
-    assert not starter.errors, f"seed {crash_seed}: starting instances failed: {starter.errors}"
-    assert len(starter.acked) == len(plan)
-    print(f"starts: {len(plan)} acknowledged, {starter.unavailable_retries} UNAVAILABLE retries, "
-          f"{sum(v != 'ok' for v in starter.acked.values())} ALREADY_EXISTS on retry")
-
-    lost = missing_instances(client, starter.acked)
-    assert not lost, f"seed {crash_seed}: acknowledged instances lost: {lost[:10]}"
-
-    pending, wrong, missing = wait_all_completed(client, plan, COMPLETION_TIMEOUT_S)
-    print(f"all terminal after {time.monotonic() - t0:.1f}s")
-    assert not missing, f"seed {crash_seed}: acknowledged instances vanished: {missing[:10]}"
-    assert not pending, (f"seed {crash_seed}: {len(pending)} instances not finished after "
-                         f"{COMPLETION_TIMEOUT_S}s: {dict(list(pending.items())[:10])}")
-    assert not wrong, (f"seed {crash_seed}: {len(wrong)} instances with a wrong result:\n"
-                       + "\n".join(wrong[:20]))
-
-    problems = [msg for p in plan for msg in history_problems(client, p)]
-    assert not problems, (f"seed {crash_seed}: {len(problems)} history problems:\n"
-                          + "\n".join(problems[:20]))
+    assert_load_completed(client, starter, plan, crash_seed, t0, COMPLETION_TIMEOUT_S)
 
     assert load_worker.is_running(), "the SDK worker process died"
     client.close()

@@ -484,6 +484,18 @@ def sdk_logger(name: str) -> logging.Logger:
     return logging.getLogger(f"taskhub-tests.durabletask.{name}")
 
 
+def health_check(channel, service: str = "") -> int:
+    """grpc.health.v1.Health/Check over `channel` (a grpc.Channel): 1 = SERVING, 2 = NOT_SERVING
+    (raw proto encoding, so no grpcio-health-checking package is needed)."""
+    check = channel.unary_unary("/grpc.health.v1.Health/Check",
+                                request_serializer=lambda b: b,
+                                response_deserializer=lambda b: b)
+    name = service.encode()
+    resp = check((b"\x0a" + bytes([len(name)]) + name) if name else b"", timeout=10)
+    assert resp[:1] == b"\x08", resp
+    return resp[1]
+
+
 def make_client(address: str):
     """A real durabletask client with a short reconnect back-off."""
     from durabletask import client

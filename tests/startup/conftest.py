@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Iterator
@@ -19,6 +20,8 @@ import grpc
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests" / "pyharness"))
+from taskhub_harness import health_check  # noqa: E402
 
 
 def taskhubd_binary() -> Path:
@@ -77,14 +80,8 @@ class Daemon:
         return self.log_path.read_text()
 
     def health(self, service: str) -> int:
-        """grpc.health.v1.Health/Check: 1 = SERVING, 2 = NOT_SERVING (raw proto encoding)."""
-        check = self.channel.unary_unary("/grpc.health.v1.Health/Check",
-                                         request_serializer=lambda b: b,
-                                         response_deserializer=lambda b: b)
-        name = service.encode()
-        resp = check((b"\x0a" + bytes([len(name)]) + name) if name else b"", timeout=10)
-        assert resp[:1] == b"\x08", resp
-        return resp[1]
+        """grpc.health.v1.Health/Check: 1 = SERVING, 2 = NOT_SERVING."""
+        return health_check(self.channel, service)
 
     def stop(self, timeout: float = 30) -> int:
         self.channel.close()

@@ -4,16 +4,12 @@ count it was created with, and the account key stays out of the log even at trac
 from __future__ import annotations
 
 import os
-import sys
-from pathlib import Path
 from typing import Iterator
 
 import pytest
 
-from conftest import run_failing
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "pyharness"))
-from taskhub_harness import (  # noqa: E402
+from conftest import run_failing  # also puts tests/pyharness on sys.path
+from taskhub_harness import (
     AZURITE_KEY, Azurite, Taskhubd, pytest_runtest_makereport)
 
 __all__ = ["pytest_runtest_makereport"]  # a hook, used by pytest
