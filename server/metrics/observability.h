@@ -1,0 +1,33 @@
+// Prometheus metrics (/metrics, text exposition format 0.0.4, rendered by
+// prometheus-cpp from Debian's prometheus-cpp-dev) and the Kubernetes probes
+// (/healthz: the process serves HTTP; /readyz: the store is open and the server is
+// serving, 503 otherwise).
+//
+// The engine and the stores keep their own counters (plain atomics, no
+// prometheus-cpp below this module); a collector reads them at scrape time.
+//
+// Thread-safety: scrapes may run concurrently with everything; `ready` must be
+// thread-safe and non-blocking.
+#ifndef TASKHUB_SERVER_METRICS_OBSERVABILITY_H_
+#define TASKHUB_SERVER_METRICS_OBSERVABILITY_H_
+
+#include <functional>
+
+#include "server/engine/engine.h"
+#include "server/http/http_server.h"
+#include "server/storage/backend.h"
+
+namespace taskhub::metrics {
+
+struct ObservabilitySources {
+  engine::Engine* engine = nullptr;     // required; outlives the server
+  storage::Backend* backend = nullptr;  // required; outlives the server
+  std::function<bool()> ready;          // store open and serving
+};
+
+// Adds GET /metrics, /healthz and /readyz to `router`.
+void RegisterObservabilityRoutes(http::HttpRouter* router, ObservabilitySources sources);
+
+}  // namespace taskhub::metrics
+
+#endif  // TASKHUB_SERVER_METRICS_OBSERVABILITY_H_
