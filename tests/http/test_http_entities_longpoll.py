@@ -76,14 +76,15 @@ def test_many_long_polls_do_not_block_other_requests(http, http_server, start_wo
         t.start()
     # Every waiter's instance exists and runs; the waiters are all still waiting.
     poll(lambda: http.get(f"{base}/instances", params={"instanceIdPrefix": uid,
-                                                       "runtimeStatus": "Running"}).json(),
+                                                       "runtimeStatus": "Running"},
+                          timeout=30).json(),
          lambda page: len(page) == n, what=f"{n} running instances")
     assert not results, "a waiter returned before its instance finished"
     # Other requests are served while the waiters wait.
     for _ in range(5):
-        r = http.get(f"{base}/instances", params={"instanceIdPrefix": uid, "top": "5"})
+        r = http.get(f"{base}/instances", params={"instanceIdPrefix": uid, "top": "5"}, timeout=30)
         assert r.status_code == 200
-        assert http.get(f"{base}/instances/{uid}-0").status_code == 202
+        assert http.get(f"{base}/instances/{uid}-0", timeout=30).status_code == 202
     assert not results
     for i in range(n):
         assert http.post(f"{base}/instances/{uid}-{i}/raiseEvent/go", json=i).status_code == 202
