@@ -205,14 +205,15 @@ void PurgeByFilter(const ApiPtr& api, HttpRequest req, HttpResponder resp) {
   }
   auto cmd = api::Translate(wire, api->translate);
   if (!cmd.ok()) return resp.Send(FromTranslateError(cmd.status()));
-  api->engine->Purge(*cmd,
-                     [resp = std::move(resp)](absl::StatusOr<PurgeInstancesResponse> r) mutable {
-                       if (!r.ok()) return resp.Send(FromStatus(r.status()));
-                       json j = {{"instancesDeleted", r->deletedinstancecount()}};
-                       if (r->has_iscomplete() && !r->iscomplete().value()) j["isComplete"] = false;
-                       // DF: 404 when nothing was deleted.
-                       resp.Send(JsonResponse(r->deletedinstancecount() == 0 ? 404 : 200, j));
-                     });
+  api->engine->Purge(
+      *cmd, [resp = std::move(resp)](absl::StatusOr<PurgeInstancesResponse> r) mutable {
+        if (!r.ok()) return resp.Send(FromStatus(r.status()));
+        json j = {{"instancesDeleted", r->deletedinstancecount()}};
+        if (r->has_iscomplete() && !r->iscomplete().value()) j["isComplete"] = false;
+        // DF: 404 when nothing was deleted (and the purge ran to the end).
+        const bool complete = !r->has_iscomplete() || r->iscomplete().value();
+        resp.Send(JsonResponse(r->deletedinstancecount() == 0 && complete ? 404 : 200, j));
+      });
 }
 
 // Looks the instance up first (DF does the same): 404 unknown; `terminal_code` when it
