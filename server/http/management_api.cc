@@ -18,7 +18,7 @@ using internal::FromStatus;
 using internal::FromTranslateError;
 using internal::JsonResponse;
 using internal::OptionalParam;
-using nlohmann::json;
+using json = nlohmann::ordered_json;
 
 std::string Route(absl::string_view suffix) { return absl::StrCat(internal::kBasePath, suffix); }
 

@@ -106,9 +106,9 @@ HttpResponse FromTranslateError(const absl::Status& st) {
   return FromStatus(st);
 }
 
-HttpResponse JsonResponse(int status, const nlohmann::json& j) {
-  return HttpResponse::Json(status,
-                            j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+HttpResponse JsonResponse(int status, const nlohmann::ordered_json& j) {
+  return HttpResponse::Json(
+      status, j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
 }
 
 namespace {
@@ -150,7 +150,7 @@ std::string RequestUrl(const Api& api, const HttpRequest& req) {
   return url;
 }
 
-nlohmann::json ManagementPayload(const std::string& base, const std::string& id) {
+nlohmann::ordered_json ManagementPayload(const std::string& base, const std::string& id) {
   const std::string inst = absl::StrCat(base, "/instances/", PercentEncode(id));
   return {
       {"id", id},
@@ -166,7 +166,7 @@ nlohmann::json ManagementPayload(const std::string& base, const std::string& id)
 }
 
 HttpResponse CheckStatusResponse(const std::string& base, const std::string& id) {
-  nlohmann::json payload = ManagementPayload(base, id);
+  nlohmann::ordered_json payload = ManagementPayload(base, id);
   HttpResponse r = JsonResponse(202, payload);
   r.headers.emplace_back("Location", payload["statusQueryGetUri"].get<std::string>());
   r.headers.emplace_back("Retry-After", "10");
@@ -188,7 +188,8 @@ bool JsonBody(const HttpRequest& req, bool json_required, std::optional<std::str
     out->reset();
     return true;
   }
-  nlohmann::json parsed = nlohmann::json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+  nlohmann::ordered_json parsed =
+      nlohmann::ordered_json::parse(req.body, nullptr, /*allow_exceptions=*/false);
   if (parsed.is_discarded()) {
     responder.Send(HttpResponse::Error(400, "the request body is not valid JSON"));
     return false;

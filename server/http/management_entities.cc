@@ -15,7 +15,7 @@
 namespace taskhub::http::internal {
 namespace {
 
-using nlohmann::json;
+using json = nlohmann::ordered_json;
 
 std::string Route(absl::string_view suffix) { return absl::StrCat(kBasePath, suffix); }
 

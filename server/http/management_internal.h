@@ -60,7 +60,7 @@ HttpResponse FromStatus(const absl::Status& st);
 // A translate (input validation) error: RESOURCE_EXHAUSTED is 413.
 HttpResponse FromTranslateError(const absl::Status& st);
 
-HttpResponse JsonResponse(int status, const nlohmann::json& j);
+HttpResponse JsonResponse(int status, const nlohmann::ordered_json& j);
 
 // "http://host:port/runtime/webhooks/durabletask" (or the configured public base).
 std::string BaseUrl(const Api& api, const HttpRequest& req);
@@ -68,7 +68,7 @@ std::string BaseUrl(const Api& api, const HttpRequest& req);
 std::string RequestUrl(const Api& api, const HttpRequest& req);
 
 // The management payload (id, statusQueryGetUri, sendEventPostUri, ...).
-nlohmann::json ManagementPayload(const std::string& base, const std::string& id);
+nlohmann::ordered_json ManagementPayload(const std::string& base, const std::string& id);
 // 202 + Location + Retry-After: 10 + the payload (DF's CreateCheckStatusResponse).
 HttpResponse CheckStatusResponse(const std::string& base, const std::string& id);
 

@@ -11,7 +11,7 @@
 namespace taskhub::http {
 namespace {
 
-using nlohmann::json;
+using json = nlohmann::ordered_json;
 
 struct StatusNameEntry {
   OrchestrationStatus status;

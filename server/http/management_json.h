@@ -40,7 +40,7 @@ std::string FormatTimeMicros(absl::Time t);
 
 // A stored payload as a JSON value: parsed when it is JSON, else a string; null
 // when absent.
-nlohmann::json PayloadJson(const google::protobuf::StringValue* value);
+nlohmann::ordered_json PayloadJson(const google::protobuf::StringValue* value);
 
 struct StatusOptions {
   bool show_input = true;
@@ -49,14 +49,14 @@ struct StatusOptions {
 };
 
 // The DF status object of `state` (`history` used when opt.show_history).
-nlohmann::json StatusJson(const OrchestrationState& state, const StatusOptions& opt,
-                          const std::vector<HistoryEvent>* history = nullptr);
-nlohmann::json HistoryJson(const std::vector<HistoryEvent>& history, bool show_output);
-nlohmann::json FailureJson(const TaskFailureDetails& f);
+nlohmann::ordered_json StatusJson(const OrchestrationState& state, const StatusOptions& opt,
+                                  const std::vector<HistoryEvent>* history = nullptr);
+nlohmann::ordered_json HistoryJson(const std::vector<HistoryEvent>& history, bool show_output);
+nlohmann::ordered_json FailureJson(const TaskFailureDetails& f);
 
 // One entity of GET /entities/{name}: {"entityId": {"name", "key"}, "lastOperationTime",
 // "state"?, "backlogQueueSize", "lockedBy"?}.
-nlohmann::json EntityJson(const EntityMetadata& e, bool with_state);
+nlohmann::ordered_json EntityJson(const EntityMetadata& e, bool with_state);
 
 // --- query parameters: each error names the parameter --------------------------------
 // "true"/"false", any case.

@@ -19,7 +19,7 @@ TEST(ManagementJsonTest, StatusObjectHasDfNamesAndPayloadsAsJson) {
   s.mutable_customstatus()->set_value("\"half\"");
   *s.mutable_createdtimestamp() = ToTimestamp(At(1700000000) + absl::Milliseconds(250));
   *s.mutable_lastupdatedtimestamp() = ToTimestamp(At(1700000005));
-  nlohmann::json j = StatusJson(s, StatusOptions{});
+  nlohmann::ordered_json j = StatusJson(s, StatusOptions{});
   EXPECT_EQ(j["name"], "Hello");
   EXPECT_EQ(j["instanceId"], "i1");
   EXPECT_EQ(j["runtimeStatus"], "Completed");
@@ -50,7 +50,7 @@ TEST(ManagementJsonTest, HistoryMergesScheduledIntoCompletions) {
   h[4].mutable_taskscheduled()->set_name("StillRunning");
   h[5].set_eventid(2);
   h[5].mutable_timercreated();
-  nlohmann::json j = HistoryJson(h, /*show_output=*/true);
+  nlohmann::ordered_json j = HistoryJson(h, /*show_output=*/true);
   ASSERT_EQ(j.size(), 4u) << j.dump();
   EXPECT_EQ(j[0]["EventType"], "ExecutionStarted");
   EXPECT_EQ(j[0]["FunctionName"], "Hello");
@@ -69,7 +69,7 @@ TEST(ManagementJsonTest, EntitySplitsItsId) {
   e.set_instanceid("@counter@k@1");
   e.mutable_serializedstate()->set_value("5");
   e.set_backlogqueuesize(2);
-  nlohmann::json j = EntityJson(e, true);
+  nlohmann::ordered_json j = EntityJson(e, true);
   EXPECT_EQ(j["entityId"]["name"], "counter");
   EXPECT_EQ(j["entityId"]["key"], "k@1");
   EXPECT_EQ(j["state"], 5);
