@@ -67,3 +67,37 @@ def test_tls_serves_https_only(http, http_server_factory, tmp_path, uid):
         http.get(f"{srv.base}/instances/{uid}")  # not trusted without the certificate
     with pytest.raises(requests.exceptions.ConnectionError):
         http.get(f"http://127.0.0.1:{srv.http_port}/runtime/webhooks/durabletask/instances")
+
+
+def _openssl(*args: str, cwd: Path) -> None:
+    r = subprocess.run(["openssl", *args], cwd=cwd, capture_output=True, text=True)
+    if r.returncode != 0:
+        pytest.fail(f"openssl {' '.join(args)} failed: {r.stderr}")
+
+
+def _signed(dir: Path, name: str, subject: str, ext: str) -> tuple[Path, Path]:
+    """A key and a certificate for `subject` signed by dir/ca.pem."""
+    (dir / f"{name}.ext").write_text(ext)
+    _openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", subject, "-keyout", f"{name}.key",
+             "-out", f"{name}.csr", cwd=dir)
+    _openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+             "-CAcreateserial", "-days", "1", "-extfile", f"{name}.ext", "-out", f"{name}.pem",
+             cwd=dir)
+    return dir / f"{name}.pem", dir / f"{name}.key"
+
+
+def test_mutual_tls_requires_a_client_certificate(http, http_server_factory, tmp_path, uid):
+    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=test-ca",
+             "-keyout", "ca.key", "-out", "ca.pem", cwd=tmp_path)
+    cert, key = _signed(tmp_path, "server", "/CN=localhost",
+                        "subjectAltName=DNS:localhost,IP:127.0.0.1\n")
+    client_cert, client_key = _signed(tmp_path, "client", "/CN=client",
+                                      "extendedKeyUsage=clientAuth\n")
+    ca = tmp_path / "ca.pem"
+    srv = http_server_factory(["--tls-cert", str(cert), "--tls-key", str(key),
+                               "--tls-client-ca", str(ca)], scheme="https")
+    r = http.post(f"{srv.base}/orchestrators/wait_orch/{uid}", verify=str(ca),
+                  cert=(str(client_cert), str(client_key)))
+    assert r.status_code == 202, r.text
+    with pytest.raises(requests.exceptions.RequestException):
+        requests.get(f"{srv.base}/instances/{uid}", verify=str(ca), timeout=30)
