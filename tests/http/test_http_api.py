@@ -22,7 +22,9 @@ def start(http, server, name, iid=None, body=None, **params):
     return http.post(url, json=body, params=params)
 
 
-def test_start_answers_202_then_status_goes_202_to_200(http, http_server, start_worker, uid):
+def test_start_answers_202_then_status_goes_202_to_200(http, http_server_factory, start_worker,
+                                                       uid):
+    http_server = http_server_factory()  # private: no worker of another test may pick it up
     r = start(http, http_server, "hello_orch", uid, "Tokyo")
     assert r.status_code == 202, r.text
     payload = r.json()
@@ -40,7 +42,7 @@ def test_start_answers_202_then_status_goes_202_to_200(http, http_server, start_
     assert pending.headers["Location"] == status_url
     assert pending.headers["Retry-After"] == "5"
     assert pending.json()["runtimeStatus"] == "Pending"
-    start_worker(ALL_ORCHESTRATORS, ALL_ACTIVITIES)
+    start_worker(ALL_ORCHESTRATORS, ALL_ACTIVITIES, address=http_server.address)
     done = poll(lambda: http.get(status_url), lambda x: x.status_code != 202, what="completion")
     assert done.status_code == 200, done.text
     st = done.json()
