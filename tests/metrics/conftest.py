@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "pyharness"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "pyharness"))
 from taskhub_harness import (  # noqa: E402
     ServerSet, Taskhubd, client_factory, pytest_runtest_makereport, unique_id)
 
@@ -29,6 +29,7 @@ class HttpServer:
 
     def __init__(self, server: Taskhubd, port_file: Path):
         self.server = server
+        self.port_file = port_file
         deadline = time.monotonic() + 30
         while True:
             text = port_file.read_text() if port_file.exists() else ""
@@ -37,6 +38,13 @@ class HttpServer:
             assert time.monotonic() < deadline, f"no HTTP port file:\n{server.log_tail()}"
             time.sleep(0.02)
         self.base = f"http://127.0.0.1:{int(text)}"
+
+    def restart(self) -> "HttpServer":
+        """Restarts the server (clean stop asserted) on its data dir; its new HTTP side."""
+        self.server.stop_checked()
+        self.port_file.unlink(missing_ok=True)
+        self.server.start()
+        return HttpServer(self.server, self.port_file)
 
     def get(self, path: str) -> tuple[int, str, str]:
         """(status, content type, body) of GET path."""

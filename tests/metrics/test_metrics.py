@@ -169,8 +169,7 @@ def test_scrape_parses_and_counters_move_with_a_workload(http_factory, uid):
         w.stop()
 
     # A restart seeds the gauges from the store; the pending timer is recovered.
-    s.restart()
-    h2 = HttpServer(s, h.port_file)
+    h2 = h.restart()
     m2 = h2.scrape()
     assert_gauges_match(m2, expected)
     assert m2["taskhub_durable_timers"] == 1
@@ -223,7 +222,6 @@ def test_readyz_is_503_once_the_store_refuses_writes(small_fs, tmp_path):
         # Sticky: space again does not make it ready (a restart does).
         filler.unlink()
         assert h.get("/readyz")[0] == 503
-        s.restart()
-        assert HttpServer(s, port_file).get("/readyz")[0] == 200
+        assert h.restart().get("/readyz")[0] == 200
     finally:
         s.cleanup()
