@@ -157,6 +157,11 @@ def test_scrape_parses_and_counters_move_with_a_workload(http_factory, uid):
         assert delta("taskhub_commit_group_size_count") > 0
         assert delta("taskhub_history_cache_hits_total") > 0
         assert m1["taskhub_commit_failures_total"] == 0
+        if s.store == "azure":  # storage transactions by kind (Backend::CollectStats)
+            assert delta("taskhub_storage_transactions_total{kind=table_batch}") > 0
+        else:
+            assert delta("taskhub_storage_written_bytes_total") > 0
+            assert m1["#type:taskhub_storage_live_sst_bytes"] == "gauge"
         assert m1["taskhub_activity_tasks"] == 0
         assert m1["taskhub_work_items_in_flight{kind=activity}"] == 0
         # The instance gauges are what the task hub holds.
@@ -194,7 +199,8 @@ def small_fs(tmp_path) -> Iterator[Path]:
 def test_readyz_is_503_once_the_store_refuses_writes(small_fs, tmp_path):
     port_file = tmp_path / "http.port"
     s = Taskhubd(tmp_path / "srv", data_dir=small_fs / "data", store="rocksdb",
-                 extra_args=["--http-listen", "127.0.0.1:0", "--http-port-file", str(port_file),
+                 extra_args=["--store", "rocksdb",  # (taskhubd reads $TASKHUB_STORE too)
+                             "--http-listen", "127.0.0.1:0", "--http-port-file", str(port_file),
                              "--min-free-disk-mb", "4"])
     try:
         s.start()
