@@ -71,14 +71,13 @@ const char* WorkOutcomeName(WorkOutcome outcome) {
 }
 
 const char* StatusLabel(int status) {
-  static const char* const kNames[kInstanceStatuses] = {
-      "running",  "completed",  "continued_as_new", "failed",
-      "canceled", "terminated", "pending",          "suspended"};
+  static const char* const kNames[kInstanceStatuses] = {"running", "completed", "continued_as_new",
+                                                        "failed",  "canceled",  "terminated",
+                                                        "pending", "suspended"};
   return StatusIndex(status) >= 0 ? kNames[status] : "unknown";
 }
 
-EngineMetrics::EngineMetrics()
-    : commit_seconds(CommitBounds()), commit_group_size(GroupBounds()) {
+EngineMetrics::EngineMetrics() : commit_seconds(CommitBounds()), commit_group_size(GroupBounds()) {
   for (int k = 0; k < kWorkKinds; ++k) work_seconds.emplace_back(WorkBounds());
 }
 

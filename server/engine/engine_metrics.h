@@ -59,10 +59,10 @@ enum class WorkOutcome : int {
   kDropped = 4,       // the engine let it go (instance terminated, rewound, deleted)
 };
 constexpr int kWorkOutcomes = 5;
-const char* WorkKindName(WorkKind kind);        // "orchestration", "activity", "entity"
+const char* WorkKindName(WorkKind kind);           // "orchestration", "activity", "entity"
 const char* WorkOutcomeName(WorkOutcome outcome);  // "completed", "abandoned", ...
-constexpr int kInstanceStatuses = 8;            // OrchestrationStatus 0..7
-const char* StatusLabel(int status);            // "running", "completed", ...
+constexpr int kInstanceStatuses = 8;               // OrchestrationStatus 0..7
+const char* StatusLabel(int status);               // "running", "completed", ...
 
 struct EngineMetrics {
   EngineMetrics();

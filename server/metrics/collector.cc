@@ -41,8 +41,7 @@ class Families {
     uint64_t cumulative = 0;
     for (size_t i = 0; i < s.counts.size(); ++i) {
       cumulative += s.counts[i];
-      const double le =
-          i < s.bounds.size() ? s.bounds[i] : std::numeric_limits<double>::infinity();
+      const double le = i < s.bounds.size() ? s.bounds[i] : std::numeric_limits<double>::infinity();
       m.histogram.bucket.push_back({cumulative, le});
     }
   }
@@ -72,11 +71,11 @@ class Families {
 void AddWorkItems(Families& fs, const engine::EngineMetrics& m, const engine::EngineStats& st) {
   using engine::WorkKind;
   using engine::WorkOutcome;
-  auto& dispatched = fs.Add("work_items_dispatched_total",
-                            "Work items sent to workers, by kind.", MetricType::Counter);
-  auto& completed = fs.Add("work_items_completed_total",
-                           "Work items whose result the engine accepted, by kind.",
-                           MetricType::Counter);
+  auto& dispatched = fs.Add("work_items_dispatched_total", "Work items sent to workers, by kind.",
+                            MetricType::Counter);
+  auto& completed =
+      fs.Add("work_items_completed_total", "Work items whose result the engine accepted, by kind.",
+             MetricType::Counter);
   auto& abandoned = fs.Add(
       "work_items_abandoned_total",
       "Work items given back for redelivery, by kind and reason (worker: the worker abandoned "
@@ -86,8 +85,8 @@ void AddWorkItems(Families& fs, const engine::EngineMetrics& m, const engine::En
                          "Deliveries the engine cancelled (instance terminated, rewound, "
                          "deleted), by kind.",
                          MetricType::Counter);
-  auto& in_flight = fs.Add("work_items_in_flight", "Work items sent and not yet completed.",
-                           MetricType::Gauge);
+  auto& in_flight =
+      fs.Add("work_items_in_flight", "Work items sent and not yet completed.", MetricType::Gauge);
   auto& duration = fs.Add("work_item_duration_seconds",
                           "Time from dispatch to accepted completion: orchestration episodes, "
                           "activities, entity batches.",
@@ -139,10 +138,10 @@ void AddInstances(Families& fs, const engine::EngineMetrics& m, const engine::En
   }
   fs.One("entities", "Durable entities in the store.", MetricType::Gauge,
          static_cast<double>(m.entities.load()));
-  fs.One("live_instances", "Non-terminal instances and entities held in memory.",
-         MetricType::Gauge, static_cast<double>(st.live_instances));
-  fs.One("ready_orchestrations", "Orchestrations with work queued for dispatch.",
-         MetricType::Gauge, static_cast<double>(st.ready_orchestrations - st.ready_entities));
+  fs.One("live_instances", "Non-terminal instances and entities held in memory.", MetricType::Gauge,
+         static_cast<double>(st.live_instances));
+  fs.One("ready_orchestrations", "Orchestrations with work queued for dispatch.", MetricType::Gauge,
+         static_cast<double>(st.ready_orchestrations - st.ready_entities));
   fs.One("ready_entities", "Entities with requests queued for dispatch.", MetricType::Gauge,
          static_cast<double>(st.ready_entities));
   fs.One("activity_tasks", "Activity tasks scheduled and not completed (waiting or in flight).",

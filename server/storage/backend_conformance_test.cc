@@ -400,7 +400,8 @@ TEST_P(BackendConformance, CountInstancesByStatusAndEntities) {
   const store::InstanceRecord done = Rec("r-2", ORCHESTRATION_STATUS_COMPLETED, 0);
   Put(done, IndexedFields::Of(Rec("r-2", ORCHESTRATION_STATUS_RUNNING, 0)));
   WriteSet del;
-  del.ops.push_back(DeleteInstance{"@x", IndexedFields::Of(Rec("@x", ORCHESTRATION_STATUS_RUNNING, 0))});
+  del.ops.push_back(
+      DeleteInstance{"@x", IndexedFields::Of(Rec("@x", ORCHESTRATION_STATUS_RUNNING, 0))});
   ASSERT_TRUE(h_->Commit(del).ok());
   absl::StatusOr<InstanceCounts> c = h_->CountInstances();
   ASSERT_TRUE(c.ok()) << c.status();

@@ -2,6 +2,8 @@
 // rendering (server/metrics/collector.h): histogram buckets, the instance gauges kept
 // from committed writes and seeded from the store, work items by kind and outcome,
 // and the rendered text, on a manual engine over the memory backend and a FakeClock.
+#include "server/engine/engine_metrics.h"
+
 #include <cstdlib>
 #include <string>
 
@@ -10,7 +12,6 @@
 #include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
 #include "server/core/orchestration.h"
-#include "server/engine/engine_metrics.h"
 #include "server/metrics/collector.h"
 #include "server/storage/memory/memory_backend.h"
 #include "tests/engine/engine_test_support.h"
@@ -108,8 +109,8 @@ class MetricsEngineTest : public ::testing::Test {
     CreateInstanceRequest req;
     req.set_instanceid(id);
     req.set_name("orch");
-    auto r = DriveOr<std::string>(*engine_,
-                                  [&](auto d) { wire::StartInstance(*engine_, req, std::move(d)); });
+    auto r = DriveOr<std::string>(
+        *engine_, [&](auto d) { wire::StartInstance(*engine_, req, std::move(d)); });
     ASSERT_TRUE(r.ok()) << r.status();
   }
   absl::Status Complete(const WorkItem& wi, std::vector<OrchestratorAction> actions) {
@@ -160,12 +161,12 @@ TEST_F(MetricsEngineTest, RendersWorkItemsInstancesAndHistograms) {
   text = Render();
   EXPECT_EQ(Sample(text, R"(taskhub_instances{status="completed"})"), 1) << text;
   EXPECT_EQ(Sample(text, R"(taskhub_work_items_completed_total{kind="orchestration"})"), 1);
-  EXPECT_EQ(Sample(text,
-                   R"(taskhub_work_items_abandoned_total{kind="orchestration",reason="worker"})"),
-            1);
+  EXPECT_EQ(
+      Sample(text, R"(taskhub_work_items_abandoned_total{kind="orchestration",reason="worker"})"),
+      1);
   // The 2 s episode: not in the le=1 bucket, in le=2.5; count 1, sum 2.
-  EXPECT_EQ(Sample(text, R"(taskhub_work_item_duration_seconds_bucket{kind="orchestration",le="1"})"),
-            0);
+  EXPECT_EQ(
+      Sample(text, R"(taskhub_work_item_duration_seconds_bucket{kind="orchestration",le="1"})"), 0);
   EXPECT_EQ(
       Sample(text, R"(taskhub_work_item_duration_seconds_bucket{kind="orchestration",le="2.5"})"),
       1);

@@ -41,8 +41,10 @@ class AzureBackendImpl : public AzureBackend, private azrows::RowSource {
   void CollectStats(std::vector<StorageStat>* out) const override {
     const azure::TxCounts c = Counts();
     for (int k = 0; k < static_cast<int>(azure::TxKind::kCount); ++k) {
-      out->push_back({"storage_transactions_total", "Azure Storage transactions made, by kind.",
-                      true, {{"kind", azure::TxKindName(static_cast<azure::TxKind>(k))}},
+      out->push_back({"storage_transactions_total",
+                      "Azure Storage transactions made, by kind.",
+                      true,
+                      {{"kind", azure::TxKindName(static_cast<azure::TxKind>(k))}},
                       static_cast<double>(c.n[k])});
     }
   }

@@ -247,15 +247,24 @@ class RocksDbBackend : public Backend {
   }
 
   void CollectStats(std::vector<StorageStat>* out) const override {
-    out->push_back({"storage_written_bytes_total", "Bytes of write batches committed to RocksDB.",
-                    true, {}, static_cast<double>(written_bytes_.load())});
+    out->push_back({"storage_written_bytes_total",
+                    "Bytes of write batches committed to RocksDB.",
+                    true,
+                    {},
+                    static_cast<double>(written_bytes_.load())});
     uint64_t v = 0;
     if (db_->GetIntProperty(rocksdb::DB::Properties::kLiveSstFilesSize, &v)) {
-      out->push_back({"storage_live_sst_bytes", "Size of the live RocksDB SST files.", false, {},
+      out->push_back({"storage_live_sst_bytes",
+                      "Size of the live RocksDB SST files.",
+                      false,
+                      {},
                       static_cast<double>(v)});
     }
     if (db_->GetIntProperty(rocksdb::DB::Properties::kCurSizeAllMemTables, &v)) {
-      out->push_back({"storage_memtable_bytes", "Size of the RocksDB memtables.", false, {},
+      out->push_back({"storage_memtable_bytes",
+                      "Size of the RocksDB memtables.",
+                      false,
+                      {},
                       static_cast<double>(v)});
     }
   }
