@@ -8,7 +8,7 @@ PKGS=(build-essential cmake ninja-build pkg-config ccache
       libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
       librocksdb-dev libabsl-dev libspdlog-dev libcli11-dev nlohmann-json3-dev
       libgtest-dev libgmock-dev libjemalloc-dev libssl-dev libcurl4-openssl-dev
-      libevent-dev)
+      libevent-dev prometheus-cpp-dev)
 if [ "${1:-}" = "--test" ]; then
   PKGS+=(python3 python3-venv python3-pip nodejs npm openjdk-17-jdk-headless maven openssl)
 fi

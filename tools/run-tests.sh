@@ -39,6 +39,9 @@ TASKHUB_STORE=azure "$venv/bin/python" -m pytest -q tests/crash \
   --ignore=tests/crash/test_azurite_outage.py  # (it runs over its own Azurite in the crash stage)
 echo "== start-up failures and full-disk tests"
 "$venv/bin/python" -m pytest -q tests/startup
+echo "== /metrics, /healthz and /readyz (prometheus_client's parser, a real Python worker)"
+"$venv/bin/pip" install -q -r tests/metrics/requirements.txt && "$venv/bin/python" -m pytest -q tests/metrics
+TASKHUB_STORE=azure "$venv/bin/python" -m pytest -q tests/metrics  # Azure transactions by kind
 echo "== C++ SDK samples, cross-language and resilience tests"
 "$venv/bin/python" -m pytest -q tests/sdk
 echo "== taskhub CLI tests"

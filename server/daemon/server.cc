@@ -158,6 +158,7 @@ absl::Status Server::StartHttp(const Config& config) {
   metrics::ObservabilitySources sources;
   sources.engine = engine_.get();
   sources.backend = backend_.get();
+  sources.authorizer = authorizer_.get();
   sources.ready = [this] {
     absl::MutexLock l(&health_mu_);
     return !store_failed_;

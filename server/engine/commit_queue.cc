@@ -1,12 +1,15 @@
 #include "server/engine/commit_queue.h"
 
+#include <chrono>
+
 #include "server/common/logging.h"
 
 namespace taskhub::engine {
 
 CommitQueue::CommitQueue(storage::Backend* backend,
-                         std::function<void(const absl::Status&)> on_failure, bool manual)
-    : backend_(backend), on_failure_(std::move(on_failure)), manual_(manual) {
+                         std::function<void(const absl::Status&)> on_failure, bool manual,
+                         EngineMetrics* metrics)
+    : backend_(backend), on_failure_(std::move(on_failure)), manual_(manual), metrics_(metrics) {
   if (!manual_) thread_ = std::thread([this] { Run(); });
 }
 
@@ -100,12 +103,25 @@ void CommitQueue::CommitGroup(std::deque<Item>& items) {
   }
   if (st.ok()) {
     storage::WriteSet merged;
+    size_t writes = 0;
     for (auto& it : items) {
+      writes += it.ws.empty() ? 0 : 1;
       merged.max_seq = std::max(merged.max_seq, it.ws.max_seq);
       for (auto& op : it.ws.ops) merged.ops.push_back(std::move(op));
     }
     if (!merged.empty()) {
+      const auto start = std::chrono::steady_clock::now();
       st = backend_->Commit(merged);
+      if (metrics_ != nullptr) {
+        metrics_->commit_seconds.Observe(
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+        metrics_->commit_group_size.Observe(static_cast<double>(writes));
+        if (st.ok()) {
+          metrics_->ApplyCommitted(merged);
+        } else {
+          metrics_->commit_failures.fetch_add(1);
+        }
+      }
       {
         absl::MutexLock l(&mu_);
         ++commits_;

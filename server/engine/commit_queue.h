@@ -17,6 +17,7 @@
 
 #include "absl/functional/any_invocable.h"
 #include "absl/synchronization/mutex.h"
+#include "server/engine/engine_metrics.h"
 #include "server/engine/executor.h"
 #include "server/storage/backend.h"
 
@@ -27,9 +28,10 @@ class CommitQueue {
   using After = absl::AnyInvocable<void(absl::Status)>;
   // `on_failure` (may be empty) runs once, on the committer thread, with the first
   // failed commit's error. `manual`: start no thread (see RunOnce()).
+  // `metrics` (may be null): group sizes, commit times, instance gauges.
   explicit CommitQueue(storage::Backend* backend,
                        std::function<void(const absl::Status&)> on_failure = nullptr,
-                       bool manual = false);
+                       bool manual = false, EngineMetrics* metrics = nullptr);
   ~CommitQueue();  // Stop()s
 
   // Queues `ws` (may be empty: then `after` runs once everything before it is durable).
@@ -67,6 +69,7 @@ class CommitQueue {
   storage::Backend* backend_;
   std::function<void(const absl::Status&)> on_failure_;
   const bool manual_;
+  EngineMetrics* const metrics_;
   mutable absl::Mutex mu_;
   std::deque<Item> queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;

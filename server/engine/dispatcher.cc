@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "server/common/logging.h"
+#include "server/engine/engine_metrics.h"
 
 namespace taskhub::engine {
 
@@ -58,6 +59,9 @@ std::vector<TokenOwner> Dispatcher::RemoveStream(uint64_t stream_id) {
     auto d = deliveries_.find(token);
     if (d == deliveries_.end()) continue;
     held.push_back(d->second.owner);
+    if (options_.metrics != nullptr) {
+      options_.metrics->Released(d->second.owner.kind, WorkOutcome::kDisconnected);
+    }
     deliveries_.erase(d);
   }
   Logger("engine")->debug("worker stream {} disconnected; {} work items redelivered", stream_id,
@@ -127,7 +131,8 @@ std::optional<std::string> Dispatcher::Dispatch(WorkKind kind, const std::string
   ++s->used[k];
   s->tokens.insert(token);
   owner.token = token;
-  deliveries_[token] = Delivery{std::move(owner), s->id};
+  deliveries_[token] = Delivery{std::move(owner), s->id, clock_->Now()};
+  if (options_.metrics != nullptr) options_.metrics->dispatched[k].fetch_add(1);
   WorkItem item;
   build(&item);
   item.set_completiontoken(token);
@@ -135,10 +140,18 @@ std::optional<std::string> Dispatcher::Dispatch(WorkKind kind, const std::string
   return token;
 }
 
-void Dispatcher::Release(const std::string& token) {
+void Dispatcher::Release(const std::string& token, WorkOutcome outcome) {
   absl::MutexLock l(&mu_);
   auto d = deliveries_.find(token);
   if (d == deliveries_.end()) return;
+  if (EngineMetrics* m = options_.metrics) {
+    const WorkKind kind = d->second.owner.kind;
+    m->Released(kind, outcome);
+    if (outcome == WorkOutcome::kCompleted) {
+      m->work_seconds[static_cast<int>(kind)].Observe(
+          absl::ToDoubleSeconds(clock_->Now() - d->second.sent));
+    }
+  }
   auto s = streams_.find(d->second.stream);
   if (s != streams_.end()) {
     --s->second->used[static_cast<int>(d->second.owner.kind)];
@@ -185,6 +198,20 @@ void Dispatcher::ForgetAll() {
 size_t Dispatcher::streams() const {
   absl::MutexLock l(&mu_);
   return streams_.size();
+}
+
+size_t Dispatcher::connections() const {
+  absl::MutexLock l(&mu_);
+  std::set<std::string> peers;
+  for (const auto& [id, s] : streams_) peers.insert(s->peer);
+  return peers.size();
+}
+
+size_t Dispatcher::in_flight(WorkKind kind) const {
+  absl::MutexLock l(&mu_);
+  size_t n = 0;
+  for (const auto& [id, s] : streams_) n += s->used[static_cast<int>(kind)];
+  return n;
 }
 
 }  // namespace taskhub::engine

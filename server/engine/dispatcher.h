@@ -41,6 +41,9 @@ class WorkItemSink {
   virtual void Close() = 0;  // end the stream with status OK (shutdown)
 };
 
+struct EngineMetrics;
+enum class WorkOutcome : int;
+
 enum class WorkKind : int { kOrchestration = 0, kActivity = 1, kEntity = 2 };
 constexpr int kWorkKinds = 3;
 
@@ -58,6 +61,7 @@ struct DispatcherOptions {
   int default_max_concurrent = 1000;  // per stream and kind, when the worker sends 0
   absl::Duration health_ping_interval = absl::Seconds(30);
   uint64_t token_seed = 0;  // 0: seeded from OS entropy
+  EngineMetrics* metrics = nullptr;  // counts deliveries (engine_metrics.h); may be null
 };
 
 class Dispatcher {
@@ -79,8 +83,9 @@ class Dispatcher {
   std::optional<std::string> Dispatch(WorkKind kind, const std::string& name,
                                       const std::string& version, TokenOwner owner,
                                       absl::FunctionRef<void(WorkItem*)> build);
-  // Frees the slot of a delivery; unknown tokens are ignored.
-  void Release(const std::string& token);
+  // Frees the slot of a delivery (`outcome`: why, for the metrics; a completion also
+  // records the delivery's duration); unknown tokens are ignored.
+  void Release(const std::string& token, WorkOutcome outcome);
   std::optional<TokenOwner> Owner(const std::string& token) const;
   // True when the delivery `token` was sent on a stream from `peer` (non-empty).
   bool SentTo(const std::string& token, const std::string& peer) const;
@@ -90,6 +95,9 @@ class Dispatcher {
   // Forgets every delivery (the task hub was deleted); streams stay connected.
   void ForgetAll();
   size_t streams() const;
+  // Distinct peers (connections) among the streams; deliveries in flight by kind.
+  size_t connections() const;
+  size_t in_flight(WorkKind kind) const;
 
  private:
   struct Stream {
@@ -105,6 +113,7 @@ class Dispatcher {
   struct Delivery {
     TokenOwner owner;
     uint64_t stream = 0;
+    absl::Time sent;
   };
   void SchedulePing(uint64_t stream_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::string NewToken(WorkKind kind) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -16,10 +16,10 @@ Engine::Engine(storage::Backend* backend, Clock* clock, IdGenerator* ids, Engine
       options_(std::move(options)),
       timers_(clock, options_.manual_scheduling),
       reader_(options_.manual_scheduling),
-      commits_(backend, options_.on_store_failure, options_.manual_scheduling),
+      commits_(backend, options_.on_store_failure, options_.manual_scheduling, &metrics_),
       dispatcher_(&timers_, clock,
                   DispatcherOptions{options_.default_max_concurrent, options_.health_ping_interval,
-                                    options_.token_seed}),
+                                    options_.token_seed, &metrics_}),
       waiters_(&timers_, clock, options_.max_wait) {
   EngineContext ctx;
   ctx.backend = backend_;
@@ -31,6 +31,7 @@ Engine::Engine(storage::Backend* backend, Clock* clock, IdGenerator* ids, Engine
   ctx.reader = &reader_;
   ctx.dispatcher = &dispatcher_;
   ctx.waiters = &waiters_;
+  ctx.metrics = &metrics_;
   ctx.seq = &seq_;
   ctx.route = [this](const std::string& id) { return &PartitionOf(id); };
   const int n = std::clamp(options_.partitions, 1, kMaxPartitions);
@@ -48,6 +49,9 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(storage::Backend* backend
 
 absl::Status Engine::Recover() {
   ASSIGN_OR_RETURN(storage::RecoveryState st, backend_->LoadRecoveryState());
+  // The instance gauges start from the store's counts (then follow every commit).
+  ASSIGN_OR_RETURN(storage::InstanceCounts counts, backend_->CountInstances());
+  metrics_.SeedInstances(counts);
   uint64_t seq = st.max_seq;
   for (const auto& i : st.inbox) seq = std::max(seq, i.seq);
   for (const auto& a : st.activities) seq = std::max(seq, a.seq);
@@ -136,10 +140,14 @@ EngineStats Engine::Stats() {
     Partition::Counts c = p->Stats();
     s.live_instances += c.live;
     s.ready_orchestrations += c.ready;
+    s.ready_entities += c.ready_entities;
     s.activities += c.activities;
     s.cached_history_events += c.cached_history_events;
   }
   s.streams = dispatcher_.streams();
+  s.connections = dispatcher_.connections();
+  for (int k = 0; k < kWorkKinds; ++k) s.in_flight[k] = dispatcher_.in_flight(WorkKind(k));
+  s.waiters = waiters_.size();
   s.timers = timers_.size();
   s.commits = commits_.commits();
   s.submissions = commits_.submissions();

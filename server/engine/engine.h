@@ -45,6 +45,7 @@
 #include "server/core/commands.h"
 #include "server/engine/commit_queue.h"
 #include "server/engine/dispatcher.h"
+#include "server/engine/engine_metrics.h"
 #include "server/engine/engine_options.h"
 #include "server/engine/executor.h"
 #include "server/engine/timer_queue.h"
@@ -59,6 +60,8 @@ struct EngineStats {
   size_t live_instances = 0, ready_orchestrations = 0, activities = 0, streams = 0;
   size_t cached_history_events = 0, timers = 0;
   uint64_t commits = 0, submissions = 0;
+  size_t ready_entities = 0, connections = 0, waiters = 0;
+  size_t in_flight[kWorkKinds] = {};  // deliveries by WorkKind
 };
 
 class Engine {
@@ -144,7 +147,10 @@ class Engine {
   void CompleteEntity(const core::EntityResultCommand& cmd, const std::string& peer, Done done);
   void Abandon(const core::AbandonCommand& cmd, Done done);
 
+  // Counts from memory (a lock per partition, no store read): cheap enough per scrape.
   EngineStats Stats();
+  // The engine's counters (engine_metrics.h), for /metrics.
+  const EngineMetrics& metrics() const { return metrics_; }
   // The options the engine runs with (the api layer translates with its payload limit).
   const EngineOptions& options() const { return options_; }
 
@@ -185,6 +191,7 @@ class Engine {
   Clock* const clock_;
   IdGenerator* const ids_;
   const EngineOptions options_;
+  EngineMetrics metrics_;  // before the parts that update it
   std::atomic<bool> shutting_down_{false};
   std::atomic<uint64_t> seq_{0};
 

@@ -74,7 +74,7 @@ absl::Status Partition::CheckOpen() {
 Partition::Counts Partition::Stats() {
   absl::MutexLock l(&mu_);
   return Counts{live_.size(), ready_orch_.size() + ready_ent_.size(), activities_.size(),
-                cached_events_};
+                cached_events_, ready_ent_.size()};
 }
 
 // --- lookups ----------------------------------------------------------------------
@@ -331,6 +331,8 @@ void Partition::LoadHistory(Live& live) {
     }
     live->history = std::move(*h);
     live->history_loaded = true;
+    live->cold = true;
+    ctx_.metrics->history_cache_misses.fetch_add(1);
     cached_events_ += live->history.size();
     TouchHistory(*live);
     MarkReady(id);

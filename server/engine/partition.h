@@ -41,6 +41,7 @@
 #include "server/core/orchestration.h"
 #include "server/engine/commit_queue.h"
 #include "server/engine/dispatcher.h"
+#include "server/engine/engine_metrics.h"
 #include "server/engine/engine_options.h"
 #include "server/engine/executor.h"
 #include "server/engine/timer_queue.h"
@@ -62,6 +63,7 @@ struct EngineContext {
   Executor* reader = nullptr;
   Dispatcher* dispatcher = nullptr;
   Waiters* waiters = nullptr;
+  EngineMetrics* metrics = nullptr;
   // Store sequence numbers (inbox, activity and timer keys): one counter for all.
   std::atomic<uint64_t>* seq = nullptr;
   // The partition that owns an instance id.
@@ -148,6 +150,7 @@ class Partition {
 
   struct Counts {
     size_t live = 0, ready = 0, activities = 0, cached_history_events = 0;
+    size_t ready_entities = 0;  // of `ready`
   };
   Counts Stats();
 
@@ -247,8 +250,13 @@ class Partition {
   // completed by `deadline`, it is released with the abandon back-off and redelivered.
   void ScheduleLease(Live& live, absl::Time deadline, const char* what)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void ReleaseOrchestration(Live& live, absl::Duration delay) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void ReleaseActivity(Activity& act, absl::Duration delay) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // `outcome`: why the delivery ends (metrics).
+  void ReleaseOrchestration(Live& live, absl::Duration delay,
+                            WorkOutcome outcome = WorkOutcome::kDropped)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ReleaseActivity(Activity& act, absl::Duration delay,
+                       WorkOutcome outcome = WorkOutcome::kDropped)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void WakeAt(Live& live, absl::Time when) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Duration AbandonDelay(int attempts) const;
   // `gen`: the task hub generation the timer belongs to (hub_gen_ when its write was

@@ -1,5 +1,7 @@
 // Partition: ready queues and dispatch of episodes and activity tasks through the
 // Dispatcher, leases, abandons and redelivery, durable timers.
+#include <utility>
+
 #include "absl/strings/str_cat.h"
 #include "server/common/logging.h"
 #include "server/core/entity.h"
@@ -137,6 +139,7 @@ bool Partition::TryDispatchOrchestration(Live& live) {
   live.token = *token;
   live.dispatched = episode.dispatched;
   live.new_events = std::move(episode.new_events);
+  if (!std::exchange(live.cold, false)) ctx_.metrics->history_cache_hits.fetch_add(1);
   TouchHistory(live);
   ScheduleLease(live, now + ctx_.options->orchestration_lease, "episode");
   return true;
@@ -149,7 +152,7 @@ void Partition::ScheduleLease(Live& live, absl::Time deadline, const char* what)
         Live* lv = FindLive(id);
         if (lv == nullptr || lv->token != token) return;
         Logger("engine")->warn("{} of '{}' not completed within the lease; redelivering", what, id);
-        ReleaseOrchestration(*lv, AbandonDelay(++lv->abandons));
+        ReleaseOrchestration(*lv, AbandonDelay(++lv->abandons), WorkOutcome::kLeaseExpired);
         PumpLocked();
       });
 }
@@ -169,15 +172,16 @@ bool Partition::TryDispatchActivity(Activity& act) {
           auto it = activities_.find(seq);
           if (it == activities_.end() || it->second->token != token) return;
           Logger("engine")->warn("activity task {} not completed within the lease", seq);
-          ReleaseActivity(*it->second, AbandonDelay(++it->second->abandons));
+          ReleaseActivity(*it->second, AbandonDelay(++it->second->abandons),
+                          WorkOutcome::kLeaseExpired);
           PumpLocked();
         });
   }
   return true;
 }
 
-void Partition::ReleaseOrchestration(Live& live, absl::Duration delay) {
-  ctx_.dispatcher->Release(live.token);
+void Partition::ReleaseOrchestration(Live& live, absl::Duration delay, WorkOutcome outcome) {
+  ctx_.dispatcher->Release(live.token, outcome);
   ctx_.timers->Cancel(live.lease_timer);
   live.lease_timer = 0;
   live.token.clear();
@@ -189,8 +193,8 @@ void Partition::ReleaseOrchestration(Live& live, absl::Duration delay) {
   MarkReady(live.rec.instance_id());
 }
 
-void Partition::ReleaseActivity(Activity& act, absl::Duration delay) {
-  ctx_.dispatcher->Release(act.token);
+void Partition::ReleaseActivity(Activity& act, absl::Duration delay, WorkOutcome outcome) {
+  ctx_.dispatcher->Release(act.token, outcome);
   ctx_.timers->Cancel(act.lease_timer);
   act.lease_timer = 0;
   act.token.clear();
@@ -203,11 +207,11 @@ void Partition::Abandon(const std::string& token, const TokenOwner& owner) {
   if (owner.kind != WorkKind::kActivity) {  // an episode or an entity batch
     Live* live = FindLive(owner.instance_id);
     if (live == nullptr || live->token != token) return;
-    ReleaseOrchestration(*live, AbandonDelay(++live->abandons));
+    ReleaseOrchestration(*live, AbandonDelay(++live->abandons), WorkOutcome::kAbandoned);
   } else {
     auto it = activities_.find(owner.seq);
     if (it == activities_.end() || it->second->token != token) return;
-    ReleaseActivity(*it->second, AbandonDelay(++it->second->abandons));
+    ReleaseActivity(*it->second, AbandonDelay(++it->second->abandons), WorkOutcome::kAbandoned);
   }
   PumpLocked();
 }
@@ -235,11 +239,13 @@ void Partition::Redeliver(const std::vector<TokenOwner>& owners) {
 
 void Partition::RegisterTimer(int64_t fire_us, uint64_t seq, const store::TimerRecord& t,
                               uint64_t gen) {
+  ctx_.metrics->durable_timers.fetch_add(1);
   ctx_.timers->Schedule(absl::FromUnixMicros(fire_us),
                         [this, fire_us, seq, t, gen] { FireTimer(fire_us, seq, t, gen); });
 }
 
 void Partition::FireTimer(int64_t fire_us, uint64_t seq, store::TimerRecord t, uint64_t gen) {
+  ctx_.metrics->durable_timers.fetch_sub(1);
   absl::MutexLock l(&mu_);
   if (shutting_down_ || gen != hub_gen_) return;  // a deleted task hub's timer
   Batch b;

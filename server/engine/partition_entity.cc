@@ -163,7 +163,7 @@ absl::Status Partition::CompleteEntityLocked(const core::EntityResultCommand& cm
     Logger("engine")->warn("entity '{}': invalid batch result: {}", live->rec.instance_id(),
                            reply.ToString());
   }
-  ReleaseOrchestration(*live, absl::ZeroDuration());
+  ReleaseOrchestration(*live, absl::ZeroDuration(), WorkOutcome::kCompleted);
   live->abandons = 0;
   Batch b;
   if (!t.empty()) Apply(b, t, nullptr, prefetched);

@@ -17,6 +17,7 @@ struct Partition::Live {
   std::deque<std::pair<uint64_t, HistoryEvent>> inbox;  // (seq, event), arrival order
   bool history_loaded = false;
   bool loading = false;  // a history load is on its way (LoadHistory)
+  bool cold = false;     // history just loaded from the store (a cache miss; metrics)
   std::vector<HistoryEvent> history;
   bool in_lru = false;
   std::list<std::string>::iterator lru;

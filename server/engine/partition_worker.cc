@@ -105,7 +105,7 @@ absl::Status Partition::CompleteOrchestrationLocked(const core::EpisodeResultCom
   if (!reply.ok()) {
     Logger("engine")->warn("orchestration '{}': invalid response: {}", id, reply.ToString());
   }
-  ReleaseOrchestration(*live, absl::ZeroDuration());
+  ReleaseOrchestration(*live, absl::ZeroDuration(), WorkOutcome::kCompleted);
   live->abandons = 0;
   Batch b;
   Apply(b, t, nullptr, prefetched);
@@ -168,7 +168,7 @@ absl::Status Partition::CompleteActivityLocked(const core::ActivityResultCommand
   }
   const uint64_t seq = act->seq;
   const store::ActivityTask task = act->task;
-  ReleaseActivity(*act, absl::ZeroDuration());
+  ReleaseActivity(*act, absl::ZeroDuration(), WorkOutcome::kCompleted);
   activities_.erase(seq);
   if (auto of = activities_of_.find(task.instance_id()); of != activities_of_.end()) {
     of->second.erase(seq);

@@ -118,4 +118,9 @@ void Waiters::FailAll(const absl::Status& status) {
   for (auto& w : fire) Fire(std::move(w), status);
 }
 
+size_t Waiters::size() {
+  absl::MutexLock l(&mu_);
+  return by_handle_.size();
+}
+
 }  // namespace taskhub::engine

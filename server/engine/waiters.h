@@ -46,6 +46,8 @@ class Waiters {
   void Notify(const store::InstanceRecord& rec);
   // Fires every waiter with `status` (shutdown).
   void FailAll(const absl::Status& status);
+  // Waiters registered now.
+  size_t size();
 
  private:
   struct Waiter {

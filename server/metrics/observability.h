@@ -13,6 +13,7 @@
 
 #include <functional>
 
+#include "server/api/auth.h"
 #include "server/engine/engine.h"
 #include "server/http/http_server.h"
 #include "server/storage/backend.h"
@@ -23,6 +24,10 @@ struct ObservabilitySources {
   engine::Engine* engine = nullptr;     // required; outlives the server
   storage::Backend* backend = nullptr;  // required; outlives the server
   std::function<bool()> ready;          // store open and serving
+  // With --auth-tokens: /metrics needs a bearer token of any role (worker, client or
+  // admin); 401 without one, as the management API. The probes stay open (kubelet
+  // probes carry no token, and they reveal nothing). Null: no tokens.
+  const auth::Authorizer* authorizer = nullptr;
 };
 
 // Adds GET /metrics, /healthz and /readyz to `router`.

@@ -37,6 +37,29 @@ bool MatchesFilter(const store::InstanceRecord& rec, const InstanceFilter& f) {
   return true;
 }
 
+absl::StatusOr<InstanceCounts> Backend::CountInstances() {
+  InstanceCounts counts;
+  for (bool entities : {false, true}) {
+    InstanceFilter f;
+    f.entities = entities;
+    if (entities) f.id_prefix = "@";
+    f.page_size = 1000;
+    do {
+      absl::StatusOr<InstancePage> page = QueryInstances(f);
+      if (!page.ok()) return page.status();
+      for (const auto& rec : page->records) {
+        if (entities) {
+          ++counts.entities;
+        } else if (rec.status() >= 0 && rec.status() < 8) {
+          ++counts.by_status[rec.status()];
+        }
+      }
+      f.continuation = page->continuation;
+    } while (!f.continuation.empty());
+  }
+  return counts;
+}
+
 }  // namespace taskhub::storage
 
 namespace taskhub::storage {

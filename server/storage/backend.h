@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -160,6 +161,22 @@ struct InstancePage {
   std::string continuation;  // empty when there are no more results
 };
 
+// Stored instances by runtime status (orchestrations), and entities.
+struct InstanceCounts {
+  int64_t by_status[8] = {};  // indexed by OrchestrationStatus (0..7)
+  int64_t entities = 0;
+};
+
+// One storage counter or gauge for /metrics (server/metrics renders it as
+// taskhub_<name>, e.g. "storage_transactions_total" with label kind="table_read").
+struct StorageStat {
+  std::string name;
+  std::string help;
+  bool counter = true;  // else a gauge
+  std::vector<std::pair<std::string, std::string>> labels;
+  double value = 0;
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -179,6 +196,14 @@ class Backend {
   virtual absl::StatusOr<RecoveryState> LoadRecoveryState() = 0;
   // One page of instances matching `filter`. INVALID_ARGUMENT for a bad token.
   virtual absl::StatusOr<InstancePage> QueryInstances(const InstanceFilter& filter) = 0;
+
+  // Counts the stored instances by status (the engine reads it once at start-up to
+  // seed its instance gauges, then keeps them current from its own writes). The
+  // default pages through QueryInstances; a backend with a status index overrides it.
+  virtual absl::StatusOr<InstanceCounts> CountInstances();
+  // Appends the backend's own counters (cheap, no I/O; called at every scrape from
+  // any thread). Default: none.
+  virtual void CollectStats(std::vector<StorageStat>* out) const { (void)out; }
 };
 
 // Keeps `rec` iff it matches every condition of `f` except paging.

@@ -390,6 +390,28 @@ TEST_P(BackendConformance, QueriesSeeEntitiesOrOrchestrationsNeverBoth) {
   EXPECT_EQ(AllIds(by_time).size(), 4u);
 }
 
+// The start-up seed of the instance gauges (/metrics): orchestrations by status and
+// entities, after updates and deletions.
+TEST_P(BackendConformance, CountInstancesByStatusAndEntities) {
+  for (const char* id : {"@counter@a", "@x", "a@b", "r-1", "r-2"}) {
+    Put(Rec(id, ORCHESTRATION_STATUS_RUNNING, 0));
+  }
+  Put(Rec("f-1", ORCHESTRATION_STATUS_FAILED, 1));
+  const store::InstanceRecord done = Rec("r-2", ORCHESTRATION_STATUS_COMPLETED, 0);
+  Put(done, IndexedFields::Of(Rec("r-2", ORCHESTRATION_STATUS_RUNNING, 0)));
+  WriteSet del;
+  del.ops.push_back(
+      DeleteInstance{"@x", IndexedFields::Of(Rec("@x", ORCHESTRATION_STATUS_RUNNING, 0))});
+  ASSERT_TRUE(h_->Commit(del).ok());
+  absl::StatusOr<InstanceCounts> c = h_->CountInstances();
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->by_status[ORCHESTRATION_STATUS_RUNNING], 2);  // a@b, r-1
+  EXPECT_EQ(c->by_status[ORCHESTRATION_STATUS_COMPLETED], 1);
+  EXPECT_EQ(c->by_status[ORCHESTRATION_STATUS_FAILED], 1);
+  EXPECT_EQ(c->by_status[ORCHESTRATION_STATUS_PENDING], 0);
+  EXPECT_EQ(c->entities, 1);
+}
+
 #ifdef TASKHUB_CONFORMANCE_AZURE
 constexpr Kind kPersistent = Kind::kAzure;
 constexpr int kModelRounds = 150;  // Azurite is slower than RocksDB: bounded

@@ -38,6 +38,16 @@ class AzureBackendImpl : public AzureBackend, private azrows::RowSource {
   absl::StatusOr<RecoveryState> LoadRecoveryState() override;
   absl::StatusOr<InstancePage> QueryInstances(const InstanceFilter& filter) override;
   azure::TxCounts Counts() const override { return client_->Counts(); }
+  void CollectStats(std::vector<StorageStat>* out) const override {
+    const azure::TxCounts c = Counts();
+    for (int k = 0; k < static_cast<int>(azure::TxKind::kCount); ++k) {
+      out->push_back({"storage_transactions_total",
+                      "Azure Storage transactions made, by kind.",
+                      true,
+                      {{"kind", azure::TxKindName(static_cast<azure::TxKind>(k))}},
+                      static_cast<double>(c.n[k])});
+    }
+  }
   int partition_count() const override { return options_.partition_count; }
 
  private:

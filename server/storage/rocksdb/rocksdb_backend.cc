@@ -3,6 +3,7 @@
 #include <sys/statvfs.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdarg>
 #include <cstdio>
 
@@ -130,6 +131,7 @@ class RocksDbBackend : public Backend {
     batch.Put(keys::Meta("max_seq"), std::to_string(ws.max_seq));
     absl::Status st = CheckFreeSpace(path_, min_free_);
     if (st.ok()) st = FromRocks(db_->Write(write_options_, &batch), "commit");
+    if (st.ok()) written_bytes_.fetch_add(batch.GetDataSize(), std::memory_order_relaxed);
     if (!st.ok()) {
       absl::MutexLock l(&mu_);
       sticky_ = st;
@@ -229,6 +231,44 @@ class RocksDbBackend : public Backend {
 
   absl::StatusOr<InstancePage> QueryInstances(const InstanceFilter& f) override;
 
+  // Key-only scans of the status index.
+  absl::StatusOr<InstanceCounts> CountInstances() override {
+    InstanceCounts counts;
+    for (int status = 0; status < 8; ++status) {
+      const std::string prefix = keys::StatusIndexPrefix(status);
+      RETURN_IF_ERROR(Scan(prefix, [&](const rocksdb::Slice& k, const rocksdb::Slice&) {
+        if (k.size() < prefix.size() + 8) return CorruptKey("status index", k);
+        const bool entity = k.size() > prefix.size() + 8 && k[prefix.size() + 8] == '@';
+        ++(entity ? counts.entities : counts.by_status[status]);
+        return absl::OkStatus();
+      }));
+    }
+    return counts;
+  }
+
+  void CollectStats(std::vector<StorageStat>* out) const override {
+    out->push_back({"storage_written_bytes_total",
+                    "Bytes of write batches committed to RocksDB.",
+                    true,
+                    {},
+                    static_cast<double>(written_bytes_.load())});
+    uint64_t v = 0;
+    if (db_->GetIntProperty(rocksdb::DB::Properties::kLiveSstFilesSize, &v)) {
+      out->push_back({"storage_live_sst_bytes",
+                      "Size of the live RocksDB SST files.",
+                      false,
+                      {},
+                      static_cast<double>(v)});
+    }
+    if (db_->GetIntProperty(rocksdb::DB::Properties::kCurSizeAllMemTables, &v)) {
+      out->push_back({"storage_memtable_bytes",
+                      "Size of the RocksDB memtables.",
+                      false,
+                      {},
+                      static_cast<double>(v)});
+    }
+  }
+
  private:
   absl::Status AddToBatch(const WriteOp& op, rocksdb::WriteBatch* b, std::string* buf);
 
@@ -248,6 +288,7 @@ class RocksDbBackend : public Backend {
   rocksdb::WriteOptions write_options_;
   absl::Mutex mu_;
   absl::Status sticky_ ABSL_GUARDED_BY(mu_);
+  std::atomic<uint64_t> written_bytes_{0};
 };
 
 void PutIndexes(rocksdb::WriteBatch* b, const std::string& id, const IndexedFields& f) {
