@@ -3,7 +3,7 @@
 // GET /entities/{name}/{key} and POST /entities/{name}/{key}?op=.
 import * as api from "./api.js";
 import { confirmAction } from "./dialog.js";
-import { el, clear, fmtTime, fmtAgo, ms, preview, prettyJson, hashUrl, toast } from "./util.js";
+import { el, clear, fill, fmtTime, fmtAgo, ms, preview, prettyJson, hashUrl, toast } from "./util.js";
 
 const entityHref = (name, key) =>
   `#/entity/${encodeURIComponent(name)}/${encodeURIComponent(key)}`;
@@ -23,7 +23,7 @@ export function renderEntities(view, params) {
   const more = el("button.btn.small#e-more", { type: "button", hidden: true }, "Load more");
   let alive = true;
   let continuation = null;
-  clear(view).append(
+  fill(view,
     el("div.page-head", el("h1", "Entities")),
     el("section.card", el("form.filters", {
       onsubmit: (e) => {
@@ -55,7 +55,7 @@ export function renderEntities(view, params) {
       more.hidden = !continuation;
     } catch (e) {
       if (!alive) return;
-      clear(body).append(el("tr", el("td.error", { colSpan: 4 },
+      fill(body, el("tr", el("td.error", { colSpan: 4 },
         e.status === 404 || e.status === 405
           ? `This server does not list entities${name ? "" : " of every name; enter a name"} (${e.message}).`
           : e.message)));
@@ -71,7 +71,7 @@ export function renderEntity(view, name, key) {
   const state = el("div#entity-state");
   const signal = el("button.btn.primary#signal", { type: "button" }, "Signal…");
   const refresh = el("button.btn#e-refresh", { type: "button" }, "Refresh");
-  clear(view).append(
+  fill(view,
     el("nav.crumbs", el("a", { href: hashUrl("/entities", { name }) }, "Entities"), " / ",
       el("span", `${name} / ${key}`)),
     el("div.page-head", el("h1", el("span.id", key)), el("span.muted.name", name),
@@ -82,10 +82,10 @@ export function renderEntity(view, name, key) {
     try {
       const s = await api.getEntity(name, key);
       if (!alive) return;
-      clear(state).append(s === null ? el("p.muted", "No such entity (or it has no state).")
+      fill(state, s === null ? el("p.muted", "No such entity (or it has no state).")
         : el("pre", prettyJson(s)));
     } catch (e) {
-      if (alive) clear(state).append(el("p.error", e.message));
+      if (alive) fill(state, el("p.error", e.message));
     }
   }
   refresh.addEventListener("click", load);

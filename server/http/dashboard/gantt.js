@@ -68,9 +68,8 @@ export function renderGantt(model, now) {
       svg("title", {}, `${s.kind} ${label}\n${fmtTime(s.start, { millis: true })} → ` +
         `${s.end === null ? "(open)" : fmtTime(s.end, { millis: true })}\n${durText}`),
       i % 2 ? svg("rect", { x: 0, y, width: WIDTH, height: ROW, class: "stripe" }) : null,
-      svg("text", { x: 8, y: y + ROW / 2 + 4, class: "label" },
-        svg("tspan", { class: "kind" }, { orchestration: "◆ ", activity: "▶ ", timer: "⏱ ",
-          suborchestration: "⧉ " }[s.kind] || ""), truncate(label, 26)),
+      svg("rect", { x: 8, y: y + ROW / 2 - 4, width: 8, height: 8, rx: 2, class: "swatch" }),
+      svg("text", { x: 22, y: y + ROW / 2 + 4, class: "label" }, truncate(label, 26)),
       svg("rect", { x: bx, y: y + 4, width: bw, height: ROW - 8, rx: 3, class: "bar" }),
       s.end === null ? svg("rect", { x: bx, y: y + 4, width: bw, height: ROW - 8, rx: 3,
         class: "open", fill: "url(#hatch)" }) : null,

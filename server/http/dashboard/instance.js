@@ -5,7 +5,7 @@ import * as api from "./api.js";
 import { confirmAction } from "./dialog.js";
 import { buildModel, renderTimeline } from "./history.js";
 import { renderGantt, summarize } from "./gantt.js";
-import { el, clear, fmtTime, fmtDuration, ms, statusPill, prettyJson, ACTIVE_STATUSES, toast }
+import { el, clear, fill, fmtTime, fmtDuration, ms, statusPill, prettyJson, ACTIVE_STATUSES, toast }
   from "./util.js";
 
 const REFRESH_MS = 1500;
@@ -50,7 +50,7 @@ export function renderInstance(view, id) {
   const timeline = el("div#timeline");
   const liveNote = el("span.live-dot#live", { hidden: true, title: "refreshing while the instance runs" },
     "live");
-  clear(view).append(
+  fill(view,
     el("nav.crumbs", el("a", { href: "#/instances" }, "Instances"), " / ", el("span", id)),
     head,
     el("section.card", el("div.row-between", facts, actions)),
@@ -66,13 +66,13 @@ export function renderInstance(view, id) {
       status = await api.getInstance(id);
     } catch (e) {
       if (!alive) return;
-      clear(head).append(el("h1", id), el("p.error", e.message));
+      fill(head, el("h1", id), el("p.error", e.message));
       schedule(true);
       return;
     }
     if (!alive) return;
     if (status === null) {
-      clear(head).append(el("h1", id), el("p.muted#not-found", "No such instance (it may have been purged)."));
+      fill(head, el("h1", id), el("p.muted#not-found", "No such instance (it may have been purged)."));
       clear(facts);
       clear(actions);
       return;
@@ -85,10 +85,10 @@ export function renderInstance(view, id) {
     const created = ms(status.createdTime);
     const updated = ms(status.lastUpdatedTime);
     const dur = created === null ? null : (active ? now : updated ?? now) - created;
-    clear(head).append(el("h1", el("span.id", status.instanceId || id)),
+    fill(head, el("h1", el("span.id", status.instanceId || id)),
       statusPill(st), el("span.muted.name", status.name || ""), liveNote);
     liveNote.hidden = !active;
-    clear(facts).append(
+    fill(facts,
       el("dt", "Name"), el("dd", status.name || ""),
       el("dt", "Status"), el("dd#status", st || ""),
       el("dt", "Created"), el("dd", fmtTime(status.createdTime, { millis: true })),
@@ -98,20 +98,20 @@ export function renderInstance(view, id) {
       lastKey = key;
       renderActions(st);
       const failure = failureOf(status);
-      clear(values).append(
+      fill(values,
         valueBlock("Input", status.input),
         valueBlock("Output", st === "Failed" ? undefined : status.output),
         valueBlock("Custom status", status.customStatus),
         failure !== undefined ? valueBlock("Failure", failure, ".failure") : null);
       const model = buildModel(status);
       const end = active ? now : updated ?? now;
-      clear(chart).append(renderGantt(model, end));
+      fill(chart, renderGantt(model, end));
       chartSummary.textContent = summarize(model);
-      clear(timeline).append(renderTimeline(model));
+      fill(timeline, renderTimeline(model));
     } else if (active) {
       // Open bars grow with time even when nothing new happened.
       const model = buildModel(status);
-      clear(chart).append(renderGantt(model, now));
+      fill(chart, renderGantt(model, now));
     }
     schedule(active);
   }
@@ -133,7 +133,7 @@ export function renderInstance(view, id) {
     const can = actionsFor(st);
     const btn = (key, label, cls, onclick) =>
       can[key] ? el(`button.btn${cls}`, { type: "button", "data-action": key, onclick }, label) : null;
-    clear(actions).append(
+    fill(actions,
       btn("raise", "Raise event", "", () => confirmAction({
         title: "Raise an event",
         text: `Send an external event to ${id}.`,

@@ -2,7 +2,7 @@
 // the URL's hash, so a filtered view can be bookmarked), paging with the API's
 // x-ms-continuation-token, and an optional live refresh.
 import { listInstances } from "./api.js";
-import { el, clear, fmtTime, fmtAgo, fmtDuration, ms, statusPill, STATUSES, ACTIVE_STATUSES,
+import { el, clear, fill, fmtTime, fmtAgo, fmtDuration, ms, statusPill, STATUSES, ACTIVE_STATUSES,
   hashUrl } from "./util.js";
 
 const REFRESH_MS = 4000;
@@ -83,7 +83,7 @@ export function renderList(view, params) {
       el("th", "Created"), el("th", "Last update"), el("th.num", "Duration"))),
     body);
 
-  clear(view).append(
+  fill(view,
     el("div.page-head", el("h1", "Instances"),
       el("label.live", f.live, el("span", "Live refresh"))),
     el("section.card", chips, form),
@@ -112,13 +112,13 @@ export function renderList(view, params) {
       if (!alive || mine !== seq) return;
       tokens.length = page + 1;
       if (res.continuation) tokens.push(res.continuation);
-      fill(res.instances);
+      showRows(res.instances);
       prevBtn.disabled = page === 0;
       nextBtn.disabled = !res.continuation;
       pageLabel.textContent = `Page ${page + 1}`;
     } catch (e) {
       if (!alive || mine !== seq) return;
-      clear(body).append(el("tr", el("td.error", { colSpan: 6 }, e.message)));
+      fill(body, el("tr", el("td.error", { colSpan: 6 }, e.message)));
       info.textContent = "";
     } finally {
       if (mine === seq) view.classList.remove("loading");
@@ -126,7 +126,7 @@ export function renderList(view, params) {
     }
   }
 
-  function fill(instances) {
+  function showRows(instances) {
     const needle = filter.name.toLowerCase();
     const rows = needle
       ? instances.filter((i) => String(i.name || "").toLowerCase().includes(needle)) : instances;

@@ -50,6 +50,11 @@ export function clear(node) {
   return node;
 }
 
+/** Replaces the children of `node` (null / false / undefined children are skipped). */
+export function fill(node, ...children) {
+  return append(clear(node), children);
+}
+
 /** Milliseconds since the epoch from an ISO string (null when absent or invalid). */
 export function ms(iso) {
   if (!iso) return null;
@@ -81,6 +86,7 @@ export function fmtAgo(iso, now = Date.now()) {
 /** 0.8 ms, 12 ms, 1.25 s, 3 min 4 s, 2 h 5 min, 3 d 4 h. */
 export function fmtDuration(d, { coarse = false } = {}) {
   if (d === null || d === undefined || Number.isNaN(d)) return "";
+  if (d === 0) return "0";
   if (d < 1) return coarse ? "0 s" : `${d.toFixed(1)} ms`;
   if (d < 1000) return coarse ? "<1 s" : `${Math.round(d)} ms`;
   const s = d / 1000;
