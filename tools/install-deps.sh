@@ -10,6 +10,7 @@ PKGS=(build-essential cmake ninja-build pkg-config ccache
       libgtest-dev libgmock-dev libjemalloc-dev libssl-dev libcurl4-openssl-dev)
 if [ "${1:-}" = "--test" ]; then
   PKGS+=(python3 python3-venv python3-pip nodejs npm openjdk-17-jdk-headless maven openssl)
+  PKGS+=(chromium)  # the dashboard's browser tests (tests/dashboard, puppeteer-core)
 fi
 missing=()
 for p in "${PKGS[@]}"; do
