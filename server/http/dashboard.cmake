@@ -21,4 +21,7 @@ add_custom_command(
   COMMENT "Embedding the dashboard's files"
   VERBATIM)
 add_library(taskhub_dashboard dashboard.cc "${_dashboard_cc}")
+target_compile_options(taskhub_dashboard PRIVATE ${TASKHUB_WARNINGS})
 target_link_libraries(taskhub_dashboard PUBLIC taskhub_http_server PRIVATE absl::strings)
+
+taskhub_test(dashboard_test SRCS dashboard_test.cc DEPS taskhub_dashboard)
