@@ -25,3 +25,7 @@ target_compile_options(taskhub_dashboard PRIVATE ${TASKHUB_WARNINGS})
 target_link_libraries(taskhub_dashboard PUBLIC taskhub_http_server PRIVATE absl::strings)
 
 taskhub_test(dashboard_test SRCS dashboard_test.cc DEPS taskhub_dashboard)
+if(TARGET dashboard_test)
+  target_compile_definitions(dashboard_test
+                             PRIVATE TASKHUB_DASHBOARD_DIR="${CMAKE_CURRENT_SOURCE_DIR}/dashboard")
+endif()

@@ -3,7 +3,11 @@
 // Content-Security-Policy, If-None-Match answers 304, unknown files 404.
 #include "server/http/dashboard.h"
 
+#include <filesystem>
+#include <fstream>
 #include <optional>
+#include <set>
+#include <sstream>
 #include <string>
 #include <utility>
 
@@ -54,12 +58,39 @@ TEST_F(DashboardTest, EveryEmbeddedFileIsServedWhole) {
   ASSERT_GE(dashboard_internal::kEmbeddedFileCount, 5u);
   for (size_t i = 0; i < dashboard_internal::kEmbeddedFileCount; ++i) {
     const auto& f = dashboard_internal::kEmbeddedFiles[i];
-    HttpResponse r = Get(std::string("/dashboard/") + f.path);
+    // index.html is the page at "/" (its relative links resolve from there).
+    std::string path = f.path;
+    HttpResponse r = Get(path == "index.html" ? "/" : "/dashboard/" + path);
     EXPECT_EQ(r.status, 200) << f.path;
     EXPECT_EQ(r.body, std::string(reinterpret_cast<const char*>(f.data), f.size)) << f.path;
     EXPECT_GT(r.body.size(), 100u) << f.path;
     EXPECT_TRUE(HeaderOf(r, "ETag").has_value()) << f.path;
     EXPECT_EQ(HeaderOf(r, "X-Content-Type-Options"), "nosniff") << f.path;
+  }
+}
+
+std::string ReadFile(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+// The embedding is byte-exact, and every file of server/http/dashboard/ is embedded
+// (a file added there but not to dashboard.cmake's list fails here).
+TEST_F(DashboardTest, ServesExactlyTheSourceFiles) {
+  std::set<std::string> on_disk;
+  for (const auto& entry : std::filesystem::directory_iterator(TASKHUB_DASHBOARD_DIR)) {
+    on_disk.insert(entry.path().filename().string());
+  }
+  std::set<std::string> embedded;
+  for (size_t i = 0; i < dashboard_internal::kEmbeddedFileCount; ++i) {
+    embedded.insert(dashboard_internal::kEmbeddedFiles[i].path);
+  }
+  EXPECT_EQ(embedded, on_disk);
+  for (const std::string& name : on_disk) {
+    HttpResponse r = Get(name == "index.html" ? "/" : "/dashboard/" + name);
+    EXPECT_EQ(r.body, ReadFile(std::filesystem::path(TASKHUB_DASHBOARD_DIR) / name)) << name;
   }
 }
 
