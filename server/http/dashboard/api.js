@@ -96,11 +96,15 @@ export async function listInstances(filter) {
   };
 }
 
-/** The status object with history, input and outputs; null when unknown (404). */
-export async function getInstance(id) {
+/**
+ * The status object with input and output (and the history with its outputs when
+ * `history`); null when unknown (404).
+ */
+export async function getInstance(id, { history = true } = {}) {
   try {
     const r = await request("GET", `instances/${seg(id)}`, {
-      params: { showHistory: "true", showHistoryOutput: "true", showInput: "true" },
+      params: history ? { showHistory: "true", showHistoryOutput: "true", showInput: "true" }
+        : { showInput: "true" },
       accept: [202, 400, 500],
     });
     return r.body;

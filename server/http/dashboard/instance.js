@@ -16,6 +16,11 @@ function valueBlock(title, v, cls = "") {
     empty ? el("p.muted", "none") : el("pre", { "data-field": title.toLowerCase() }, prettyJson(v)));
 }
 
+/** What a refresh compares to decide whether the history must be fetched again. */
+function keyOf(status) {
+  return `${status.runtimeStatus}|${status.lastUpdatedTime}|${JSON.stringify(status.customStatus ?? null)}`;
+}
+
 function failureOf(status) {
   const fd = status.failureDetails ?? status.FailureDetails;
   if (fd) return fd;
@@ -60,10 +65,16 @@ export function renderInstance(view, id) {
         el(`span.lg.k-${k}`, k === "suborchestration" ? "sub-orchestration" : k)))),
     el("section.card", el("h2", "History"), timeline));
 
+  // While the instance runs, a refresh first asks for the status without history;
+  // only a change (status, last update, custom status) fetches the history again.
+  let model = null;
   async function load() {
     let status;
     try {
-      status = await api.getInstance(id);
+      status = await api.getInstance(id, { history: lastKey === null });
+      if (status && lastKey !== null && keyOf(status) !== lastKey) {
+        status = await api.getInstance(id, { history: true });
+      }
     } catch (e) {
       if (!alive) return;
       fill(head, el("h1", id), el("p.error", e.message));
@@ -79,8 +90,7 @@ export function renderInstance(view, id) {
     }
     const st = status.runtimeStatus;
     const active = ACTIVE_STATUSES.has(st);
-    const events = status.historyEvents || [];
-    const key = `${st}|${status.lastUpdatedTime}|${events.length}|${JSON.stringify(status.customStatus ?? null)}`;
+    const key = keyOf(status);
     const now = Date.now();
     const created = ms(status.createdTime);
     const updated = ms(status.lastUpdatedTime);
@@ -94,7 +104,7 @@ export function renderInstance(view, id) {
       el("dt", "Created"), el("dd", fmtTime(status.createdTime, { millis: true })),
       el("dt", "Last update"), el("dd", fmtTime(status.lastUpdatedTime, { millis: true })),
       el("dt", "Duration"), el("dd", dur === null ? "" : fmtDuration(dur) + (active ? " so far" : "")));
-    if (key !== lastKey) {
+    if (key !== lastKey || model === null) {
       lastKey = key;
       renderActions(st);
       const failure = failureOf(status);
@@ -103,14 +113,12 @@ export function renderInstance(view, id) {
         valueBlock("Output", st === "Failed" ? undefined : status.output),
         valueBlock("Custom status", status.customStatus),
         failure !== undefined ? valueBlock("Failure", failure, ".failure") : null);
-      const model = buildModel(status);
-      const end = active ? now : updated ?? now;
-      fill(chart, renderGantt(model, end));
+      model = buildModel(status);
+      fill(chart, renderGantt(model, active ? now : updated ?? now));
       chartSummary.textContent = summarize(model);
       fill(timeline, renderTimeline(model));
     } else if (active) {
       // Open bars grow with time even when nothing new happened.
-      const model = buildModel(status);
       fill(chart, renderGantt(model, now));
     }
     schedule(active);
