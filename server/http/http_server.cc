@@ -346,6 +346,14 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpServerOp
       return absl::InvalidArgumentError(
           absl::StrCat("HTTP TLS: cannot load --tls-key ", options.tls_key, ": ", OpenSslError()));
     }
+    if (!options.tls_client_ca.empty()) {
+      if (SSL_CTX_load_verify_locations(s.ssl, options.tls_client_ca.c_str(), nullptr) != 1) {
+        return absl::InvalidArgumentError(absl::StrCat("HTTP TLS: cannot load --tls-client-ca ",
+                                                       options.tls_client_ca, ": ",
+                                                       OpenSslError()));
+      }
+      SSL_CTX_set_verify(s.ssl, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
+    }
   }
   s.base = event_base_new();
   if (s.base == nullptr) return absl::InternalError("cannot create the HTTP event loop");
