@@ -1,6 +1,6 @@
-// Entity pages: a list of entities (of one name, or all when the server lists all),
-// and one entity's state with a "signal" action. Uses GET /entities[/{name}],
-// GET /entities/{name}/{key} and POST /entities/{name}/{key}?op=.
+// Entity pages: the entities of one name (the API lists by name, as Durable
+// Functions), and one entity's state with a "signal" action. Uses GET
+// /entities/{name}, GET /entities/{name}/{key} and POST /entities/{name}/{key}?op=.
 import * as api from "./api.js";
 import { confirmAction } from "./dialog.js";
 import { el, clear, fill, fmtTime, fmtAgo, ms, preview, prettyJson, hashUrl, toast } from "./util.js";
@@ -18,7 +18,8 @@ function entityIdOf(e) {
 
 export function renderEntities(view, params) {
   const name = params.get("name") || "";
-  const input = el("input#e-name", { type: "search", placeholder: "Entity name (empty: all)", value: name });
+  const input = el("input#e-name", { type: "search", placeholder: "Entity name", value: name,
+    required: true });
   const body = el("tbody");
   const more = el("button.btn.small#e-more", { type: "button", hidden: true }, "Load more");
   let alive = true;
@@ -55,14 +56,12 @@ export function renderEntities(view, params) {
       more.hidden = !continuation;
     } catch (e) {
       if (!alive) return;
-      fill(body, el("tr", el("td.error", { colSpan: 4 },
-        e.status === 404 || e.status === 405
-          ? `This server does not list entities${name ? "" : " of every name; enter a name"} (${e.message}).`
-          : e.message)));
+      fill(body, el("tr", el("td.error", { colSpan: 4 }, e.message)));
     }
   }
   more.addEventListener("click", () => load(false));
-  load(true);
+  if (name) load(true);
+  else body.append(el("tr.empty", el("td", { colSpan: 4 }, "Enter an entity name to list its entities.")));
   return () => { alive = false; };
 }
 
@@ -78,14 +77,25 @@ export function renderEntity(view, name, key) {
       el("div.spacer"), refresh, signal),
     el("section.card", el("h2", "State"), state));
 
+  // Resolves to the state's text ("" when there is none).
   async function load() {
     try {
       const s = await api.getEntity(name, key);
-      if (!alive) return;
+      if (!alive) return "";
+      const text = s === null ? "" : prettyJson(s);
       fill(state, s === null ? el("p.muted", "No such entity (or it has no state).")
-        : el("pre", prettyJson(s)));
+        : el("pre#entity-json", text));
+      return text;
     } catch (e) {
       if (alive) fill(state, el("p.error", e.message));
+      return "";
+    }
+  }
+  // A signal is one-way: refresh until the state changes (for up to ~10 s).
+  async function refreshUntilChanged(before) {
+    for (let i = 0; i < 20 && alive; i++) {
+      await new Promise((r) => setTimeout(r, 500));
+      if ((await load()) !== before) return;
     }
   }
   refresh.addEventListener("click", load);
@@ -102,7 +112,8 @@ export function renderEntity(view, name, key) {
   }).then((ok) => {
     if (ok) {
       toast("Signal sent");
-      setTimeout(load, 500);
+      const pre = document.getElementById("entity-json");
+      refreshUntilChanged(pre ? pre.textContent : "");
     }
   }));
   load();

@@ -166,7 +166,12 @@ export function renderTimeline(model) {
   for (const ev of events) {
     const type = typeOf(ev);
     if (type === "OrchestratorStarted" || type === "OrchestratorCompleted") continue;
-    const [kind, label] = KIND[type] || ["mark", type];
+    let [kind, label] = KIND[type] || ["mark", type];
+    const endStatus = String(field(ev, "OrchestrationStatus") ?? "");
+    if (type === "ExecutionCompleted" && endStatus && endStatus !== "Completed") {
+      label = "Ended";
+      if (/fail|terminat/i.test(endStatus)) kind = "fail";
+    }
     const t = ms(field(ev, "Timestamp"));
     const name = nameOf(ev);
     const facts = [];

@@ -94,16 +94,9 @@ export function renderInstance(view, id) {
     const now = Date.now();
     const created = ms(status.createdTime);
     const updated = ms(status.lastUpdatedTime);
-    const dur = created === null ? null : (active ? now : updated ?? now) - created;
     fill(head, el("h1", el("span.id", status.instanceId || id)),
       statusPill(st), el("span.muted.name", status.name || ""), liveNote);
     liveNote.hidden = !active;
-    fill(facts,
-      el("dt", "Name"), el("dd", status.name || ""),
-      el("dt", "Status"), el("dd#status", st || ""),
-      el("dt", "Created"), el("dd", fmtTime(status.createdTime, { millis: true })),
-      el("dt", "Last update"), el("dd", fmtTime(status.lastUpdatedTime, { millis: true })),
-      el("dt", "Duration"), el("dd", dur === null ? "" : fmtDuration(dur) + (active ? " so far" : "")));
     if (key !== lastKey || model === null) {
       lastKey = key;
       renderActions(st);
@@ -121,6 +114,17 @@ export function renderInstance(view, id) {
       // Open bars grow with time even when nothing new happened.
       fill(chart, renderGantt(model, now));
     }
+    // createdTime / lastUpdatedTime have whole seconds (as in Durable Functions): the
+    // history's first and last events give the duration to the millisecond.
+    const orch = model.spans.find((x) => x.kind === "orchestration" && x.start !== null);
+    const dur = orch ? (orch.end ?? now) - orch.start
+      : created === null ? null : (active ? now : updated ?? now) - created;
+    fill(facts,
+      el("dt", "Name"), el("dd", status.name || ""),
+      el("dt", "Status"), el("dd#status", st || ""),
+      el("dt", "Created"), el("dd", fmtTime(status.createdTime)),
+      el("dt", "Last update"), el("dd", fmtTime(status.lastUpdatedTime)),
+      el("dt", "Duration"), el("dd#duration", dur === null ? "" : fmtDuration(dur) + (active ? " so far" : "")));
     schedule(active);
   }
 

@@ -142,9 +142,10 @@ export function renderList(view, params) {
         el("td.id", el("a", { href }, i.instanceId)),
         el("td", i.name || ""),
         el("td", statusPill(i.runtimeStatus)),
-        el("td", { title: fmtTime(i.createdTime, { millis: true }) }, fmtAgo(created, now)),
-        el("td", { title: fmtTime(i.lastUpdatedTime, { millis: true }) }, fmtAgo(updated, now)),
-        el("td.num", dur === null ? "" : fmtDuration(dur) + (active ? "…" : ""))));
+        el("td", { title: fmtTime(i.createdTime) }, fmtAgo(created, now)),
+        el("td", { title: fmtTime(i.lastUpdatedTime) }, fmtAgo(updated, now)),
+        // Whole seconds (the API's precision).
+        el("td.num", dur === null ? "" : dur < 1000 ? "< 1 s" : fmtDuration(dur, { coarse: true }) + (active ? "…" : ""))));
     }
     if (!rows.length) {
       body.append(el("tr.empty", el("td", { colSpan: 6 },

@@ -9,7 +9,7 @@
 const assert = require("node:assert/strict");
 const path = require("node:path");
 const { describe, it, before, after } = require("node:test");
-const { OrchestrationStatus } = require("@microsoft/durabletask-js");
+const { OrchestrationStatus, EntityInstanceId, TaskEntity } = require("@microsoft/durabletask-js");
 const h = require("../helpers");
 
 const P = h.uid("dash");
@@ -20,6 +20,17 @@ const ids = {
   fail: `${P}-fail-1`,
 };
 const ALL = [...ids.chain, ...ids.sub, ...ids.wait, ids.fail];
+const ENTITY = `dashcounter${P.replace(/[^a-z0-9]/gi, "")}`.toLowerCase();
+
+class Counter extends TaskEntity {
+  initializeState() {
+    return 0;
+  }
+  add(n) {
+    this.state += n;
+    return this.state;
+  }
+}
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function register(w) {
@@ -47,6 +58,12 @@ function register(w) {
   w.addNamedOrchestrator("DashFail", async function* (ctx) {
     return yield ctx.callActivity("DashBoom", null);
   });
+  w.addNamedEntity(ENTITY, () => new Counter());
+}
+
+async function entityState(client, key) {
+  const m = await client.getEntity(new EntityInstanceId(ENTITY, key), true);
+  return m && m.includesState ? m.state : undefined;
 }
 
 // The status route answers 400 for failed and terminated instances (DF's contract).
@@ -82,6 +99,15 @@ describe("dashboard", { timeout: 110_000 }, () => {
       assert.ok(s, `${id} finished`);
     }
     for (const id of ids.wait) await client.waitForOrchestrationStart(id, false, 20);
+    await client.signalEntity(new EntityInstanceId(ENTITY, "k1"), "add", 5);
+    await client.signalEntity(new EntityInstanceId(ENTITY, "k2"), "add", 7);
+    for (const [key, want] of [["k1", 5], ["k2", 7]]) {
+      const deadline = Date.now() + 20_000;
+      while ((await entityState(client, key)) !== want) {
+        assert.ok(Date.now() < deadline, `entity ${key} reached ${want}`);
+        await sleep(50);
+      }
+    }
     b = await h.openBrowser({ allowStatus: expectedStatus });
     console.log(`prefix ${P}; dashboard ${stack.httpBase}; artifacts ${h.ARTIFACTS}`);
   });
@@ -270,6 +296,49 @@ describe("dashboard", { timeout: 110_000 }, () => {
     await go(`#/instances?prefix=${encodeURIComponent(P)}&status=Terminated`);
     await waitRows(() => document.querySelectorAll("#instances tbody tr[data-id]").length === 1, "1 terminated");
     assert.deepEqual(await rowIds(), [id]);
+  });
+
+  test("live refresh: an instance finishing elsewhere updates the open page", async () => {
+    const id = ids.wait[1];
+    await go(`#/instance/${encodeURIComponent(id)}`);
+    await page().waitForFunction(() => document.querySelector("#status")?.textContent === "Running",
+      { timeout: 20_000 });
+    await client.raiseOrchestrationEvent(id, "approve", { approvedBy: "someone else" });
+    // No click, no reload: the page's own refresh shows the new status, output and history.
+    await page().waitForFunction(() => document.querySelector("#status")?.textContent === "Completed",
+      { timeout: 20_000 });
+    const output = await page().$eval('pre[data-field="output"]', (n) => JSON.parse(n.textContent));
+    assert.deepEqual(output, { approvedBy: "someone else" });
+    const types = await page().$$eval("ol.timeline li.ev", (lis) => lis.map((li) => li.dataset.type));
+    assert.ok(types.includes("EventRaised"), types.join());
+  });
+
+  test("lists entities, shows one and signals it from the page", async () => {
+    await go("#/entities");
+    await page().waitForSelector("#e-name");
+    await page().type("#e-name", ENTITY);
+    await page().keyboard.press("Enter");
+    await page().waitForFunction(() => document.querySelectorAll("#entities tbody tr td.id a").length === 2,
+      { timeout: 20_000 });
+    const rows = await page().$$eval("#entities tbody tr", (trs) => trs.map((tr) =>
+      [...tr.querySelectorAll("td")].map((td) => td.textContent)));
+    const byKey = Object.fromEntries(rows.map((r) => [r[1], r]));
+    assert.equal(byKey.k1[0], ENTITY);
+    assert.equal(byKey.k1[3], "5");
+    assert.equal(byKey.k2[3], "7");
+
+    await page().click('#entities a[href$="/k1"]');
+    await page().waitForFunction(() => document.querySelector("#entity-json")?.textContent === "5",
+      { timeout: 20_000 });
+    await page().click("#signal");
+    await page().waitForSelector("dialog#confirm[open]");
+    await page().type('#confirm-fields input[name="op"]', "add");
+    await page().type('#confirm-fields textarea[name="input"]', "10");
+    await page().click("#confirm-ok");
+    await page().waitForFunction(() => document.querySelector("#entity-json")?.textContent === "15",
+      { timeout: 20_000 });
+    assert.equal(await entityState(client, "k1"), 15);
+    await h.screenshot(page(), "entity");
   });
 
   test("no console errors, page errors or unexpected HTTP errors in the browser", () => {
