@@ -16,7 +16,7 @@ const P = h.uid("dash");
 const ids = {
   chain: [`${P}-chain-1`, `${P}-chain-2`],
   sub: [`${P}-sub-1`, `${P}-sub-2`],
-  wait: [`${P}-wait-1`, `${P}-wait-2`],
+  wait: [`${P}-wait-1`, `${P}-wait-2`, `${P}-wait-3`],
   fail: `${P}-fail-1`,
 };
 const ALL = [...ids.chain, ...ids.sub, ...ids.wait, ids.fail];
@@ -147,7 +147,7 @@ describe("dashboard", { timeout: 110_000 }, () => {
 
   test("lists every instance with its status", async () => {
     await go(`#/instances?prefix=${encodeURIComponent(P)}`);
-    await waitRows(() => document.querySelectorAll("#instances tbody tr[data-id]").length === 7, "7 rows");
+    await waitRows(() => document.querySelectorAll("#instances tbody tr[data-id]").length === 8, "8 rows");
     assert.deepEqual((await rowIds()).sort(), [...ALL].sort());
     const statuses = Object.fromEntries(await page().$$eval("#instances tbody tr[data-id]",
       (rows) => rows.map((r) => [r.dataset.id, r.querySelector(".pill").textContent])));
@@ -161,8 +161,8 @@ describe("dashboard", { timeout: 110_000 }, () => {
     await page().click('.chip[data-status="Running"]');
     await waitRows(() => {
       const rows = [...document.querySelectorAll("#instances tbody tr[data-id]")];
-      return rows.length === 2 && rows.every((r) => r.dataset.status === "Running");
-    }, "only the 2 running instances");
+      return rows.length === 3 && rows.every((r) => r.dataset.status === "Running");
+    }, "only the 3 running instances");
     assert.deepEqual((await rowIds()).sort(), [...ids.wait].sort());
     assert.match(await page().evaluate(() => location.hash), /status=Running/);
 
@@ -188,14 +188,14 @@ describe("dashboard", { timeout: 110_000 }, () => {
   test("pages through the list with the continuation token", async () => {
     await go(`#/instances?prefix=${encodeURIComponent(P)}&top=3`);
     const seen = [];
-    for (const expected of [3, 3, 1]) {
+    for (const expected of [3, 3, 2]) {
       await waitRows(`document.querySelectorAll("#instances tbody tr[data-id]").length === ${expected} &&
         !document.querySelector("main").classList.contains("loading")`, `a page of ${expected}`);
       const page_ = await rowIds();
       assert.ok(page_.every((id) => !seen.includes(id)), `page repeats an id: ${page_}`);
       seen.push(...page_);
       const nextDisabled = await page().$eval("#next", (n) => n.disabled);
-      assert.equal(nextDisabled, expected === 1, "Next enabled exactly while there is more");
+      assert.equal(nextDisabled, seen.length === ALL.length, "Next enabled exactly while there is more");
       if (!nextDisabled) await page().click("#next");
     }
     assert.deepEqual(seen.sort(), [...ALL].sort());
@@ -311,6 +311,43 @@ describe("dashboard", { timeout: 110_000 }, () => {
     assert.deepEqual(output, { approvedBy: "someone else" });
     const types = await page().$$eval("ol.timeline li.ev", (lis) => lis.map((li) => li.dataset.type));
     assert.ok(types.includes("EventRaised"), types.join());
+  });
+
+  test("suspend, resume, raise an event and purge from the page", async () => {
+    const id = ids.wait[2];
+    const status = (want) => page().waitForFunction((w) => document.querySelector("#status")?.textContent === w,
+      { timeout: 20_000 }, want);
+    const act = async (action, fill = async () => {}) => {
+      await page().click(`#actions button[data-action="${action}"]`);
+      await page().waitForSelector("dialog#confirm[open]");
+      await fill();
+      await page().click("#confirm-ok");
+      await page().waitForSelector("dialog#confirm:not([open])");
+    };
+    await go(`#/instance/${encodeURIComponent(id)}`);
+    await status("Running");
+    await act("suspend");
+    await status("Suspended");
+    assert.equal((await client.getOrchestrationState(id, false)).runtimeStatus, OrchestrationStatus.SUSPENDED);
+    await act("resume");
+    await status("Running");
+    // Bad JSON stays in the dialog with an error; nothing is sent.
+    await page().click('#actions button[data-action="raise"]');
+    await page().waitForSelector("dialog#confirm[open]");
+    await page().type('#confirm-fields input[name="event"]', "approve");
+    await page().type('#confirm-fields textarea[name="data"]', "{not json");
+    await page().click("#confirm-ok");
+    await page().waitForSelector("#confirm-error:not([hidden])");
+    assert.match(await page().$eval("#confirm-error", (n) => n.textContent), /not valid JSON/);
+    await page().$eval('#confirm-fields textarea[name="data"]', (n) => { n.value = ""; });
+    await page().type('#confirm-fields textarea[name="data"]', '{"approved": true}');
+    await page().click("#confirm-ok");
+    await status("Completed");
+    assert.deepEqual(await page().$eval('pre[data-field="output"]', (n) => JSON.parse(n.textContent)),
+      { approved: true });
+    await act("purge");
+    await page().waitForFunction(() => location.hash === "#/instances", { timeout: 20_000 });
+    assert.equal(await client.getOrchestrationState(id, false), undefined, "purged in the server");
   });
 
   test("lists entities, shows one and signals it from the page", async () => {
