@@ -332,17 +332,23 @@ describe("dashboard", { timeout: 110_000 }, () => {
     await act("resume");
     await status("Running");
     // Bad JSON stays in the dialog with an error; nothing is sent.
+    const raised = [];
+    const onRequest = (r) => { if (r.url().includes("/raiseEvent/")) raised.push(r.postData()); };
+    page().on("request", onRequest);
     await page().click('#actions button[data-action="raise"]');
     await page().waitForSelector("dialog#confirm[open]");
     await page().type('#confirm-fields input[name="event"]', "approve");
     await page().type('#confirm-fields textarea[name="data"]', "{not json");
     await page().click("#confirm-ok");
     await page().waitForSelector("#confirm-error:not([hidden])");
-    assert.match(await page().$eval("#confirm-error", (n) => n.textContent), /not valid JSON/);
+    assert.match(await page().$eval("#confirm-error", (n) => n.textContent), /Data \(JSON, optional\): not valid JSON/);
+    assert.deepEqual(raised, [], "no request with bad JSON");
     await page().$eval('#confirm-fields textarea[name="data"]', (n) => { n.value = ""; });
     await page().type('#confirm-fields textarea[name="data"]', '{"approved": true}');
     await page().click("#confirm-ok");
     await status("Completed");
+    page().off("request", onRequest);
+    assert.deepEqual(raised, ['{"approved":true}']);
     assert.deepEqual(await page().$eval('pre[data-field="output"]', (n) => JSON.parse(n.textContent)),
       { approved: true });
     await act("purge");
