@@ -97,24 +97,43 @@ export function renderList(view, params) {
   let alive = true;
   let seq = 0;
 
+  // The API has no name filter (as Durable Functions): with a name set, pages of the
+  // other filters are read and matched here until a page's worth of matches is found
+  // (at most MAX_SCAN requests per page shown).
+  const MAX_SCAN = 20;
+  const needle = filter.name.toLowerCase();
+  const matches = (i) => !needle || String(i.name || "").toLowerCase().includes(needle);
+
   async function load({ quiet = false } = {}) {
     const mine = ++seq;
     if (!quiet) view.classList.add("loading");
     try {
-      const res = await listInstances({
-        runtimeStatus: filter.status,
-        instanceIdPrefix: filter.prefix,
-        createdTimeFrom: filter.from,
-        createdTimeTo: filter.to,
-        top: filter.top,
-        continuation: tokens[page],
-      });
-      if (!alive || mine !== seq) return;
+      const rows = [];
+      let token = tokens[page];
+      let scanned = 0;
+      let read = 0;
+      do {
+        const res = await listInstances({
+          runtimeStatus: filter.status,
+          instanceIdPrefix: filter.prefix,
+          createdTimeFrom: filter.from,
+          createdTimeTo: filter.to,
+          top: needle ? Math.max(filter.top, 100) : filter.top,
+          continuation: token,
+        });
+        if (!alive || mine !== seq) return;
+        scanned++;
+        read += res.instances.length;
+        rows.push(...res.instances.filter(matches));
+        token = res.continuation;
+      } while (needle && rows.length < filter.top && token && scanned < MAX_SCAN);
       tokens.length = page + 1;
-      if (res.continuation) tokens.push(res.continuation);
-      showRows(res.instances);
+      if (token) tokens.push(token);
+      showRows(rows);
+      info.textContent = `${rows.length} instance${rows.length === 1 ? "" : "s"}` +
+        (needle ? ` named like "${filter.name}" (of ${read} read)` : "");
       prevBtn.disabled = page === 0;
-      nextBtn.disabled = !res.continuation;
+      nextBtn.disabled = !token;
       pageLabel.textContent = `Page ${page + 1}`;
     } catch (e) {
       if (!alive || mine !== seq) return;
@@ -126,10 +145,7 @@ export function renderList(view, params) {
     }
   }
 
-  function showRows(instances) {
-    const needle = filter.name.toLowerCase();
-    const rows = needle
-      ? instances.filter((i) => String(i.name || "").toLowerCase().includes(needle)) : instances;
+  function showRows(rows) {
     clear(body);
     const now = Date.now();
     for (const i of rows) {
@@ -145,15 +161,10 @@ export function renderList(view, params) {
         el("td", { title: fmtTime(i.createdTime) }, fmtAgo(created, now)),
         el("td", { title: fmtTime(i.lastUpdatedTime) }, fmtAgo(updated, now)),
         // Whole seconds (the API's precision).
-        el("td.num", dur === null ? "" : dur < 1000 ? "< 1 s" : fmtDuration(dur, { coarse: true }) + (active ? "…" : ""))));
+        el("td.num", dur === null ? "" : dur < 1000 ? "< 1 s"
+          : fmtDuration(dur, { coarse: true }) + (active ? "…" : ""))));
     }
-    if (!rows.length) {
-      body.append(el("tr.empty", el("td", { colSpan: 6 },
-        instances.length ? "No instance on this page has that name." : "No instances match.")));
-    }
-    info.textContent = needle && rows.length !== instances.length
-      ? `${rows.length} of ${instances.length} on this page match the name`
-      : `${rows.length} instance${rows.length === 1 ? "" : "s"}`;
+    if (!rows.length) body.append(el("tr.empty", el("td", { colSpan: 6 }, "No instances match.")));
   }
 
   function schedule() {
