@@ -39,7 +39,8 @@ int main(int argc, char** argv) {
     log->critical("cannot start: {}", server.status().ToString());
     return 1;
   }
-  // The port files: written atomically (rename) once serving, for tests and scripts.
+  // The port files: written atomically (rename) once serving, for tests and scripts; the
+  // HTTP one first, so that a script waiting for --port-file finds both.
   auto write_port = [&](const std::string& path, int port, const char* flag) {
     const std::string tmp = path + ".tmp";
     bool written = false;
@@ -55,16 +56,16 @@ int main(int argc, char** argv) {
     }
     return true;
   };
-  if (!config->port_file.empty() &&
-      !write_port(config->port_file, (*server)->port(), "--port-file")) {
-    return 1;
-  }
   if (!config->http_port_file.empty()) {
     if (config->http_listen.empty()) {
       log->warn("--http-port-file {} ignored: no --http-listen", config->http_port_file);
     } else if (!write_port(config->http_port_file, (*server)->http_port(), "--http-port-file")) {
       return 1;
     }
+  }
+  if (!config->port_file.empty() &&
+      !write_port(config->port_file, (*server)->port(), "--port-file")) {
+    return 1;
   }
   int sig = 0;
   while (sigwait(&signals, &sig) == 0 && sig == SIGHUP) {

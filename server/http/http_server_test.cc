@@ -94,17 +94,13 @@ Reply Fetch(int port, const std::string& method, const std::string& target,
 struct Held {
   absl::Mutex mu;
   std::vector<HttpResponder> responders ABSL_GUARDED_BY(mu);
-  size_t Count() {
-    absl::MutexLock l(&mu);
-    return responders.size();
-  }
   void AwaitCount(size_t n) {
     absl::MutexLock l(&mu);
-    mu.Await(absl::Condition(
-        +[](std::pair<Held*, size_t>* a)
-             ABSL_NO_THREAD_SAFETY_ANALYSIS { return a->first->responders.size() >= a->second; },
-        new std::pair<Held*, size_t>(this, n)));  // leaked: tests only
+    want = n;
+    mu.Await(absl::Condition(this, &Held::Reached));
   }
+  bool Reached() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return responders.size() >= want; }
+  size_t want ABSL_GUARDED_BY(mu) = 0;
 };
 
 class ServerTest : public ::testing::Test {
