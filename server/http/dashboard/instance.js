@@ -9,6 +9,7 @@ import { el, clear, fill, fmtTime, fmtDuration, ms, statusPill, prettyJson, ACTI
   from "./util.js";
 
 const REFRESH_MS = 1500;
+const FULL_EVERY = 6;
 
 function valueBlock(title, v, cls = "") {
   const empty = v === undefined || v === null || v === "";
@@ -66,14 +67,19 @@ export function renderInstance(view, id) {
     el("section.card", el("h2", "History"), timeline));
 
   // While the instance runs, a refresh first asks for the status without history;
-  // only a change (status, last update, custom status) fetches the history again.
+  // a change (status, last update, custom status) fetches the history again, and so
+  // does every FULL_EVERY-th refresh (lastUpdatedTime has whole seconds: two
+  // updates within one second look the same).
   let model = null;
+  let light = 0;
   async function load() {
     let status;
     try {
-      status = await api.getInstance(id, { history: lastKey === null });
-      if (status && lastKey !== null && keyOf(status) !== lastKey) {
+      const full = lastKey === null || ++light % FULL_EVERY === 0;
+      status = await api.getInstance(id, { history: full });
+      if (status && !full && keyOf(status) !== lastKey) {
         status = await api.getInstance(id, { history: true });
+        light = 0;
       }
     } catch (e) {
       if (!alive) return;
@@ -97,7 +103,8 @@ export function renderInstance(view, id) {
     fill(head, el("h1", el("span.id", status.instanceId || id)),
       statusPill(st), el("span.muted.name", status.name || ""), liveNote);
     liveNote.hidden = !active;
-    if (key !== lastKey || model === null) {
+    const grew = status.historyEvents && model && status.historyEvents.length !== model.events.length;
+    if (key !== lastKey || model === null || grew) {
       lastKey = key;
       renderActions(st);
       const failure = failureOf(status);
