@@ -11,6 +11,7 @@ PKGS=(build-essential cmake ninja-build pkg-config ccache
       libevent-dev prometheus-cpp-dev)
 if [ "${1:-}" = "--test" ]; then
   PKGS+=(python3 python3-venv python3-pip nodejs npm openjdk-17-jdk-headless maven openssl)
+  PKGS+=(chromium)  # the dashboard's browser tests (tests/dashboard, puppeteer-core)
 fi
 missing=()
 for p in "${PKGS[@]}"; do

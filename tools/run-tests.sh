@@ -59,6 +59,8 @@ echo "== JavaScript interop over Azure Storage (Azurite)"
 (cd tests/interop/js && TASKHUB_STORE=azure npm test)
 echo "== JavaScript entities again with V1 entity work items (entityRequest)"
 (cd tests/interop/js && TASKHUB_ENTITY_WORK_ITEMS=v1 node --test --test-concurrency=1 test/entities.test.js)
+echo "== dashboard in Debian's chromium (puppeteer-core from npm; screenshots in build/test-artifacts/dashboard)"
+(cd tests/dashboard && npm ci --no-audit --no-fund --loglevel=error && timeout 170 npm test)
 echo "== Java interop (com.microsoft:durabletask-client from Maven Central)"
 (cd tests/interop/java && mvn -B -q test)
 echo "== all tests passed"
