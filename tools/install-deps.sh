@@ -8,6 +8,7 @@ PKGS=(build-essential cmake ninja-build pkg-config ccache
       libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
       librocksdb-dev libabsl-dev libspdlog-dev libcli11-dev nlohmann-json3-dev
       libgtest-dev libgmock-dev libjemalloc-dev libssl-dev libcurl4-openssl-dev)
+PKGS+=(libyaml-cpp-dev)  # taskhubd --config files (server/daemon/config_file.cc)
 if [ "${1:-}" = "--test" ]; then
   PKGS+=(python3 python3-venv python3-pip nodejs npm openjdk-17-jdk-headless maven openssl)
 fi

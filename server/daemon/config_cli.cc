@@ -62,9 +62,8 @@ absl::Status ParseArgsEnvAndFile(CLI::App& app, int argc, char** argv,
   }
   for (const CLI::Option* o : app.get_options()) {
     if (!IsKey(o) || o->count() == 0) continue;
-    out->origins[KeyOf(o)] = OnCommandLine(o, argc, argv)
-                                 ? "flag"
-                                 : absl::StrCat("environment $", o->get_envname());
+    out->origins[KeyOf(o)] =
+        OnCommandLine(o, argc, argv) ? "flag" : absl::StrCat("environment $", o->get_envname());
   }
   if (config_option->count() == 0) return absl::OkStatus();
   const std::string path = config_option->results().back();
@@ -82,10 +81,10 @@ absl::Status ParseArgsEnvAndFile(CLI::App& app, int argc, char** argv,
   for (const FileSetting& s : file->settings) {
     CLI::Option* o = app.get_option_no_throw(absl::StrCat("--", s.key));
     if (o == nullptr || !IsKey(o)) continue;  // warned about while reading
-    if (o->count() > 0) {  // set by a flag or the environment: those win
-      out->notes.push_back({FileNote::kInfo, absl::StrCat(what, " ", s.path, " (", s.key,
-                                                          ") is overridden by the ",
-                                                          out->origins[s.key])});
+    if (o->count() > 0) {                     // set by a flag or the environment: those win
+      out->notes.push_back(
+          {FileNote::kInfo, absl::StrCat(what, " ", s.path, " (", s.key, ") is overridden by the ",
+                                         out->origins[s.key])});
       continue;
     }
     try {

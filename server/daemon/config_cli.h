@@ -33,8 +33,7 @@ struct ParsedArgs {
 // a CLI11 parse error (or --help/--version) -> its text and *exit_code from
 // CLI::App::exit; a file error -> "cannot start: --config ..." and exit code 2.
 absl::Status ParseArgsEnvAndFile(CLI::App& app, int argc, char** argv,
-                                 const CLI::Option* config_option, ParsedArgs* out,
-                                 int* exit_code);
+                                 const CLI::Option* config_option, ParsedArgs* out, int* exit_code);
 
 // The configurable options' keys, in definition order.
 std::vector<std::string> ConfigKeys(const CLI::App& app);

@@ -8,6 +8,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "server/daemon/config_file_internal.h"
 #include "yaml-cpp/yaml.h"
 
@@ -49,6 +50,10 @@ absl::Status AddOwnKeys(const YAML::Node& node, const std::string& key_prefix,
     const std::string key = key_prefix.empty() ? name : absl::StrCat(key_prefix, "-", name);
     const std::string at = JoinPath(path, name);
     const YAML::Node value = it->second;  // a handle (the iterator's is a temporary)
+    if (key_prefix.empty() && name == "notifications" && value.IsMap()) {
+      if (absl::Status st = AddNotificationKeys(value, at, b); !st.ok()) return st;
+      continue;
+    }
     if (value.IsMap()) {
       if (b.Known(key)) return b.Error(at, "expected a value, got a map");
       if (absl::Status st = AddOwnKeys(value, key, at, b); !st.ok()) return st;
@@ -75,6 +80,85 @@ absl::Status AddOwnKeys(const YAML::Node& node, const std::string& key_prefix,
   return absl::OkStatus();
 }
 
+namespace {
+
+// "maxAttempts" -> "max-attempts" ("max-attempts" stays).
+std::string Kebab(const std::string& name) {
+  std::string out;
+  for (const char c : name) {
+    if (c >= 'A' && c <= 'Z') {
+      if (!out.empty()) out += '-';
+      out += static_cast<char>(c - 'A' + 'a');
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+// One webhook: a SPEC string as it is, or a map joined into one.
+absl::StatusOr<std::string> WebhookSpec(const YAML::Node& item, const std::string& at, Builder& b) {
+  if (!item.IsMap()) return ScalarAt(item, at, b);
+  std::vector<std::string> parts;
+  for (auto it = item.begin(); it != item.end(); ++it) {
+    const std::string name = it->first.Scalar();
+    const std::string field = JoinPath(at, name);
+    const YAML::Node v = it->second;  // a handle
+    if (name == "headers") {
+      if (!v.IsMap()) return b.Error(field, "expected a map of header names to values");
+      for (auto h = v.begin(); h != v.end(); ++h) {
+        absl::StatusOr<std::string> hv = ScalarAt(h->second, JoinPath(field, h->first.Scalar()), b);
+        if (!hv.ok()) return hv.status();
+        parts.push_back(absl::StrCat("header=", h->first.Scalar(), ":", *hv));
+      }
+    } else if (name == "events" && v.IsSequence()) {
+      std::vector<std::string> events;
+      for (size_t i = 0; i < v.size(); ++i) {
+        absl::StatusOr<std::string> e = ScalarAt(v[i], absl::StrCat(field, "[", i, "]"), b);
+        if (!e.ok()) return e.status();
+        events.push_back(*std::move(e));
+      }
+      parts.push_back(absl::StrCat("events=", absl::StrJoin(events, "|")));
+    } else {
+      absl::StatusOr<std::string> text = ScalarAt(v, field, b);
+      if (!text.ok()) return text.status();
+      parts.push_back(absl::StrCat(Kebab(name), "=", *text));
+    }
+  }
+  return absl::StrJoin(parts, ",");
+}
+
+}  // namespace
+
+absl::Status AddNotificationKeys(const YAML::Node& node, const std::string& path, Builder& b) {
+  for (auto it = node.begin(); it != node.end(); ++it) {
+    const std::string name = it->first.Scalar();
+    const std::string at = JoinPath(path, name);
+    const YAML::Node value = it->second;  // a handle
+    const std::string key =
+        name == "webhooks" ? "notification-webhook" : absl::StrCat("notification-", Kebab(name));
+    if (!b.Known(key)) {
+      b.Warn(absl::StrCat(at, ": unknown key (no flag --", key, "); ignored"));
+      continue;
+    }
+    std::vector<std::string> values;
+    if (name == "webhooks" && value.IsSequence()) {
+      for (size_t i = 0; i < value.size(); ++i) {
+        absl::StatusOr<std::string> spec = WebhookSpec(value[i], absl::StrCat(at, "[", i, "]"), b);
+        if (!spec.ok()) return spec.status();
+        values.push_back(*std::move(spec));
+      }
+    } else {
+      absl::StatusOr<std::string> v =
+          name == "webhooks" ? WebhookSpec(value, at, b) : ScalarAt(value, at, b);
+      if (!v.ok()) return v.status();
+      values.push_back(*std::move(v));
+    }
+    b.Set(key, std::move(values), at);
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace config_internal
 
 namespace ci = config_internal;
@@ -87,9 +171,9 @@ absl::StatusOr<ConfigFile> ParseConfigText(absl::string_view text, const std::st
   try {  // yaml-cpp's exceptions end here
     root = YAML::Load(std::string(text));
   } catch (const YAML::Exception& e) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(name, ": not valid YAML or JSON: line ", e.mark.line + 1, ", column ",
-                     e.mark.column + 1, ": ", e.msg));
+    return absl::InvalidArgumentError(absl::StrCat(name, ": not valid YAML or JSON: line ",
+                                                   e.mark.line + 1, ", column ", e.mark.column + 1,
+                                                   ": ", e.msg));
   }
   ci::Builder b(&out, known, getenv);
   if (root.IsNull()) {

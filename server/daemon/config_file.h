@@ -3,7 +3,9 @@
 //
 // - taskhubd's own: every key is a flag's long name without "--" (`listen: ...`,
 //   `data-dir: ...`); nested maps join their keys with "-" (`azure: {lease-seconds: 30}`
-//   is `azure-lease-seconds: 30`); a list gives a repeatable flag several values.
+//   is `azure-lease-seconds: 30`); a list gives a repeatable flag several values. A
+//   top-level `notifications` map is the friendlier form of the --notification-*
+//   flags (webhooks as maps joined into SPECs; config_file_internal.h).
 // - a Durable Functions host.json (a top-level "version" or "extensions" key):
 //   `extensions.durableTask` maps onto flags (table in config_host_json.cc), the
 //   other sections are noted and ignored; a top-level `taskhub` section may hold
@@ -21,10 +23,10 @@
 #include <functional>
 #include <optional>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace taskhub::daemon {
 

@@ -41,6 +41,11 @@ absl::StatusOr<std::string> ScalarAt(const YAML::Node& node, const std::string& 
 // taskhubd's own keys below `node` (a map): flag keys joined with "-" from `key_prefix`.
 absl::Status AddOwnKeys(const YAML::Node& node, const std::string& key_prefix,
                         const std::string& path, Builder& b);
+// The friendlier form of the notification flags (a top-level `notifications` map of
+// taskhubd's own keys): `webhooks` is a list of SPEC strings or maps {url, events,
+// secretFile, headers} joined into SPECs for --notification-webhook; any other key
+// `fooBar` (or `foo-bar`) is --notification-foo-bar.
+absl::Status AddNotificationKeys(const YAML::Node& node, const std::string& path, Builder& b);
 // A Durable Functions host.json (config_host_json.cc).
 absl::Status AddHostJson(const YAML::Node& root, Builder& b);
 

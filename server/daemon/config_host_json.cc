@@ -265,8 +265,8 @@ absl::Status AddDurableTask(const YAML::Node& node, const std::string& path, Bui
         const std::string var = hub->substr(1, hub->size() - 2);
         std::optional<std::string> value = b.Env(var);
         if (!value || value->empty()) {
-          return b.Error(at, absl::StrCat("refers to the environment variable ", var,
-                                          ", which is not set"));
+          return b.Error(
+              at, absl::StrCat("refers to the environment variable ", var, ", which is not set"));
         }
         *hub = *value;
       }

@@ -229,8 +229,8 @@ TEST_F(ConfigTest, PrintedConfigReadsBack) {
   auto first = Parse({"--task-hub", "round \"trip\" #1", "--engine-partitions", "3",
                       "--max-wait-seconds", "1.5", "--store", "memory", "--print-config"});
   ASSERT_TRUE(first.ok()) << first.status();
-  auto second = Parse({"--config", File("printed.yaml", first->effective_config),
-                       "--print-config"});
+  auto second =
+      Parse({"--config", File("printed.yaml", first->effective_config), "--print-config"});
   ASSERT_TRUE(second.ok()) << second.status();
   EXPECT_TRUE(second->config_notes.empty()) << second->config_notes[0].text;
   EXPECT_EQ(second->task_hub, "round \"trip\" #1");
