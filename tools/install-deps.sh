@@ -9,6 +9,7 @@ PKGS=(build-essential cmake ninja-build pkg-config ccache
       librocksdb-dev libabsl-dev libspdlog-dev libcli11-dev nlohmann-json3-dev
       libgtest-dev libgmock-dev libjemalloc-dev libssl-dev libcurl4-openssl-dev
       libevent-dev prometheus-cpp-dev)
+PKGS+=(libyaml-cpp-dev)  # taskhubd --config files (server/daemon/config_file.cc)
 if [ "${1:-}" = "--test" ]; then
   PKGS+=(python3 python3-venv python3-pip nodejs npm openjdk-17-jdk-headless maven openssl)
   PKGS+=(chromium)  # the dashboard's browser tests (tests/dashboard, puppeteer-core)

@@ -4,6 +4,8 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/strings/str_cat.h"
+#include "server/daemon/build_info.h"
+#include "server/daemon/config_cli.h"
 
 namespace taskhub::daemon {
 
@@ -11,6 +13,18 @@ absl::StatusOr<Config> ParseConfig(int argc, char** argv, int* exit_code) {
   Config c;
   CLI::App app{"taskhubd: a durable task server for the Durable Task sidecar protocol"};
   app.option_defaults()->always_capture_default();
+  // Every other (configurable) flag is also a --config key: its name without "--".
+  const CLI::Option* config_option =
+      app.add_option("--config", c.config_file,
+                     "YAML or JSON file of settings (keys: the flags' names without --), or a "
+                     "Durable Functions host.json; flags and environment variables win over it")
+          ->envname("TASKHUB_CONFIG")
+          ->configurable(false);
+  app.add_flag("--print-config", c.print_config,
+               "Print the effective configuration (as a --config file, secrets masked, each "
+               "value's origin as a comment) and exit")
+      ->configurable(false);
+  app.set_version_flag("--version", VersionString(), "Print the version and git commit and exit");
   app.add_option("--listen", c.listen, "Address to serve gRPC on (host:port; port 0 = any)")
       ->envname("TASKHUB_LISTEN");
   app.add_option("--data-dir", c.data_dir, "Directory of the embedded RocksDB store")
@@ -124,14 +138,31 @@ absl::StatusOr<Config> ParseConfig(int argc, char** argv, int* exit_code) {
                  "v1 (entityRequest, the older format)")
       ->envname("TASKHUB_ENTITY_WORK_ITEMS")
       ->check(CLI::IsMember({"v1", "v2"}));
+  // Server-wide caps (host.json maxConcurrent*Functions), over all worker streams.
+  app.add_option("--max-concurrent-orchestrations", c.engine.max_concurrent_orchestrations,
+                 "Most orchestration work items out to workers at once (0 = no cap)")
+      ->envname("TASKHUB_MAX_CONCURRENT_ORCHESTRATIONS")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--max-concurrent-activities", c.engine.max_concurrent_activities,
+                 "Most activity work items out to workers at once (0 = no cap)")
+      ->envname("TASKHUB_MAX_CONCURRENT_ACTIVITIES")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--max-concurrent-entities", c.engine.max_concurrent_entities,
+                 "Most entity work items out to workers at once (0 = no cap)")
+      ->envname("TASKHUB_MAX_CONCURRENT_ENTITIES")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--azure-storage-connection-string-name", c.azure_connection_string_name,
+                 "--store azure: the environment variable holding the connection string when "
+                 "neither --azure-storage-connection-string nor "
+                 "$TASKHUB_AZURE_STORAGE_CONNECTION_STRING gives it")
+      ->envname("TASKHUB_AZURE_STORAGE_CONNECTION_STRING_NAME");
   AddHttpFlags(app, c);
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    std::ostringstream out, err;
-    *exit_code = app.exit(e, out, err);
-    return absl::InvalidArgumentError(out.str() + err.str());
+  ParsedArgs parsed;
+  if (absl::Status st = ParseArgsEnvAndFile(app, argc, argv, config_option, &parsed, exit_code);
+      !st.ok()) {
+    return st;
   }
+  c.config_notes = std::move(parsed.notes);
   c.engine.orchestration_lease = absl::Seconds(orchestration_lease_s);
   c.engine.activity_lease = absl::Seconds(activity_lease_s);
   c.engine.abandon_delay = absl::Milliseconds(abandon_delay_ms);
@@ -140,15 +171,31 @@ absl::StatusOr<Config> ParseConfig(int argc, char** argv, int* exit_code) {
   c.engine.max_purge_time = absl::Seconds(max_purge_s);
   c.min_free_disk_bytes = min_free_mb << 20;
   c.engine.entity_v1 = entity_work_items == "v1";
-  if (!c.azure_connection_string.empty()) {
+  // The connection string: the flag, $TASKHUB_AZURE_STORAGE_CONNECTION_STRING, the
+  // file, then the variable named by --azure-storage-connection-string-name.
+  std::string& cs_origin = parsed.origins["azure-storage-connection-string"];
+  if (cs_origin == "flag") {
     c.azure_connection_string_from = "--azure-storage-connection-string";
-  }
-  for (const char* name : {"TASKHUB_AZURE_STORAGE_CONNECTION_STRING", "AzureWebJobsStorage"}) {
-    if (!c.azure_connection_string.empty()) break;
-    if (const char* v = std::getenv(name); v != nullptr && *v != '\0') {
+  } else {
+    const std::string from_file = std::move(c.azure_connection_string);
+    c.azure_connection_string.clear();
+    auto from_env = [&](const std::string& var) {
+      const char* v = std::getenv(var.c_str());
+      if (v == nullptr || *v == '\0') return false;
       c.azure_connection_string = v;
-      c.azure_connection_string_from = absl::StrCat("$", name);
+      c.azure_connection_string_from = absl::StrCat("$", var);
+      cs_origin = absl::StrCat("environment $", var);
+      return true;
+    };
+    if (!from_env("TASKHUB_AZURE_STORAGE_CONNECTION_STRING")) {
+      if (!from_file.empty()) {
+        c.azure_connection_string = from_file;
+        c.azure_connection_string_from = absl::StrCat("--config ", c.config_file, " ", cs_origin);
+      } else {
+        from_env(c.azure_connection_string_name);
+      }
     }
+    if (c.azure_connection_string.empty()) parsed.origins.erase("azure-storage-connection-string");
   }
   if (c.engine.health_ping_interval <= absl::ZeroDuration() ||
       c.engine.orchestration_lease <= absl::ZeroDuration()) {
@@ -169,6 +216,10 @@ absl::StatusOr<Config> ParseConfig(int argc, char** argv, int* exit_code) {
     return absl::InvalidArgumentError(
         "--storage-stats-file needs --store azure (the only store that counts storage "
         "transactions)\n");
+  }
+  if (c.print_config) {
+    c.effective_config = PrintConfig(
+        app, parsed.origins, {{"azure-storage-connection-string", c.azure_connection_string}});
   }
   return c;
 }

@@ -1,11 +1,14 @@
 // taskhubd configuration: command-line flags, each also readable from a TASKHUB_*
-// environment variable (flags win).
+// environment variable and from a --config file (YAML/JSON, or a Durable Functions
+// host.json: config_file.h). Precedence: flags > environment > file > defaults.
 #ifndef TASKHUB_SERVER_DAEMON_CONFIG_H_
 #define TASKHUB_SERVER_DAEMON_CONFIG_H_
 
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
+#include "server/daemon/config_file.h"
 #include "server/engine/engine.h"
 
 namespace CLI {
@@ -32,6 +35,9 @@ struct Config {
   // the account key: never log or print it.
   std::string azure_connection_string;
   std::string azure_connection_string_from;  // the flag or variable it came from
+  // Without a connection string from the flag or $TASKHUB_AZURE_STORAGE_CONNECTION_STRING
+  // (or the file): the environment variable holding it (host.json connectionStringName).
+  std::string azure_connection_string_name = "AzureWebJobsStorage";
   int partition_count = 4;          // 1..16, fixed once the task hub exists
   std::string azure_owner_id;       // lease identity; empty: the host name
   double azure_lease_seconds = 30;  // 15..60
@@ -40,17 +46,23 @@ struct Config {
   // and at exit; only for a store that counts them (azure).
   std::string storage_stats_file;
   engine::EngineOptions engine;
+  std::string config_file;             // --config
+  std::vector<FileNote> config_notes;  // about the file, for main() to log
+  // --print-config: the effective configuration (YAML) main() prints before exiting 0.
+  bool print_config = false;
+  std::string effective_config;
   // HTTP (server/daemon/config_http.cc): empty http_listen = no HTTP server.
   std::string http_listen;
   std::string http_public_base_url;
   std::string http_port_file;  // written with the bound HTTP port once serving
 };
 
-// Parses argv (and the environment). Returns the config, or an error whose message
-// is the help text / usage error; `*exit_code` tells main() what to return then.
 // Adds the --http-* flags (config_http.cc).
 void AddHttpFlags(CLI::App& app, Config& c);
 
+// Parses argv (and the environment and the --config file). Returns the config, or an
+// error whose message is the help/version text or the usage/file error; `*exit_code`
+// tells main() what to return then (0 for --help/--version, whose text goes to stdout).
 absl::StatusOr<Config> ParseConfig(int argc, char** argv, int* exit_code);
 
 }  // namespace taskhub::daemon

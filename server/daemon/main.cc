@@ -1,5 +1,6 @@
 // taskhubd: parse the configuration, start the Server, wait for SIGTERM/SIGINT,
 // shut down gracefully and exit 0. SIGHUP re-reads the --auth-tokens file.
+// --print-config prints the effective configuration and exits 0 without starting.
 #include <signal.h>
 
 #include <cstdio>
@@ -15,12 +16,25 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   auto config = taskhub::daemon::ParseConfig(argc, argv, &exit_code);
   if (!config.ok()) {
-    std::cerr << config.status().message();
+    // --help and --version (exit 0) to stdout; errors to stderr.
+    (exit_code == 0 ? std::cout : std::cerr) << config.status().message();
     return exit_code;
   }
   if (auto st = taskhub::SetLogLevel(config->log_level); !st.ok()) {
     std::cerr << st.message() << "\n";
     return 2;
+  }
+  for (const auto& note : config->config_notes) {
+    auto log = taskhub::Logger("config");
+    if (note.level == taskhub::daemon::FileNote::kWarning) {
+      log->warn("--config {}: {}", config->config_file, note.text);
+    } else {
+      log->info("--config {}: {}", config->config_file, note.text);
+    }
+  }
+  if (config->print_config) {
+    std::cout << config->effective_config << std::flush;
+    return 0;
   }
   // Lock-order cycle detection costs on every Mutex::Lock; the tests run it.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);

@@ -3,12 +3,14 @@
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/server_builder.h"
 #include "server/api/authorized_service.h"
 #include "server/common/logging.h"
 #include "server/common/status_macros.h"
+#include "server/daemon/build_info.h"
 #include "server/daemon/security.h"
 #include "server/http/management_api.h"
 #ifdef TASKHUB_HAVE_DASHBOARD
@@ -47,9 +49,12 @@ absl::Status PrepareDataDir(const std::string& dir) {
 absl::StatusOr<std::unique_ptr<storage::AzureBackend>> OpenAzure(const Config& config) {
   if (config.azure_connection_string.empty()) {
     return absl::InvalidArgumentError(
-        "--store azure needs a storage account: pass --azure-storage-connection-string or set "
-        "$TASKHUB_AZURE_STORAGE_CONNECTION_STRING (or $AzureWebJobsStorage); "
-        "UseDevelopmentStorage=true means Azurite on its default ports");
+        absl::StrCat("--store azure needs a storage account: pass "
+                     "--azure-storage-connection-string or set "
+                     "$TASKHUB_AZURE_STORAGE_CONNECTION_STRING (or $",
+                     config.azure_connection_string_name,
+                     ", see --azure-storage-connection-string-name); "
+                     "UseDevelopmentStorage=true means Azurite on its default ports"));
   }
   if (absl::Status st = storage::ValidateAzureTaskHubName(config.task_hub); !st.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("--task-hub: ", st.message()));
@@ -67,6 +72,24 @@ absl::StatusOr<std::unique_ptr<storage::AzureBackend>> OpenAzure(const Config& c
   opts.lease_duration = absl::Seconds(config.azure_lease_seconds);
   opts.max_retry_time = absl::Seconds(config.azure_max_retry_seconds);
   return storage::OpenAzureBackend(opts);
+}
+
+// The one start-up line saying what runs: build, store, partitions, addresses.
+void LogBuildInfo(const Config& config, int port, int http_port, int store_partitions) {
+  const size_t colon = config.listen.rfind(':');
+  std::vector<std::string> listening = {
+      absl::StrCat("grpc ", config.listen.substr(0, colon), ":", port)};
+  if (http_port != 0) {
+    const size_t http_colon = config.http_listen.rfind(':');
+    listening.push_back(
+        absl::StrCat("http ", config.http_listen.substr(0, http_colon), ":", http_port));
+  }
+  std::string store = config.store;
+  if (store_partitions > 0) absl::StrAppend(&store, " (", store_partitions, " partitions)");
+  if (config.store == "rocksdb") absl::StrAppend(&store, " (data dir ", config.data_dir, ")");
+  Logger("daemon")->info("build info: {}; store {}; engine partitions {}; listening on {}",
+                         VersionString(), store, config.engine.partitions,
+                         absl::StrJoin(listening, ", "));
 }
 
 }  // namespace
@@ -139,6 +162,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config) {
   }
   LogSecurity(config);
   RETURN_IF_ERROR(s->StartHttp(config));
+  LogBuildInfo(config, s->port_, s->http_port(),
+               s->azure_ != nullptr ? s->azure_->partition_count() : 0);
   return s;
 }
 

@@ -62,6 +62,7 @@ std::vector<TokenOwner> Dispatcher::RemoveStream(uint64_t stream_id) {
     if (options_.metrics != nullptr) {
       options_.metrics->Released(d->second.owner.kind, WorkOutcome::kDisconnected);
     }
+    --total_used_[static_cast<int>(d->second.owner.kind)];
     deliveries_.erase(d);
   }
   Logger("engine")->debug("worker stream {} disconnected; {} work items redelivered", stream_id,
@@ -73,6 +74,7 @@ std::vector<TokenOwner> Dispatcher::RemoveStream(uint64_t stream_id) {
 bool Dispatcher::HasRoom(WorkKind kind) const {
   absl::MutexLock l(&mu_);
   const int k = static_cast<int>(kind);
+  if (options_.server_max[k] > 0 && total_used_[k] >= options_.server_max[k]) return false;
   for (const auto& [id, s] : streams_) {
     if (s->used[k] < s->max[k]) return true;
   }
@@ -102,6 +104,7 @@ std::optional<std::string> Dispatcher::Dispatch(WorkKind kind, const std::string
   absl::MutexLock l(&mu_);
   if (shut_down_ || streams_.empty()) return std::nullopt;
   const int k = static_cast<int>(kind);
+  if (options_.server_max[k] > 0 && total_used_[k] >= options_.server_max[k]) return std::nullopt;
   auto it = streams_.upper_bound(cursor_);
   Stream* s = nullptr;
   for (size_t i = 0; i < streams_.size(); ++i, ++it) {
@@ -129,6 +132,7 @@ std::optional<std::string> Dispatcher::Dispatch(WorkKind kind, const std::string
   if (s == nullptr) return std::nullopt;
   std::string token = NewToken(kind);
   ++s->used[k];
+  ++total_used_[k];
   s->tokens.insert(token);
   owner.token = token;
   deliveries_[token] = Delivery{std::move(owner), s->id, clock_->Now()};
@@ -157,6 +161,7 @@ void Dispatcher::Release(const std::string& token, WorkOutcome outcome) {
     --s->second->used[static_cast<int>(d->second.owner.kind)];
     s->second->tokens.erase(token);
   }
+  --total_used_[static_cast<int>(d->second.owner.kind)];
   deliveries_.erase(d);
 }
 
@@ -189,6 +194,7 @@ void Dispatcher::Shutdown() {
 void Dispatcher::ForgetAll() {
   absl::MutexLock l(&mu_);
   deliveries_.clear();
+  for (int& u : total_used_) u = 0;
   for (auto& [id, s] : streams_) {
     for (int& u : s->used) u = 0;
     s->tokens.clear();

@@ -62,6 +62,8 @@ struct DispatcherOptions {
   absl::Duration health_ping_interval = absl::Seconds(30);
   uint64_t token_seed = 0;  // 0: seeded from OS entropy
   EngineMetrics* metrics = nullptr;  // counts deliveries (engine_metrics.h); may be null
+  // Most deliveries of each kind out at once over all streams (0 = no cap).
+  int server_max[kWorkKinds] = {};
 };
 
 class Dispatcher {
@@ -74,7 +76,8 @@ class Dispatcher {
   // caller must release in their partitions. Idempotent.
   std::vector<TokenOwner> RemoveStream(uint64_t stream_id);
 
-  // True when some stream has room for one more item of `kind`.
+  // True when some stream has room for one more item of `kind` (and the server-wide
+  // cap of the kind, if any, is not reached).
   bool HasRoom(WorkKind kind) const;
   // Picks the next stream, round robin, that has room for `kind` and whose filter
   // accepts (name, version) (for entities: the entity name; version unused); then `build` fills the work item (called under mu_, only
@@ -127,6 +130,7 @@ class Dispatcher {
   uint64_t next_stream_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t cursor_ ABSL_GUARDED_BY(mu_) = 0;
   absl::flat_hash_map<std::string, Delivery> deliveries_ ABSL_GUARDED_BY(mu_);
+  int total_used_[kWorkKinds] ABSL_GUARDED_BY(mu_) = {};  // deliveries out, by kind
   std::optional<std::mt19937_64> seeded_ ABSL_GUARDED_BY(mu_);
   absl::BitGen entropy_ ABSL_GUARDED_BY(mu_);
 };

@@ -19,7 +19,10 @@ Engine::Engine(storage::Backend* backend, Clock* clock, IdGenerator* ids, Engine
       commits_(backend, options_.on_store_failure, options_.manual_scheduling, &metrics_),
       dispatcher_(&timers_, clock,
                   DispatcherOptions{options_.default_max_concurrent, options_.health_ping_interval,
-                                    options_.token_seed, &metrics_}),
+                                    options_.token_seed, &metrics_,
+                                    {options_.max_concurrent_orchestrations,
+                                     options_.max_concurrent_activities,
+                                     options_.max_concurrent_entities}}),
       waiters_(&timers_, clock, options_.max_wait) {
   EngineContext ctx;
   ctx.backend = backend_;

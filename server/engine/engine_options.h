@@ -22,6 +22,12 @@ struct EngineOptions {
   absl::Duration max_wait = absl::Minutes(10);  // server-side cap of WaitFor* calls
   size_t history_cache_events = 2'000'000;      // bound of cached history events
   int default_max_concurrent = 1000;            // per stream, when the worker sends 0
+  // Server-wide caps of work items out at once, by kind, over all streams (0 = no cap;
+  // host.json maxConcurrentOrchestratorFunctions/ActivityFunctions/EntityFunctions).
+  // Work over the cap waits, in order, until a delivery completes or is abandoned.
+  int max_concurrent_orchestrations = 0;
+  int max_concurrent_activities = 0;
+  int max_concurrent_entities = 0;
   // Per orchestrator response: at most this many actions, and at most this many
   // bytes added to the history (0 = no limit). Over a limit the orchestration fails
   // and the worker gets RESOURCE_EXHAUSTED naming the limit.

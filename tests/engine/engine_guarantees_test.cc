@@ -404,6 +404,74 @@ TEST_F(EngineGuaranteesTest, ControlCallsAreInTheStoreWhenAcknowledged) {
   EXPECT_FALSE(gone->has_value()) << "purge acknowledged but the instance is still stored";
 }
 
+// The first work item to arrive on any of `sinks` (5 s at most).
+std::optional<WorkItem> NextOnAny(const std::vector<RecordingSink*>& sinks) {
+  for (int i = 0; i < 500; ++i) {
+    for (RecordingSink* s : sinks) {
+      if (auto wi = s->Next(absl::Milliseconds(10))) return wi;
+    }
+  }
+  return std::nullopt;
+}
+
+// Broken on purpose: the server-wide checks removed from Dispatcher::Dispatch and
+// HasRoom -> all three activities went out at once.
+TEST_F(EngineGuaranteesTest, ServerWideActivityCapHoldsOverAllStreams) {
+  EngineOptions opts;
+  opts.max_concurrent_activities = 1;
+  Open(opts);
+  std::vector<RecordingSink*> sinks = {&Connect(), &Connect()};  // room for 1000 each
+  Start("cap-a");
+  auto wi = NextOnAny(sinks);
+  ASSERT_TRUE(wi && wi->has_orchestratorrequest());
+  ASSERT_TRUE(Complete(*wi, {ScheduleTask(1), ScheduleTask(2), ScheduleTask(3)}).ok());
+  // Each activity's completion also delivers an episode (left out: it holds no
+  // activity slot).
+  auto next_activity = [&]() -> std::optional<WorkItem> {
+    while (auto item = NextOnAny(sinks)) {
+      if (item->has_activityrequest()) return item;
+    }
+    return std::nullopt;
+  };
+  std::set<int> done;
+  for (int i = 0; i < 3; ++i) {
+    auto act = next_activity();
+    ASSERT_TRUE(act) << "activity " << i << " not delivered";
+    // A pump sends every task it can before the completion that caused it returns: a
+    // second activity out now would be here already.
+    for (RecordingSink* s : sinks) {
+      while (auto other = s->Next(absl::ZeroDuration())) {
+        EXPECT_FALSE(other->has_activityrequest()) << "two activities out with a cap of 1";
+      }
+    }
+    done.insert(act->activityrequest().taskid());
+    ASSERT_TRUE(CompleteActivity(*act, "1").ok());
+  }
+  EXPECT_EQ(done, (std::set<int>{1, 2, 3}));
+}
+
+// Broken on purpose: the same -> both episodes went out at once to the first stream.
+TEST_F(EngineGuaranteesTest, ServerWideOrchestrationCapHoldsOverAllStreams) {
+  EngineOptions opts;
+  opts.max_concurrent_orchestrations = 1;
+  Open(opts);
+  Start("cap-o1");
+  Start("cap-o2");
+  // Connecting pumps at once: without the cap both episodes go to the first stream.
+  std::vector<RecordingSink*> sinks = {&Connect(), &Connect()};
+  std::set<std::string> completed;
+  for (int i = 0; i < 2; ++i) {
+    auto ep = NextOnAny(sinks);
+    ASSERT_TRUE(ep && ep->has_orchestratorrequest()) << "episode " << i << " not delivered";
+    for (RecordingSink* s : sinks) {
+      EXPECT_FALSE(s->Next(absl::ZeroDuration())) << "two episodes out with a cap of 1";
+    }
+    completed.insert(ep->orchestratorrequest().instanceid());
+    ASSERT_TRUE(Complete(*ep, {CompleteAction(1, "\"ok\"")}).ok());
+  }
+  EXPECT_EQ(completed, (std::set<std::string>{"cap-o1", "cap-o2"}));
+}
+
 // Broken on purpose: core::ValidatePayload() returning OK for any size -> every
 // oversized result is accepted.
 class PayloadCapTest : public EngineGuaranteesTest {
