@@ -4,6 +4,7 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/strings/str_cat.h"
+#include "server/daemon/retention_flag.h"
 
 namespace taskhub::daemon {
 
@@ -124,6 +125,22 @@ absl::StatusOr<Config> ParseConfig(int argc, char** argv, int* exit_code) {
                  "v1 (entityRequest, the older format)")
       ->envname("TASKHUB_ENTITY_WORK_ITEMS")
       ->check(CLI::IsMember({"v1", "v2"}));
+  std::string retention;
+  app.add_option("--retention", retention,
+                 "Purge finished instances in the background once their completion is older "
+                 "than an age per status, e.g. completed=7d,failed=30d,terminated=7d (units "
+                 "s, m, h, d), with their sub-orchestrations")
+      ->envname("TASKHUB_RETENTION")
+      ->check(CLI::Validator(
+          [](std::string& v) {
+            auto r = ParseRetention(v);
+            return r.ok() ? std::string() : std::string(r.status().message());
+          },
+          "STATUS=AGE,..."));
+  app.add_option("--retention-rate", c.engine.retention_rate,
+                 "Most instances purged per second by --retention")
+      ->envname("TASKHUB_RETENTION_RATE")
+      ->check(CLI::Range(1, 1000000));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -139,6 +156,7 @@ absl::StatusOr<Config> ParseConfig(int argc, char** argv, int* exit_code) {
   c.engine.max_purge_time = absl::Seconds(max_purge_s);
   c.min_free_disk_bytes = min_free_mb << 20;
   c.engine.entity_v1 = entity_work_items == "v1";
+  c.engine.retention = *ParseRetention(retention);  // checked by the option's validator
   if (!c.azure_connection_string.empty()) {
     c.azure_connection_string_from = "--azure-storage-connection-string";
   }
