@@ -132,6 +132,17 @@ class RocksDbBackend : public Backend {
       stopping_ = true;
     }
     compactor_.join();
+    // A clean stop flushes the memtables, so that the next start-up does not replay
+    // up to a write buffer's worth of WAL. Not after a failed write (a full disk).
+    bool healthy;
+    {
+      absl::MutexLock l(&mu_);
+      healthy = sticky_.ok();
+    }
+    if (healthy) {
+      rocksdb::Status s = db_->Flush(rocksdb::FlushOptions());
+      if (!s.ok()) Logger("storage")->warn("flush at shutdown failed: {}", s.ToString());
+    }
   }
 
   absl::Status Commit(const WriteSet& ws) override {

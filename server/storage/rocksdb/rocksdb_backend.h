@@ -7,6 +7,8 @@
 // assertions and aborts on some writes after a full disk.
 // Corruption found at open (CURRENT, MANIFEST, a WAL record that is not the torn tail
 // of an unacknowledged write) fails the open with DATA_LOSS instead of dropping data.
+// Destroying the backend (a clean stop) flushes the memtables: start-up then replays no
+// WAL (after a crash it replays at most a write buffer's worth).
 // RocksDB's info log goes to the "rocksdb" spdlog logger, not a LOG file.
 // Purges (DeleteInstance) point-delete the instance's keys (no range tombstone per
 // instance: RocksDB's reads slow down with their number) and a background thread
