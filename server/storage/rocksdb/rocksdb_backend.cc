@@ -282,9 +282,11 @@ class RocksDbBackend : public Backend {
   // Point-deletes every stored key starting with `prefix` (a range deletion per
   // instance would leave range tombstones that every later read pays for).
   absl::Status DeleteStoredPrefix(const std::string& prefix, rocksdb::WriteBatch* b);
-  // Records deleted ranges; wakes CompactLoop once compact_after_ instances were deleted.
+  // Records deleted ranges; wakes CompactLoop once max(compact_after_, every instance
+  // deleted before the last compaction) were deleted since: a compaction rewrites the
+  // level-0 files whatever the range, so their number grows with log(deleted) only.
   void NoteDeleted(const DeletedRanges& d);
-  // The background thread: compacts the key ranges purges deleted in, so that index
+  // The background thread: compacts the index ranges purges deleted in, so that index
   // scans (queries, the next purge, retention) do not step over their tombstones.
   void CompactLoop();
 
@@ -313,6 +315,7 @@ class RocksDbBackend : public Backend {
   absl::Mutex compact_mu_;
   bool stopping_ ABSL_GUARDED_BY(compact_mu_) = false;
   DeletedRanges to_compact_ ABSL_GUARDED_BY(compact_mu_);
+  size_t compacted_ ABSL_GUARDED_BY(compact_mu_) = 0;  // instances deleted before the last
   std::thread compactor_;  // last: started once every other member is constructed
 };
 
@@ -339,11 +342,13 @@ void RocksDbBackend::CompactLoop() {
     {
       absl::MutexLock l(&compact_mu_);
       auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(compact_mu_) {
-        return stopping_ || (compact_after_ > 0 && to_compact_.count >= compact_after_);
+        return stopping_ || (compact_after_ > 0 &&
+                             to_compact_.count >= std::max(compact_after_, compacted_));
       };
       compact_mu_.Await(absl::Condition(&ready));
       if (stopping_) return;
       std::swap(work, to_compact_);
+      compacted_ += work.count;
     }
     const absl::Time t0 = absl::Now();
     for (const auto& [prefix, range] : work.by_prefix) {
@@ -394,7 +399,6 @@ absl::Status RocksDbBackend::AddToBatch(const WriteOp& op,
                  keys::StatusIndex(d->previous.status, d->previous.created_us, id));
     deleted->Add(std::string(1, keys::kCreatedIndex),
                  keys::CreatedIndex(d->previous.created_us, id));
-    deleted->Add(std::string(1, keys::kInstance), keys::Instance(id));
     const std::string h = keys::HistoryPrefix(id);
     const std::string q = keys::InboxPrefix(id);
     if (written.contains(id)) {

@@ -12,8 +12,8 @@
 // RocksDB's info log goes to the "rocksdb" spdlog logger, not a LOG file.
 // Purges (DeleteInstance) point-delete the instance's keys (no range tombstone per
 // instance: RocksDB's reads slow down with their number) and a background thread
-// compacts the deleted key ranges every `compact_after_deletes` instances, so a scan
-// of an index never steps over the tombstones of earlier purges for long.
+// compacts the deleted index ranges (see `compact_after_deletes`), so a scan of an
+// index does not step over the tombstones of earlier purges for long.
 // Thread-safe.
 #ifndef TASKHUB_SERVER_STORAGE_ROCKSDB_ROCKSDB_BACKEND_H_
 #define TASKHUB_SERVER_STORAGE_ROCKSDB_ROCKSDB_BACKEND_H_
@@ -36,8 +36,9 @@ struct RocksDbOptions {
   uint64_t min_free_disk_bytes = 0;  // refuse writes below this much free space (0: never)
   rocksdb::Env* env = nullptr;       // tests inject faults here; null: the default Env
   size_t write_buffer_bytes = 0;     // memtable size before a flush (0: RocksDB's 64 MiB)
-  // After this many instances were deleted (purges), a background thread compacts the
-  // key ranges they were deleted from (0: never).
+  // After this many instances were deleted (purges; then after as many as were deleted
+  // before), a background thread compacts the index ranges they were deleted from
+  // (0: never).
   size_t compact_after_deletes = 20000;
 };
 
