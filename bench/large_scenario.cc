@@ -14,8 +14,10 @@
 //   6. RSS and disk use before and after.
 // With --large-check, counts are checked exactly (every instance found by each
 // query, every one purged, every live one kept) and the per-instance purge time of
-// step 5 must be under 10x that of step 1 (a generous bound that only catches cost
-// growing with the size of the hub).
+// step 5 must be under large_max_ratio (5) times that of step 1: a generous bound
+// that only catches cost growing with the size of the hub (the range tombstones of
+// main before issue 15 gave 6-9x at 50,000 vs 5,000; the fix 0.9-1.9x on a loaded
+// machine).
 #include <atomic>
 #include <filesystem>
 #include <random>
@@ -332,11 +334,11 @@ absl::Status Large(const BenchConfig& c, Client& client, std::vector<Figure>* ou
   if (c.large_check) {
     const double us = absl::ToDoubleMicroseconds(run->elapsed) / n;
     fig(absl::StrCat("purge ", n, ": per instance"), us, "us");
-    if (us > 10 * small_us_per_instance) {
+    if (us > c.large_max_ratio * small_us_per_instance) {
       return absl::InternalError(absl::StrFormat(
-          "purging %d instances took %.1f us each, over 10x the %.1f us each of %d: the cost "
+          "purging %d instances took %.1f us each, over %.0fx the %.1f us each of %d: the cost "
           "grows with the size of the hub",
-          n, us, small_us_per_instance, c.large_small));
+          n, us, c.large_max_ratio, small_us_per_instance, c.large_small));
     }
   }
   return absl::OkStatus();

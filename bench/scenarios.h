@@ -35,6 +35,7 @@ struct BenchConfig {
   // large (large_scenario.cc): finished instances, live ones, the small reference hub.
   int large_n = 1000000, large_live = 10000, large_small = 5000;
   bool large_check = false;  // exact counts and the anti-quadratic bound
+  double large_max_ratio = 5;  // per-instance purge time, large_n vs large_small
 };
 
 // The orchestrators, activities and entities every scenario uses.
