@@ -87,7 +87,8 @@ int main(int argc, char** argv) {
   app.add_option("--azurite", azurite_binary, "--store azure: the azurite executable to start");
   app.add_option("--scenario", scenarios,
                  "Comma list of hello-seq, fan-out, sequential, latency, timers, idle, memory, "
-                 "entities; or all");
+                 "entities; or all (all of these); large (1M finished instances: run it alone, "
+                 "not part of all)");
   app.add_flag("--quick", quick, "Small sizes and short windows (a smoke run)");
   app.add_flag("--json", json, "Print figures as JSON");
   app.add_option("--concurrency", c.concurrency, "Worker concurrency per kind");
@@ -96,6 +97,14 @@ int main(int argc, char** argv) {
   app.add_option("--idle-seconds", c.idle_seconds, "idle: measuring window");
   app.add_option("--entity-signals", c.entity_signals, "entities: signals per run");
   app.add_option("--entity-keys", c.entity_keys, "entities: entities of the spread run");
+  app.add_option("--large-n", c.large_n, "large: finished instances");
+  app.add_option("--large-live", c.large_live, "large: running instances kept through the purge");
+  app.add_option("--large-small", c.large_small, "large --large-check: the small reference hub");
+  app.add_flag("--large-check", c.large_check,
+               "large: check counts exactly and that the per-instance purge time of large-n is "
+               "under --large-max-ratio times that of large-small (a CI test)");
+  app.add_option("--large-max-ratio", c.large_max_ratio,
+                 "large --large-check: bound of the per-instance purge time ratio");
   CLI11_PARSE(app, argc, argv);
   spdlog::set_level(spdlog::level::warn);
   // Lock-order cycle detection (on in this Abseil build) costs on every gRPC lock.
@@ -182,14 +191,14 @@ int main(int argc, char** argv) {
       {"hello-seq", taskhub::bench::HelloSeq}, {"fan-out", taskhub::bench::FanOut},
       {"sequential", taskhub::bench::Sequential}, {"latency", taskhub::bench::Latency},
       {"timers", taskhub::bench::Timers}, {"idle", taskhub::bench::Idle},
-      {"memory", taskhub::bench::Memory}, {"entities", taskhub::bench::Entities}};
+      {"memory", taskhub::bench::Memory}, {"entities", taskhub::bench::Entities},
+      {"large", taskhub::bench::Large}};
   std::vector<std::string> wanted = absl::StrSplit(scenarios, ',');
   std::vector<Figure> figures;
   int rc = 0;
   for (const auto& [name, fn] : all) {
-    if (scenarios != "all" && std::find(wanted.begin(), wanted.end(), name) == wanted.end()) {
-      continue;
-    }
+    const bool named = std::find(wanted.begin(), wanted.end(), name) != wanted.end();
+    if (scenarios == "all" ? name == "large" : !named) continue;
     if (!json) std::cerr << "running " << name << "...\n";
     if (absl::Status st = fn(c, **client, &figures); !st.ok()) {
       std::cerr << "scenario " << name << " failed: " << st << "\n";

@@ -32,6 +32,10 @@ struct BenchConfig {
   double idle_seconds = 60;
   int memory_completed = 100000, memory_running = 10000;
   int entity_signals = 10000, entity_keys = 1000;
+  // large (large_scenario.cc): finished instances, live ones, the small reference hub.
+  int large_n = 1000000, large_live = 10000, large_small = 5000;
+  bool large_check = false;  // exact counts and the anti-quadratic bound
+  double large_max_ratio = 5;  // per-instance purge time, large_n vs large_small
 };
 
 // The orchestrators, activities and entities every scenario uses.
@@ -48,6 +52,8 @@ absl::Status Idle(const BenchConfig& c, Client& client, std::vector<Figure>* out
 absl::Status Memory(const BenchConfig& c, Client& client, std::vector<Figure>* out);
 // Signals/s to one entity and spread over entity_keys entities (skipped, OK, when
 // the server answers UNIMPLEMENTED).
+// A task hub with large_n finished instances (needs a local server).
+absl::Status Large(const BenchConfig& c, Client& client, std::vector<Figure>* out);
 absl::Status Entities(const BenchConfig& c, Client& client, std::vector<Figure>* out);
 
 }  // namespace taskhub::bench

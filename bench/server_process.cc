@@ -30,34 +30,59 @@ absl::StatusOr<ServerProcess> ServerProcess::Start(
     args.insert(args.end(), {"--storage-stats-file", p.stats_file_});
   }
   args.insert(args.end(), extra_args.begin(), extra_args.end());
-  p.pid_ = fork();
-  if (p.pid_ < 0) return absl::InternalError("fork failed");
-  if (p.pid_ == 0) {
-    for (const auto& [name, value] : env) setenv(name.c_str(), value.c_str(), 1);
+  p.args_ = std::move(args);
+  p.env_ = env;
+  if (absl::Status st = p.Spawn(); !st.ok()) return st;
+  return p;
+}
+
+absl::Status ServerProcess::Spawn() {
+  const std::string port_file = dir_ + "/port";
+  std::error_code ec;
+  std::filesystem::remove(port_file, ec);
+  port_ = 0;
+  pid_ = fork();
+  if (pid_ < 0) return absl::InternalError("fork failed");
+  if (pid_ == 0) {
+    for (const auto& [name, value] : env_) setenv(name.c_str(), value.c_str(), 1);
     std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
+    for (auto& a : args_) argv.push_back(a.data());
     argv.push_back(nullptr);
-    execv(binary.c_str(), argv.data());
+    execv(argv[0], argv.data());
     _exit(127);
   }
-  for (int i = 0; i < 400; ++i) {
+  for (int i = 0; i < 4000; ++i) {
     std::ifstream in(port_file);
-    if (in >> p.port_ && p.port_ > 0) return p;
+    if (in >> port_ && port_ > 0) return absl::OkStatus();
     int status = 0;
-    if (waitpid(p.pid_, &status, WNOHANG) == p.pid_) {
-      p.pid_ = 0;
-      return absl::UnavailableError(absl::StrCat("taskhubd (", binary, ") exited at start"));
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = 0;
+      return absl::UnavailableError(absl::StrCat("taskhubd (", args_[0], ") exited at start"));
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   return absl::DeadlineExceededError("taskhubd did not start serving within 20 s");
+}
+
+absl::StatusOr<absl::Duration> ServerProcess::Restart() {
+  if (pid_ > 0) {
+    kill(pid_, SIGTERM);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = 0;
+  }
+  const absl::Time t0 = absl::Now();
+  if (absl::Status st = Spawn(); !st.ok()) return st;
+  return absl::Now() - t0;
 }
 
 ServerProcess::ServerProcess(ServerProcess&& o) noexcept
     : pid_(std::exchange(o.pid_, 0)),
       port_(o.port_),
       dir_(std::exchange(o.dir_, "")),
-      stats_file_(std::move(o.stats_file_)) {}
+      stats_file_(std::move(o.stats_file_)),
+      args_(std::move(o.args_)),
+      env_(std::move(o.env_)) {}
 
 ServerProcess::~ServerProcess() {
   if (pid_ > 0) {

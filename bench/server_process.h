@@ -31,6 +31,10 @@ class ServerProcess {
   pid_t pid() const { return pid_; }
   // CPU time (user + system) the process has used so far.
   absl::Duration CpuTime() const;
+  // Stops the server (SIGTERM, wait) and starts it again on the same data dir (a new
+  // port: see address()); returns the time until it served again.
+  absl::StatusOr<absl::Duration> Restart();
+  std::string data_dir() const { return dir_ + "/data"; }
   // Resident set size in bytes.
   int64_t RssBytes() const;
   bool has_storage_stats() const { return !stats_file_.empty(); }
@@ -45,6 +49,10 @@ class ServerProcess {
   int port_ = 0;
   std::string dir_;
   std::string stats_file_;
+  std::vector<std::string> args_;  // argv, for Restart()
+  std::vector<std::pair<std::string, std::string>> env_;
+  // Forks and execs args_; waits until the port file names a port.
+  absl::Status Spawn();
 };
 
 }  // namespace taskhub::bench

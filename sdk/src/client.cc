@@ -310,9 +310,15 @@ absl::StatusOr<int> Client::Purge(const std::string& id, bool recursive) {
   return resp.deletedinstancecount();
 }
 
-absl::StatusOr<int> Client::PurgeBy(const PurgeFilter& filter) {
+absl::StatusOr<int> Client::PurgeBy(const PurgeFilter& filter,
+                                    const std::function<void(int64_t deleted)>& progress) {
   PurgeInstancesRequest req;
   auto* f = req.mutable_purgeinstancefilter();
+  if (filter.call_timeout > absl::ZeroDuration()) {
+    const int64_t ns = absl::ToInt64Nanoseconds(filter.call_timeout);
+    f->mutable_timeout()->set_seconds(ns / 1000000000);
+    f->mutable_timeout()->set_nanos(static_cast<int32_t>(ns % 1000000000));
+  }
   if (filter.created_from) *f->mutable_createdtimefrom() = ToTimestamp(*filter.created_from);
   if (filter.created_to) *f->mutable_createdtimeto() = ToTimestamp(*filter.created_to);
   for (auto s : filter.statuses) f->add_runtimestatus(s);
@@ -325,6 +331,7 @@ absl::StatusOr<int> Client::PurgeBy(const PurgeFilter& filter) {
       return st;
     }
     total += resp.deletedinstancecount();
+    if (progress) progress(total);
     if (!resp.has_iscomplete() || resp.iscomplete().value()) return total;
   }
 }

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "server/daemon/build_info.h"
 #include "server/daemon/config_cli.h"
+#include "server/daemon/retention_flag.h"
 
 namespace taskhub::daemon {
 
@@ -156,6 +157,22 @@ absl::StatusOr<Config> ParseConfig(int argc, char** argv, int* exit_code) {
                  "neither --azure-storage-connection-string nor "
                  "$TASKHUB_AZURE_STORAGE_CONNECTION_STRING gives it")
       ->envname("TASKHUB_AZURE_STORAGE_CONNECTION_STRING_NAME");
+  std::string retention;
+  app.add_option("--retention", retention,
+                 "Purge finished instances in the background once their completion is older "
+                 "than an age per status, e.g. completed=7d,failed=30d,terminated=7d (units "
+                 "s, m, h, d), with their sub-orchestrations")
+      ->envname("TASKHUB_RETENTION")
+      ->check(CLI::Validator(
+          [](std::string& v) {
+            auto r = ParseRetention(v);
+            return r.ok() ? std::string() : std::string(r.status().message());
+          },
+          "STATUS=AGE,..."));
+  app.add_option("--retention-rate", c.engine.retention_rate,
+                 "Most instances purged per second by --retention")
+      ->envname("TASKHUB_RETENTION_RATE")
+      ->check(CLI::Range(1, 1000000));
   AddHttpFlags(app, c);
   ParsedArgs parsed;
   if (absl::Status st = ParseArgsEnvAndFile(app, argc, argv, config_option, &parsed, exit_code);
@@ -171,6 +188,7 @@ absl::StatusOr<Config> ParseConfig(int argc, char** argv, int* exit_code) {
   c.engine.max_purge_time = absl::Seconds(max_purge_s);
   c.min_free_disk_bytes = min_free_mb << 20;
   c.engine.entity_v1 = entity_work_items == "v1";
+  c.engine.retention = *ParseRetention(retention);  // checked by the option's validator
   // The connection string: the flag, $TASKHUB_AZURE_STORAGE_CONNECTION_STRING, the
   // file, then the variable named by --azure-storage-connection-string-name.
   std::string& cs_origin = parsed.origins["azure-storage-connection-string"];

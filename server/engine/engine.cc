@@ -16,6 +16,7 @@ Engine::Engine(storage::Backend* backend, Clock* clock, IdGenerator* ids, Engine
       options_(std::move(options)),
       timers_(clock, options_.manual_scheduling),
       reader_(options_.manual_scheduling),
+      purger_(options_.manual_scheduling),
       commits_(backend, options_.on_store_failure, options_.manual_scheduling, &metrics_),
       dispatcher_(&timers_, clock,
                   DispatcherOptions{options_.default_max_concurrent, options_.health_ping_interval,
@@ -47,6 +48,7 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(storage::Backend* backend
                                                        IdGenerator* ids, EngineOptions options) {
   std::unique_ptr<Engine> e(new Engine(backend, clock, ids, std::move(options)));
   RETURN_IF_ERROR(e->Recover());
+  if (!e->options_.retention.empty()) e->ScheduleRetention(absl::ZeroDuration());
   return e;
 }
 
@@ -102,16 +104,18 @@ void Engine::Stop() {
   timers_.Stop();
   commits_.Stop();
   reader_.Stop();
+  purger_.Stop();
 }
 
 bool Engine::RunCommit() { return commits_.RunOnce(); }
-bool Engine::RunRead() { return reader_.RunOne(); }
+bool Engine::RunRead() { return reader_.RunOne() || purger_.RunOne(); }
 size_t Engine::RunDueTimers() { return timers_.RunDue(); }
 std::optional<absl::Time> Engine::NextTimer() { return timers_.NextDeadline(); }
 
 void Engine::CrashForTesting() {
   // Reads first: commit callbacks that post reads (AfterDurable) then post nothing.
   reader_.Abandon();
+  purger_.Abandon();
   timers_.Stop();
   commits_.Abandon();
   BeginShutdown();
@@ -154,6 +158,8 @@ EngineStats Engine::Stats() {
   s.timers = timers_.size();
   s.commits = commits_.commits();
   s.submissions = commits_.submissions();
+  s.purged_instances = purged_.load();
+  s.retention_purged_instances = retention_purged_.load();
   return s;
 }
 

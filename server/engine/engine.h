@@ -13,7 +13,7 @@
 //   CommitQueue (commit_queue.*) group commit, FIFO
 //   TimerQueue  (timer_queue.*)  durable timers, leases, pings, on the injected clock
 //   Executor    (executor.*)     the reader thread: reads after everything queued is
-//                                durable, history loads, purge slices
+//                                durable, history loads; the purger thread: purge slices
 //   Engine      (this file)      the facade: routes requests to the partition of their
 //                                instance, runs reads and purges, entity queries and
 //                                cleaning (engine_entities.cc)
@@ -62,6 +62,8 @@ struct EngineStats {
   uint64_t commits = 0, submissions = 0;
   size_t ready_entities = 0, connections = 0, waiters = 0;
   size_t in_flight[kWorkKinds] = {};  // deliveries by WorkKind
+  // Instances deleted by purges since start-up, and how many of them by retention.
+  uint64_t purged_instances = 0, retention_purged_instances = 0;
 };
 
 class Engine {
@@ -180,12 +182,17 @@ class Engine {
   // Runs fn on the reader thread once everything queued so far is durable.
   void AfterDurable(absl::AnyInvocable<void(absl::Status)> fn);
   bool shutting_down() const { return shutting_down_.load(); }
-  // Purges run in slices on the reader thread (engine_purge.cc): each slice deletes
-  // a bounded number of instances in one commit and re-posts the next slice from
-  // that commit's callback, so reads queued meanwhile run in between.
+  // Purges run in slices on the purger thread (engine_purge.cc): each slice deletes
+  // a bounded number of instances in one commit and posts the next slice from that
+  // commit's callback; reads run on the reader thread meanwhile.
   struct PurgeJob;
+  void StartPurge(std::shared_ptr<PurgeJob> job);
   void PurgeSlice(std::shared_ptr<PurgeJob> job);
   void FinishPurge(std::shared_ptr<PurgeJob> job, absl::Status st, bool complete);
+  // Retention (engine_retention.cc): a sweep every retention interval purges, rule
+  // by rule, the finished instances older than the rule's age, at a bounded rate.
+  void ScheduleRetention(absl::Duration delay);
+  void RetentionSweep(size_t rule);
 
   storage::Backend* const backend_;
   Clock* const clock_;
@@ -197,6 +204,8 @@ class Engine {
 
   TimerQueue timers_;
   Executor reader_;
+  Executor purger_;
+  std::atomic<uint64_t> purged_{0}, retention_purged_{0};
   CommitQueue commits_;
   Dispatcher dispatcher_;
   Waiters waiters_;

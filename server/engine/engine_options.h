@@ -5,10 +5,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <vector>
 
 #include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "orchestrator_service.pb.h"
 
 namespace taskhub::engine {
 
@@ -36,6 +38,17 @@ struct EngineOptions {
   // A purge by filter runs at most this long per call (the client's timeout is capped
   // to it); isComplete=false tells the client to call again.
   absl::Duration max_purge_time = absl::Seconds(30);
+  // Retention: finished instances in `status` whose completion is older than `age` are
+  // purged (with their sub-orchestrations) in the background, at most
+  // `retention_rate` instances per second, in a sweep every `retention_interval`
+  // (0: a quarter of the smallest age, between 100 ms and 1 min). Empty: off.
+  struct RetentionRule {
+    OrchestrationStatus status = ORCHESTRATION_STATUS_COMPLETED;
+    absl::Duration age = absl::InfiniteDuration();
+  };
+  std::vector<RetentionRule> retention;
+  int retention_rate = 2000;
+  absl::Duration retention_interval = absl::ZeroDuration();
   // Called once, on the committer thread, when a store write fails and the engine
   // starts refusing writes for good (see CommitQueue). Must not block.
   std::function<void(const absl::Status&)> on_store_failure;

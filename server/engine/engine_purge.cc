@@ -1,9 +1,13 @@
 // Engine: purge (by id, by batch, by filter; optionally recursive), as bounded work.
 //
-// A purge is a PurgeJob advanced one slice at a time on the reader thread. A slice
-// deletes at most kSliceInstances instances in one commit; the commit's callback
-// posts the next slice, so the reader thread is never blocked by a purge and reads
-// posted meanwhile run between slices. Recursive purges walk the sub-orchestration
+// A purge is a PurgeJob advanced one slice at a time on the purger thread (its own,
+// so reads on the reader thread never wait for a slice). A slice deletes at most
+// `job->slice` instances in one commit (thousands per WAL sync); the commit's
+// callback posts the next slice (after a pause when the job has a rate bound:
+// retention). Another request's commit waits behind at most one slice's write.
+// Cost: a filter page reads the index from where the last one stopped (the
+// continuation) and the store compacts the ranges purges delete from, so a slice
+// costs the same however many instances were purged before. Recursive purges walk the sub-orchestration
 // tree with an explicit work list (no recursion, so no stack depth limit); a child
 // is purged only if its record names the purged instance as its parent.
 #include <algorithm>
@@ -15,31 +19,10 @@
 #include "server/core/history.h"
 #include "server/core/validation.h"
 #include "server/engine/engine.h"
+#include "server/engine/engine_purge.h"
 #include "server/engine/partition.h"
 
 namespace taskhub::engine {
-namespace {
-constexpr size_t kSliceInstances = 100;  // instances deleted per slice (one commit)
-constexpr int kFilterPage = 100;         // instances read per filter page
-}  // namespace
-
-struct Engine::PurgeJob {
-  bool recursive = false;
-  // Roots still to visit: from the request's ids, or from filter pages.
-  std::vector<std::string> ids;
-  size_t next_id = 0;
-  bool by_filter = false;
-  bool filter_done = false;
-  int pages = 0;
-  storage::InstanceFilter filter;
-  absl::Time deadline = absl::InfiniteFuture();
-  // The tree walk: (instance id, the parent its record must name; empty for roots).
-  std::vector<std::pair<std::string, std::string>> todo;
-  absl::flat_hash_set<std::string> seen;
-  int64_t deleted = 0;
-  DoneWith<PurgeInstancesResponse> done;
-};
-
 void Engine::Purge(const core::PurgeCommand& cmd, DoneWith<PurgeInstancesResponse> done) {
   auto job = std::make_shared<PurgeJob>();
   job->recursive = cmd.recursive;
@@ -54,7 +37,7 @@ void Engine::Purge(const core::PurgeCommand& cmd, DoneWith<PurgeInstancesRespons
     if (job->filter.statuses.empty()) job->filter.statuses = core::TerminalStatuses();
     job->filter.created_from = cmd.created_from;
     job->filter.created_to = cmd.created_to;
-    job->filter.page_size = kFilterPage;
+    job->filter.page_size = static_cast<int>(job->slice);
     // The client chooses the time budget, capped by the server.
     absl::Duration budget = options_.max_purge_time;
     if (cmd.timeout && *cmd.timeout > absl::ZeroDuration()) {
@@ -65,7 +48,11 @@ void Engine::Purge(const core::PurgeCommand& cmd, DoneWith<PurgeInstancesRespons
     job->ids = cmd.instance_ids;
   }
   job->done = std::move(done);
-  AfterDurable([this, job](absl::Status st) mutable {
+  StartPurge(std::move(job));
+}
+
+void Engine::StartPurge(std::shared_ptr<PurgeJob> job) {
+  PostAfterDurable(&commits_, &purger_, [this, job](absl::Status st) mutable {
     if (!st.ok()) return FinishPurge(job, st, false);
     PurgeSlice(std::move(job));
   });
@@ -96,7 +83,7 @@ void Engine::PurgeSlice(std::shared_ptr<PurgeJob> job) {
       job->filter.continuation = page->continuation;
       job->filter_done = page->continuation.empty();
     } else {
-      while (job->next_id < job->ids.size() && job->todo.size() < kSliceInstances) {
+      while (job->next_id < job->ids.size() && job->todo.size() < job->slice) {
         job->todo.emplace_back(job->ids[job->next_id++], "");
       }
       if (job->todo.empty()) return FinishPurge(job, absl::OkStatus(), true);
@@ -110,7 +97,7 @@ void Engine::PurgeSlice(std::shared_ptr<PurgeJob> job) {
     std::vector<std::string> children;
   };
   std::vector<Candidate> slice;
-  while (!job->todo.empty() && slice.size() < kSliceInstances) {
+  while (!job->todo.empty() && slice.size() < job->slice) {
     auto [id, parent] = std::move(job->todo.back());
     job->todo.pop_back();
     if (!job->seen.insert(id).second) continue;
@@ -128,7 +115,7 @@ void Engine::PurgeSlice(std::shared_ptr<PurgeJob> job) {
     return FinishPurge(job, absl::UnavailableError("the server is shutting down"), false);
   }
   if (slice.empty()) {
-    reader_.Post([this, job] { PurgeSlice(job); });
+    purger_.Post([this, job] { PurgeSlice(job); });
     return;
   }
   // Grouped by partition; the next slice starts when every group's commit is done.
@@ -159,13 +146,22 @@ void Engine::PurgeSlice(std::shared_ptr<PurgeJob> job) {
         if (--join->left > 0) return;
       }
       if (!join->status.ok()) return FinishPurge(job, join->status, false);
-      job->deleted += static_cast<int64_t>(join->deleted.size());
+      const size_t n = join->deleted.size();
+      job->deleted += static_cast<int64_t>(n);
+      purged_ += n;
+      if (job->retention) retention_purged_ += n;
       for (const auto& rec : join->deleted) {
         for (auto& child : (*children)[rec.instance_id()]) {
           job->todo.emplace_back(std::move(child), rec.instance_id());
         }
       }
-      reader_.Post([this, job] { PurgeSlice(job); });
+      if (job->rate <= 0 || n == 0) {
+        purger_.Post([this, job] { PurgeSlice(job); });
+        return;
+      }
+      // Rate bound: n instances took their share of n / rate seconds.
+      timers_.Schedule(clock_->Now() + absl::Seconds(static_cast<double>(n) / job->rate),
+                       [this, job] { purger_.Post([this, job] { PurgeSlice(job); }); });
     });
   }
 }

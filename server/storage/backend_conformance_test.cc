@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <random>
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "server/core/history.h"
 #include "server/storage/backend.h"
@@ -212,6 +213,77 @@ TEST_P(BackendConformance, DeleteInstanceRemovesEverythingOfIt) {
   EXPECT_EQ(h_->GetHistory("gone2")->size(), 1u);  // a longer id sharing the prefix survives
   EXPECT_TRUE(h_->LoadRecoveryState()->inbox.empty());
   EXPECT_EQ(AllIds({}), std::vector<std::string>{"gone2"});
+}
+
+// A delete sees keys written earlier in its own WriteSet (the RocksDB backend deletes
+// the stored keys one by one, not by range: it must not miss ones not stored yet),
+// and keys of several appends.
+TEST_P(BackendConformance, DeleteInstanceInTheWriteSetThatWroteIt) {
+  store::InstanceRecord r = Rec("same", ORCHESTRATION_STATUS_COMPLETED, 1);
+  WriteSet first;
+  first.ops.push_back(PutInstance{r, std::nullopt});
+  first.ops.push_back(AppendHistory{"same", 0, {Raised("a", "1")}});
+  ASSERT_TRUE(h_->Commit(first).ok());
+  WriteSet ws;
+  ws.ops.push_back(AppendHistory{"same", 1, {Raised("b", "2"), Raised("c", "3")}});
+  ws.ops.push_back(PutInbox{"same", 7, Raised("d", "4")});
+  ws.ops.push_back(DeleteInstance{"same", IndexedFields::Of(r)});
+  ASSERT_TRUE(h_->Commit(ws).ok());
+  EXPECT_FALSE(h_->GetInstance("same")->has_value());
+  EXPECT_TRUE(h_->GetHistory("same")->empty());
+  EXPECT_TRUE(h_->LoadRecoveryState()->inbox.empty());
+  // Written and deleted again: nothing of the first life shows.
+  WriteSet again;
+  again.ops.push_back(PutInstance{r, std::nullopt});
+  again.ops.push_back(AppendHistory{"same", 0, {Raised("e", "5")}});
+  ASSERT_TRUE(h_->Commit(again).ok());
+  ASSERT_EQ(h_->GetHistory("same")->size(), 1u);
+  EXPECT_EQ((*h_->GetHistory("same"))[0].eventraised().name(), "e");
+}
+
+// Many instances deleted in batches (a purge): the rest are queried exactly, by
+// status, created time and prefix, whatever was deleted around them.
+TEST_P(BackendConformance, QueriesAfterManyDeletions) {
+  constexpr int kN = 600;
+  std::vector<store::InstanceRecord> recs;
+  WriteSet ws;
+  for (int i = 0; i < kN; ++i) {
+    recs.push_back(Rec(absl::StrCat("m", 1000 + i), i % 3 == 0 ? ORCHESTRATION_STATUS_FAILED
+                                                               : ORCHESTRATION_STATUS_COMPLETED,
+                       i));
+    ws.ops.push_back(PutInstance{recs.back(), std::nullopt});
+    ws.ops.push_back(AppendHistory{recs.back().instance_id(), 0, {Raised("a", "1")}});
+  }
+  ASSERT_TRUE(h_->Commit(ws).ok());
+  std::vector<std::string> kept;
+  WriteSet del;
+  for (int i = 0; i < kN; ++i) {
+    if (i % 10 == 9) {
+      kept.push_back(recs[i].instance_id());
+      continue;
+    }
+    del.ops.push_back(DeleteInstance{recs[i].instance_id(), IndexedFields::Of(recs[i])});
+    if (del.ops.size() == 100) {
+      ASSERT_TRUE(h_->Commit(del).ok());
+      del.ops.clear();
+    }
+  }
+  ASSERT_TRUE(h_->Commit(del).ok());
+  InstanceFilter by_status;
+  by_status.statuses = {ORCHESTRATION_STATUS_COMPLETED, ORCHESTRATION_STATUS_FAILED};
+  by_status.page_size = 7;
+  EXPECT_EQ(AllIds(by_status), kept);
+  InstanceFilter by_created;
+  by_created.created_from = kT0 + absl::Seconds(100);
+  by_created.page_size = 7;
+  std::vector<std::string> later(kept.begin() + 10, kept.end());  // m1109 is the 11th kept
+  EXPECT_EQ(AllIds(by_created), later);
+  InstanceFilter by_prefix;
+  by_prefix.id_prefix = "m1";
+  by_prefix.page_size = 7;
+  EXPECT_EQ(AllIds(by_prefix), kept);
+  EXPECT_TRUE(h_->GetHistory("m1000")->empty());
+  EXPECT_EQ(h_->GetHistory("m1009")->size(), 1u);
 }
 
 TEST_P(BackendConformance, ClearHistoryAndDeleteEverything) {

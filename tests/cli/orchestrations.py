@@ -59,3 +59,12 @@ def parent(ctx: task.OrchestrationContext, _):
 
 ORCHESTRATORS = [greet, failing, rewindable, waiter, parent]
 ACTIVITIES = [hello, boom, flaky]
+
+
+def nested(ctx: task.OrchestrationContext, _):
+    """Runs `greet` as a sub-orchestration (instance id: this one's + "-child")."""
+    return (yield ctx.call_sub_orchestrator(greet, input=["Oslo"],
+                                            instance_id=f"{ctx.instance_id}-child"))
+
+
+ORCHESTRATORS.append(nested)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from conftest import run_cli, start_worker, wait_for_status
 
 
@@ -105,3 +107,26 @@ def test_health_of_a_stopped_server(server_factory):
     r = run_cli("health", "-o", "json", address=address).expect(4)
     assert r.json()["reachable"] is False
     assert r.stderr.startswith("error: cannot reach taskhubd at ")
+
+
+def test_purge_older_than_with_count_and_rate(server_factory):
+    """--older-than AGE purges what was created longer ago; the summary line on stderr gives the
+    rate; the progress bar itself needs a terminal (tools/taskhub/purge_progress_test.cc)."""
+    server = server_factory()
+    w = start_worker(server.address)
+    try:
+        def cli(*args):
+            return run_cli(*args, address=server.address)
+        for i in range(3):
+            cli("start", "greet", "--id", f"old-{i}", "--wait").expect(0)
+        cli("start", "waiter", "--id", "live-0").expect(0)
+        cli("purge", "--older-than", "7x", "--yes").expect(2)
+        assert "Purged 0 instances" in cli("purge", "--older-than", "1h", "--yes").expect(0).stdout
+        r = cli("purge", "--older-than", "0.001s", "--yes").expect(0)
+        assert "Purged 3 instances" in r.stdout
+        assert re.search(r"^3 in \d+\.\d s \([\d,]+/s\)$", r.stderr, re.M), r.stderr
+        remaining = cli("list", "--all", "-o", "json").expect(0).json()["instances"]
+        assert [i["instance_id"] for i in remaining] == ["live-0"]
+        cli("terminate", "live-0").expect(0)
+    finally:
+        w.stop()

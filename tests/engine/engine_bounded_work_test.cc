@@ -12,6 +12,7 @@
 #include "gtest/gtest.h"
 #include "rocksdb/db.h"
 #include "server/core/history.h"
+#include "server/engine/engine_purge.h"
 #include "server/storage/rocksdb/key_schema.h"
 #include "tests/engine/engine_hostile_fixture.h"
 
@@ -109,7 +110,8 @@ TEST_F(EngineHostileTest, QueryPagesAreBounded) {
 // The client chooses a purge's time budget, but the server caps it: with a zero cap
 // every call purges one page and says isComplete=false until nothing is left.
 TEST_F(EngineHostileTest, FilterPurgeTimeIsCappedByTheServer) {
-  for (int i = 0; i < 450; ++i) PutTerminal(absl::StrCat("c", i), "", {}, 1000 + i);
+  const int n = static_cast<int>(4 * kPurgeSliceInstances + 50);  // pages: 4 full, 1 partial
+  for (int i = 0; i < n; ++i) PutTerminal(absl::StrCat("c", i), "", {}, 1000 + i);
   FlushPut();
   EngineOptions o;
   o.max_purge_time = absl::ZeroDuration();
@@ -128,7 +130,7 @@ TEST_F(EngineHostileTest, FilterPurgeTimeIsCappedByTheServer) {
     EXPECT_GT(r->deletedinstancecount(), 0);  // every call makes progress
     ASSERT_LT(calls, 100);
   }
-  EXPECT_EQ(total, 450);
+  EXPECT_EQ(total, n);
   EXPECT_GE(calls, 4);
 }
 

@@ -1,14 +1,19 @@
 // purge, create-task-hub, delete-task-hub, health.
+#include <unistd.h>
+
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "tools/taskhub/commands.h"
 #include "tools/taskhub/health_check.h"
 #include "tools/taskhub/instance_ops.h"
+#include "tools/taskhub/purge_progress.h"
 #include "tools/taskhub/statuses.h"
 #include "tools/taskhub/time_parse.h"
 
@@ -16,7 +21,7 @@ namespace taskhub::cli {
 namespace {
 
 struct PurgeArgs {
-  std::string id, created_after, created_before;
+  std::string id, created_after, created_before, older_than;
   std::vector<std::string> statuses;
   bool all = false, no_recursive = false, yes = false;
 };
@@ -101,6 +106,13 @@ absl::StatusOr<PurgeFilter> BuildPurgeFilter(const PurgeArgs& a, std::string* de
     f.created_to = *t;
     parts.push_back(absl::StrCat("created before ", IsoTime(*t)));
   }
+  if (!a.older_than.empty()) {
+    absl::StatusOr<absl::Duration> age = ParseAge(a.older_than, "--older-than");
+    if (!age.ok()) return age.status();
+    const absl::Time t = absl::Now() - *age;
+    if (!f.created_to || t < *f.created_to) f.created_to = t;
+    parts.push_back(absl::StrCat("created over ", a.older_than, " ago (before ", IsoTime(t), ")"));
+  }
   *description = absl::StrCat(
       "Purge every ", names.empty() ? "finished" : absl::StrJoin(names, "/"), " instance",
       parts.empty() ? "" : absl::StrCat(" ", absl::StrJoin(parts, " and ")), ", with its history?");
@@ -114,15 +126,22 @@ absl::Status PurgeByFilter(Context& ctx, const PurgeArgs& a) {
   absl::StatusOr<Client*> client = ctx.client();
   if (!client.ok()) return client.status();
   if (absl::Status ok = ctx.Confirm(description, a.yes); !ok.ok()) return ok;
-  absl::StatusOr<int> n = (*client)->PurgeBy(*filter);
-  if (!n.ok()) return n.status();
-  PrintDeleted(ctx, *n);
+  const bool show = !ctx.json() && isatty(STDERR_FILENO) != 0;
+  absl::StatusOr<PurgeOutcome> r = PurgeWithProgress(**client, *filter, show);
+  if (!r.ok()) return r.status();
+  PrintDeleted(ctx, static_cast<int>(r->deleted));
+  if (!ctx.json() && r->deleted > 0) {
+    ctx.out().Note(absl::StrFormat("%s in %.1f s (%s/s)", Grouped(r->deleted),
+                                   absl::ToDoubleSeconds(r->elapsed),
+                                   Grouped(static_cast<int64_t>(
+                                       r->deleted / std::max(1e-3, absl::ToDoubleSeconds(r->elapsed))))));
+  }
   return absl::OkStatus();
 }
 
 absl::Status RunPurge(Context& ctx, const PurgeArgs& a) {
-  const bool has_filter =
-      !a.created_after.empty() || !a.created_before.empty() || !a.statuses.empty() || a.all;
+  const bool has_filter = !a.created_after.empty() || !a.created_before.empty() ||
+                          !a.older_than.empty() || !a.statuses.empty() || a.all;
   if (!a.id.empty() && has_filter) {
     return absl::InvalidArgumentError(
         "purge: give either an instance ID or filters (--created-before, --created-after, "
@@ -131,7 +150,8 @@ absl::Status RunPurge(Context& ctx, const PurgeArgs& a) {
   if (!a.id.empty()) return PurgeOne(ctx, a);
   if (!has_filter) {
     return absl::InvalidArgumentError(
-        "purge: give an instance ID, a filter (--created-before, --created-after, --status) "
+        "purge: give an instance ID, a filter (--created-before, --created-after, --older-than, "
+        "--status) "
         "or --all");
   }
   if (a.no_recursive) {
@@ -154,6 +174,8 @@ void RegisterPurge(CLI::App& app, std::vector<Command>& commands) {
   cmd->add_option("id", a->id, "Instance ID");
   cmd->add_option("--created-after", a->created_after, "Created at or after this time (ISO 8601)");
   cmd->add_option("--created-before", a->created_before, "Created before this time (ISO 8601)");
+  cmd->add_option("--older-than", a->older_than,
+                  "Created longer ago than this age (7d, 12h, 30m, 90s)");
   cmd->add_option("--status", a->statuses,
                   "Only these finished statuses (repeatable or comma-separated; default all "
                   "finished)");

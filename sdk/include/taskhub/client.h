@@ -18,6 +18,7 @@
 #define TASKHUB_SDK_CLIENT_H_
 
 #include <concepts>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -161,6 +162,9 @@ struct InstancePage {
 struct PurgeFilter {
   std::optional<absl::Time> created_from = {}, created_to = {};
   std::vector<OrchestrationStatus> statuses = {};  // empty: every finished status
+  // How long one server call may run before it answers isComplete=false (0: the
+  // server's cap); PurgeBy calls again until complete.
+  absl::Duration call_timeout = absl::ZeroDuration();
 };
 
 // One entity as the server reports it (GetEntityMetadata, QueryEntities).
@@ -248,8 +252,10 @@ class Client {
   absl::StatusOr<std::vector<OrchestrationMetadata>> QueryAllInstances(InstanceQuery query);
   // Returns the number of deleted instances.
   absl::StatusOr<int> Purge(const std::string& id, bool recursive = true);
-  // Repeats the server-side purge until it reports completion.
-  absl::StatusOr<int> PurgeBy(const PurgeFilter& filter);
+  // Repeats the server-side purge until it reports completion. `progress`, when set,
+  // is called after each call with the number deleted so far.
+  absl::StatusOr<int> PurgeBy(const PurgeFilter& filter,
+                              const std::function<void(int64_t deleted)>& progress = nullptr);
   absl::StatusOr<std::vector<HistoryEvent>> GetHistory(const std::string& id);
   absl::Status CreateTaskHub(bool recreate_if_exists);
   absl::Status DeleteTaskHub();

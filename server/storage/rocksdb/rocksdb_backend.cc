@@ -6,7 +6,10 @@
 #include <atomic>
 #include <cstdarg>
 #include <cstdio>
+#include <map>
+#include <thread>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -14,6 +17,7 @@
 #include "absl/synchronization/mutex.h"
 #include "rocksdb/db.h"
 #include "rocksdb/table.h"
+#include "rocksdb/utilities/table_properties_collectors.h"
 #include "rocksdb/write_batch.h"
 #include "server/common/logging.h"
 #include "server/common/status_macros.h"
@@ -116,8 +120,30 @@ absl::Status CorruptKey(absl::string_view what, const rocksdb::Slice& k) {
 class RocksDbBackend : public Backend {
  public:
   RocksDbBackend(std::unique_ptr<rocksdb::DB> db, const RocksDbOptions& options)
-      : db_(std::move(db)), path_(options.path), min_free_(options.min_free_disk_bytes) {
+      : db_(std::move(db)),
+        path_(options.path),
+        min_free_(options.min_free_disk_bytes),
+        compact_after_(options.compact_after_deletes),
+        compactor_([this] { CompactLoop(); }) {
     write_options_.sync = options.sync;
+  }
+  ~RocksDbBackend() override {
+    {
+      absl::MutexLock l(&compact_mu_);
+      stopping_ = true;
+    }
+    compactor_.join();
+    // A clean stop flushes the memtables, so that the next start-up does not replay
+    // up to a write buffer's worth of WAL. Not after a failed write (a full disk).
+    bool healthy;
+    {
+      absl::MutexLock l(&mu_);
+      healthy = sticky_.ok();
+    }
+    if (healthy) {
+      rocksdb::Status s = db_->Flush(rocksdb::FlushOptions());
+      if (!s.ok()) Logger("storage")->warn("flush at shutdown failed: {}", s.ToString());
+    }
   }
 
   absl::Status Commit(const WriteSet& ws) override {
@@ -127,7 +153,15 @@ class RocksDbBackend : public Backend {
     }
     rocksdb::WriteBatch batch;
     std::string buf;
-    for (const auto& op : ws.ops) RETURN_IF_ERROR(AddToBatch(op, &batch, &buf));
+    // Instances whose history or inbox this WriteSet writes before it may delete them:
+    // their deletion is a range deletion (the keys are not in the store yet).
+    absl::flat_hash_set<std::string> written;
+    DeletedRanges deleted;
+    for (const auto& op : ws.ops) {
+      if (auto* a = std::get_if<AppendHistory>(&op)) written.insert(a->instance_id);
+      if (auto* pi = std::get_if<PutInbox>(&op)) written.insert(pi->instance_id);
+      RETURN_IF_ERROR(AddToBatch(op, written, &batch, &buf, &deleted));
+    }
     batch.Put(keys::Meta("max_seq"), std::to_string(ws.max_seq));
     absl::Status st = CheckFreeSpace(path_, min_free_);
     if (st.ok()) st = FromRocks(db_->Write(write_options_, &batch), "commit");
@@ -137,7 +171,9 @@ class RocksDbBackend : public Backend {
       sticky_ = st;
       Logger("storage")->critical("store write failed; refusing further writes: {}",
                                   st.ToString());
+      return st;
     }
+    if (deleted.count > 0) NoteDeleted(deleted);
     return st;
   }
 
@@ -270,12 +306,39 @@ class RocksDbBackend : public Backend {
   }
 
  private:
-  absl::Status AddToBatch(const WriteOp& op, rocksdb::WriteBatch* b, std::string* buf);
+  // The key ranges a commit deleted index and record keys in (for CompactLoop).
+  struct DeletedRanges {
+    size_t count = 0;  // instances deleted
+    std::map<std::string, std::pair<std::string, std::string>> by_prefix;  // [first, last]
+    void Add(const std::string& prefix, const std::string& key) {
+      auto [it, fresh] = by_prefix.try_emplace(prefix, key, key);
+      if (fresh) return;
+      it->second.first = std::min(it->second.first, key);
+      it->second.second = std::max(it->second.second, key);
+    }
+  };
+  absl::Status AddToBatch(const WriteOp& op, const absl::flat_hash_set<std::string>& written,
+                          rocksdb::WriteBatch* b, std::string* buf, DeletedRanges* deleted);
+  // Point-deletes every stored key starting with `prefix` (a range deletion per
+  // instance would leave range tombstones that every later read pays for).
+  absl::Status DeleteStoredPrefix(const std::string& prefix, rocksdb::WriteBatch* b);
+  // Records deleted ranges; wakes CompactLoop once max(compact_after_, every instance
+  // deleted before the last compaction) were deleted since: a compaction rewrites the
+  // level-0 files whatever the range, so their number grows with log(deleted) only.
+  void NoteDeleted(const DeletedRanges& d);
+  // The background thread: compacts the index ranges purges deleted in, so that index
+  // scans (queries, the next purge, retention) do not step over their tombstones.
+  void CompactLoop();
 
-  // Calls fn(key, value) for every key starting with `prefix`, in order.
+  // Calls fn(key, value) for every key starting with `prefix`, in order. The iterator
+  // is bounded by the prefix: it never steps over deleted keys beyond it.
   template <typename Fn>
   absl::Status Scan(const std::string& prefix, Fn fn) {
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+    const std::string end = keys::PrefixEnd(prefix);
+    rocksdb::Slice upper(end);
+    rocksdb::ReadOptions ro;
+    ro.iterate_upper_bound = &upper;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro));
     for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
       RETURN_IF_ERROR(fn(it->key(), it->value()));
     }
@@ -289,7 +352,61 @@ class RocksDbBackend : public Backend {
   absl::Mutex mu_;
   absl::Status sticky_ ABSL_GUARDED_BY(mu_);
   std::atomic<uint64_t> written_bytes_{0};
+  const size_t compact_after_;
+  absl::Mutex compact_mu_;
+  bool stopping_ ABSL_GUARDED_BY(compact_mu_) = false;
+  DeletedRanges to_compact_ ABSL_GUARDED_BY(compact_mu_);
+  size_t compacted_ ABSL_GUARDED_BY(compact_mu_) = 0;  // instances deleted before the last
+  std::thread compactor_;  // last: started once every other member is constructed
 };
+
+absl::Status RocksDbBackend::DeleteStoredPrefix(const std::string& prefix,
+                                                rocksdb::WriteBatch* b) {
+  return Scan(prefix, [&](const rocksdb::Slice& k, const rocksdb::Slice&) {
+    b->Delete(k);
+    return absl::OkStatus();
+  });
+}
+
+void RocksDbBackend::NoteDeleted(const DeletedRanges& d) {
+  absl::MutexLock l(&compact_mu_);
+  to_compact_.count += d.count;
+  for (const auto& [prefix, range] : d.by_prefix) {
+    to_compact_.Add(prefix, range.first);
+    to_compact_.Add(prefix, range.second);
+  }
+}
+
+void RocksDbBackend::CompactLoop() {
+  while (true) {
+    DeletedRanges work;
+    {
+      absl::MutexLock l(&compact_mu_);
+      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(compact_mu_) {
+        return stopping_ || (compact_after_ > 0 &&
+                             to_compact_.count >= std::max(compact_after_, compacted_));
+      };
+      compact_mu_.Await(absl::Condition(&ready));
+      if (stopping_) return;
+      std::swap(work, to_compact_);
+      compacted_ += work.count;
+    }
+    const absl::Time t0 = absl::Now();
+    for (const auto& [prefix, range] : work.by_prefix) {
+      const std::string end = range.second + std::string(1, '\0');  // inclusive of the last
+      rocksdb::Slice begin(range.first), limit(end);
+      rocksdb::CompactRangeOptions co;
+      co.exclusive_manual_compaction = false;
+      rocksdb::Status s = db_->CompactRange(co, &begin, &limit);
+      if (!s.ok()) {
+        Logger("storage")->warn("compacting purged keys failed (reads may slow down): {}",
+                                s.ToString());
+      }
+    }
+    Logger("storage")->debug("compacted the keys of {} purged instances in {}", work.count,
+                             absl::FormatDuration(absl::Now() - t0));
+  }
+}
 
 void PutIndexes(rocksdb::WriteBatch* b, const std::string& id, const IndexedFields& f) {
   b->Put(keys::StatusIndex(f.status, f.created_us, id), "");
@@ -300,8 +417,10 @@ void DeleteIndexes(rocksdb::WriteBatch* b, const std::string& id, const IndexedF
   b->Delete(keys::CreatedIndex(f.created_us, id));
 }
 
-absl::Status RocksDbBackend::AddToBatch(const WriteOp& op, rocksdb::WriteBatch* b,
-                                        std::string* buf) {
+absl::Status RocksDbBackend::AddToBatch(const WriteOp& op,
+                                        const absl::flat_hash_set<std::string>& written,
+                                        rocksdb::WriteBatch* b, std::string* buf,
+                                        DeletedRanges* deleted) {
   buf->clear();
   if (auto* p = std::get_if<PutInstance>(&op)) {
     const std::string& id = p->record.instance_id();
@@ -313,12 +432,23 @@ absl::Status RocksDbBackend::AddToBatch(const WriteOp& op, rocksdb::WriteBatch* 
     p->record.SerializeToString(buf);
     b->Put(keys::Instance(id), *buf);
   } else if (auto* d = std::get_if<DeleteInstance>(&op)) {
-    DeleteIndexes(b, d->instance_id, d->previous);
-    b->Delete(keys::Instance(d->instance_id));
-    const std::string h = keys::HistoryPrefix(d->instance_id);
-    b->DeleteRange(h, keys::PrefixEnd(h));
-    const std::string q = keys::InboxPrefix(d->instance_id);
-    b->DeleteRange(q, keys::PrefixEnd(q));
+    const std::string& id = d->instance_id;
+    DeleteIndexes(b, id, d->previous);
+    b->Delete(keys::Instance(id));
+    ++deleted->count;
+    deleted->Add(keys::StatusIndexPrefix(d->previous.status),
+                 keys::StatusIndex(d->previous.status, d->previous.created_us, id));
+    deleted->Add(std::string(1, keys::kCreatedIndex),
+                 keys::CreatedIndex(d->previous.created_us, id));
+    const std::string h = keys::HistoryPrefix(id);
+    const std::string q = keys::InboxPrefix(id);
+    if (written.contains(id)) {
+      b->DeleteRange(h, keys::PrefixEnd(h));
+      b->DeleteRange(q, keys::PrefixEnd(q));
+    } else {
+      RETURN_IF_ERROR(DeleteStoredPrefix(h, b));
+      RETURN_IF_ERROR(DeleteStoredPrefix(q, b));
+    }
   } else if (auto* a = std::get_if<AppendHistory>(&op)) {
     HistoryChunk chunk;
     for (const auto& e : a->events) *chunk.add_events() = e;
@@ -384,8 +514,12 @@ absl::StatusOr<InstancePage> RocksDbBackend::QueryInstances(const InstanceFilter
     return true;
   };
   if (by_prefix) {
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
     const std::string prefix = keys::Instance(f.id_prefix);
+    const std::string end = keys::PrefixEnd(prefix);
+    rocksdb::Slice upper(end);
+    rocksdb::ReadOptions ro;
+    ro.iterate_upper_bound = &upper;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro));
     // The token is a position (ids after it); one not made by this query may point
     // before the prefix range: start no earlier than the range, as the model does.
     it->Seek(token ? std::max(keys::Instance(token->id), prefix) : prefix);
@@ -415,8 +549,18 @@ absl::StatusOr<InstancePage> RocksDbBackend::QueryInstances(const InstanceFilter
   int64_t start_us = f.created_from ? core::ToMicros(*f.created_from) : INT64_MIN;
   if (token) start_us = std::max(start_us, token->created_us);
   const int64_t end_us = f.created_to ? core::ToMicros(*f.created_to) : INT64_MAX;
+  std::vector<std::string> ends;  // iterate_upper_bound slices point into it: sized first
+  ends.reserve(prefixes.size());
+  std::vector<rocksdb::Slice> uppers;
+  uppers.reserve(prefixes.size());
   for (const auto& p : prefixes) {
-    IndexCursor c{std::unique_ptr<rocksdb::Iterator>(db_->NewIterator(rocksdb::ReadOptions())), p};
+    std::string end = p;
+    keys::PutI64(&end, end_us);
+    ends.push_back(keys::PrefixEnd(std::move(end)));  // past every id at created end_us
+    uppers.emplace_back(ends.back());
+    rocksdb::ReadOptions ro;
+    ro.iterate_upper_bound = &uppers.back();
+    IndexCursor c{std::unique_ptr<rocksdb::Iterator>(db_->NewIterator(ro)), p};
     std::string seek = p;
     keys::PutI64(&seek, start_us);
     c.it->Seek(seek);
@@ -464,8 +608,16 @@ absl::StatusOr<std::unique_ptr<Backend>> OpenRocksDbBackend(const RocksDbOptions
   RETURN_IF_ERROR(CheckFreeSpace(options.path, options.min_free_disk_bytes));
   opts.IncreaseParallelism(2);
   opts.compression = rocksdb::kNoCompression;
+  // SST files written with many deletions (purges) are compacted soon, dropping the
+  // tombstones that index scans would otherwise step over.
+  opts.table_properties_collector_factories.emplace_back(
+      rocksdb::NewCompactOnDeletionCollectorFactory(16384, 8192));
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  // Index blocks live in the block cache (bounded) instead of beside it, where they
+  // grow with the size of the store (and so with the number of finished instances).
+  table.cache_index_and_filter_blocks = true;
+  table.pin_l0_filter_and_index_blocks_in_cache = true;
   opts.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   rocksdb::DB* raw = nullptr;
   RETURN_IF_ERROR(FromRocks(rocksdb::DB::Open(opts, options.path, &raw),

@@ -7,7 +7,13 @@
 // assertions and aborts on some writes after a full disk.
 // Corruption found at open (CURRENT, MANIFEST, a WAL record that is not the torn tail
 // of an unacknowledged write) fails the open with DATA_LOSS instead of dropping data.
+// Destroying the backend (a clean stop) flushes the memtables: start-up then replays no
+// WAL (after a crash it replays at most a write buffer's worth).
 // RocksDB's info log goes to the "rocksdb" spdlog logger, not a LOG file.
+// Purges (DeleteInstance) point-delete the instance's keys (no range tombstone per
+// instance: RocksDB's reads slow down with their number) and a background thread
+// compacts the deleted index ranges (see `compact_after_deletes`), so a scan of an
+// index does not step over the tombstones of earlier purges for long.
 // Thread-safe.
 #ifndef TASKHUB_SERVER_STORAGE_ROCKSDB_ROCKSDB_BACKEND_H_
 #define TASKHUB_SERVER_STORAGE_ROCKSDB_ROCKSDB_BACKEND_H_
@@ -30,6 +36,10 @@ struct RocksDbOptions {
   uint64_t min_free_disk_bytes = 0;  // refuse writes below this much free space (0: never)
   rocksdb::Env* env = nullptr;       // tests inject faults here; null: the default Env
   size_t write_buffer_bytes = 0;     // memtable size before a flush (0: RocksDB's 64 MiB)
+  // After this many instances were deleted (purges; then after as many as were deleted
+  // before), a background thread compacts the index ranges they were deleted from
+  // (0: never).
+  size_t compact_after_deletes = 20000;
 };
 
 // Opens (creating if needed) the store at `options.path`. FAILED_PRECONDITION if the
