@@ -6,6 +6,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "server/daemon/config_notify.h"
 #include "server/engine/engine.h"
 
 namespace taskhub::daemon {
@@ -36,6 +37,7 @@ struct Config {
   // and at exit; only for a store that counts them (azure).
   std::string storage_stats_file;
   engine::EngineOptions engine;
+  NotificationConfig notifications;  // --notification-* (config_notify.h)
 };
 
 // Parses argv (and the environment). Returns the config, or an error whose message
