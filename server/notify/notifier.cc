@@ -92,7 +92,8 @@ void Notifier::Enqueue(uint64_t seq, store::Notification n) {
     dead_[seq] = std::move(n);
     return;
   }
-  Queue& q = queues_[{n.webhook(), n.instance_id()}];
+  const QueueKey key{n.webhook(), n.instance_id()};
+  Queue& q = queues_[key];
   Entry e;
   e.seq = seq;
   e.n = std::move(n);
@@ -101,7 +102,18 @@ void Notifier::Enqueue(uint64_t seq, store::Notification n) {
                              [](uint64_t s, const Entry& x) { return s < x.seq; });
   if (q.in_flight && it == q.entries.begin()) ++it;  // never in front of the one in flight
   q.entries.insert(it, std::move(e));
+  Reschedule(key, q);
   cv_.Signal();
+}
+
+void Notifier::Reschedule(const QueueKey& key, Queue& q) {
+  std::optional<absl::Time> want;
+  if (!q.in_flight && !q.entries.empty()) want = q.entries.front().next_attempt;
+  if (q.scheduled == want) return;
+  if (q.scheduled) schedule_.erase({*q.scheduled, key});
+  if (want) schedule_.insert({*want, key});
+  q.scheduled = want;
+  if (!q.in_flight && q.entries.empty()) queues_.erase(key);
 }
 
 void Notifier::Committed(std::vector<storage::NotificationItem> rows) {
@@ -122,23 +134,16 @@ void Notifier::Recovered(std::vector<storage::NotificationItem> rows) {
 
 std::optional<Notifier::QueueKey> Notifier::TakeReady(absl::Time now, absl::Time* wake) {
   *wake = absl::InfiniteFuture();
-  for (auto it = queues_.begin(); it != queues_.end();) {
-    Queue& q = it->second;
-    if (q.entries.empty() && !q.in_flight) {
-      it = queues_.erase(it);
-      continue;
-    }
-    if (!q.in_flight && !q.entries.empty()) {
-      const absl::Time due = q.entries.front().next_attempt;
-      if (due <= now) {
-        q.in_flight = true;
-        return it->first;
-      }
-      *wake = std::min(*wake, due);
-    }
-    ++it;
+  if (schedule_.empty()) return std::nullopt;
+  const auto [due, key] = *schedule_.begin();
+  if (due > now) {
+    *wake = due;
+    return std::nullopt;
   }
-  return std::nullopt;
+  Queue& q = queues_[key];
+  q.in_flight = true;
+  Reschedule(key, q);  // out of schedule_ while in flight
+  return key;
 }
 
 void Notifier::Run() {
@@ -233,6 +238,7 @@ void Notifier::Finish(const QueueKey& key, absl::Status result) {
                 absl::FormatDuration(e.next_attempt - now), result.ToString());
     }
   }
+  Reschedule(key, q);
   cv_.Signal();
 }
 

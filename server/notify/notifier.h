@@ -26,6 +26,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -103,8 +104,13 @@ class Notifier : public engine::LifecycleSink {
   struct Queue {
     std::deque<Entry> entries;  // by seq
     bool in_flight = false;     // its head is being posted
+    std::optional<absl::Time> scheduled;  // its entry in schedule_ (head's next attempt)
   };
   using QueueKey = std::pair<std::string, std::string>;  // (webhook URL, instance id)
+
+  // Keeps schedule_ in step with `q`'s head: scheduled when it has one not in flight;
+  // drops an empty idle queue. May invalidate `q`.
+  void Reschedule(const QueueKey& key, Queue& q) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // One row per webhook that wants event `name` of `rec` (one event id for all).
   void AddRows(const store::InstanceRecord& rec, const std::string& name, absl::Time now,
@@ -130,6 +136,8 @@ class Notifier : public engine::LifecycleSink {
   absl::CondVar cv_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::map<QueueKey, Queue> queues_ ABSL_GUARDED_BY(mu_);
+  // The queues with a head to post, by its next attempt (no scan of all queues).
+  std::set<std::pair<absl::Time, QueueKey>> schedule_ ABSL_GUARDED_BY(mu_);
   std::map<uint64_t, store::Notification> dead_ ABSL_GUARDED_BY(mu_);
   Counts counts_ ABSL_GUARDED_BY(mu_);
   std::vector<std::thread> threads_;

@@ -220,3 +220,20 @@ def test_dead_letters_survive_restart_and_cli_retry_replays(request, receiver, s
     bad = subprocess.run([str(cli_binary()), "--address", srv.address, "notifications", "retry",
                           "999999"], capture_output=True, text=True, timeout=60)
     assert bad.returncode != 0 and "999999" in bad.stderr
+
+
+def test_admin_service_needs_the_admin_role(tmp_path, server_factory):
+    tokens = tmp_path / "tokens"
+    tokens.write_text("tok-client-0123456789abcdef client\ntok-admin-0123456789abcdef admin\n")
+    tokens.chmod(0o600)
+    srv = server_factory("--auth-tokens", str(tokens))
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([str(cli_binary()), "--address", srv.address, *args],
+                              capture_output=True, text=True, timeout=60)
+
+    denied = run("--token", "tok-client-0123456789abcdef", "notifications", "failed")
+    assert denied.returncode != 0 and "admin" in denied.stderr.lower(), denied.stderr
+    assert run("notifications", "failed").returncode != 0  # no token
+    ok = run("--token", "tok-admin-0123456789abcdef", "notifications", "failed", "-o", "json")
+    assert ok.returncode == 0 and json.loads(ok.stdout) == [], ok.stderr
