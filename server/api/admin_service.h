@@ -17,9 +17,9 @@ class AdminService final : public taskhub::admin::v1::TaskHubAdmin::Service {
   AdminService(notify::Notifier* notifier, const auth::Authorizer* auth)
       : notifier_(notifier), auth_(auth) {}
 
-  grpc::Status ListFailedNotifications(
-      grpc::ServerContext* ctx, const admin::v1::ListFailedNotificationsRequest* req,
-      admin::v1::ListFailedNotificationsResponse* resp) override;
+  grpc::Status ListFailedNotifications(grpc::ServerContext* ctx,
+                                       const admin::v1::ListFailedNotificationsRequest* req,
+                                       admin::v1::ListFailedNotificationsResponse* resp) override;
   grpc::Status RetryNotifications(grpc::ServerContext* ctx,
                                   const admin::v1::RetryNotificationsRequest* req,
                                   admin::v1::RetryNotificationsResponse* resp) override;

@@ -26,8 +26,7 @@ void AddNotificationFlags(CLI::App& app, NotificationConfig& n) {
                  "Cap of the retry delay of a failed delivery")
       ->envname("TASKHUB_NOTIFICATION_MAX_BACKOFF_SECONDS")
       ->check(CLI::PositiveNumber);
-  app.add_option("--notification-timeout-seconds", n.timeout_s,
-                 "Timeout of one webhook POST")
+  app.add_option("--notification-timeout-seconds", n.timeout_s, "Timeout of one webhook POST")
       ->envname("TASKHUB_NOTIFICATION_TIMEOUT_SECONDS")
       ->check(CLI::PositiveNumber);
 }

@@ -20,15 +20,24 @@ std::string Rfc3339(const google::protobuf::Timestamp& ts) {
 
 std::string StatusName(int status) {
   switch (status) {
-    case ORCHESTRATION_STATUS_RUNNING: return "Running";
-    case ORCHESTRATION_STATUS_COMPLETED: return "Completed";
-    case ORCHESTRATION_STATUS_CONTINUED_AS_NEW: return "ContinuedAsNew";
-    case ORCHESTRATION_STATUS_FAILED: return "Failed";
-    case ORCHESTRATION_STATUS_CANCELED: return "Canceled";
-    case ORCHESTRATION_STATUS_TERMINATED: return "Terminated";
-    case ORCHESTRATION_STATUS_PENDING: return "Pending";
-    case ORCHESTRATION_STATUS_SUSPENDED: return "Suspended";
-    default: return "Unknown";
+    case ORCHESTRATION_STATUS_RUNNING:
+      return "Running";
+    case ORCHESTRATION_STATUS_COMPLETED:
+      return "Completed";
+    case ORCHESTRATION_STATUS_CONTINUED_AS_NEW:
+      return "ContinuedAsNew";
+    case ORCHESTRATION_STATUS_FAILED:
+      return "Failed";
+    case ORCHESTRATION_STATUS_CANCELED:
+      return "Canceled";
+    case ORCHESTRATION_STATUS_TERMINATED:
+      return "Terminated";
+    case ORCHESTRATION_STATUS_PENDING:
+      return "Pending";
+    case ORCHESTRATION_STATUS_SUSPENDED:
+      return "Suspended";
+    default:
+      return "Unknown";
   }
 }
 
@@ -63,8 +72,8 @@ std::string Signature(const std::string& secret, const std::string& body) {
   unsigned int len = 0;
   HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
        reinterpret_cast<const unsigned char*>(body.data()), body.size(), mac, &len);
-  return "sha256=" + absl::BytesToHexString(
-                         absl::string_view(reinterpret_cast<const char*>(mac), len));
+  return "sha256=" +
+         absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(mac), len));
 }
 
 }  // namespace taskhub::notify

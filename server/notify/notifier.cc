@@ -186,7 +186,8 @@ absl::Status Notifier::Post(const store::Notification& n) {
   req.headers = w->headers;
   req.headers.emplace_back("Content-Type", kContentType);
   req.headers.emplace_back("ce-id", n.event_id());  // also in the body; eases dedup
-  if (!w->secret.empty()) req.headers.emplace_back(kSignatureHeader, Signature(w->secret, req.body));
+  if (!w->secret.empty())
+    req.headers.emplace_back(kSignatureHeader, Signature(w->secret, req.body));
   absl::StatusOr<azure::HttpResponse> resp = http_->Send(req);
   if (!resp.ok()) return resp.status();
   if (resp->status < 200 || resp->status > 299) {
@@ -234,8 +235,7 @@ void Notifier::Finish(const QueueKey& key, absl::Status result) {
       e.next_attempt = now + Backoff(e.attempts);
       log->warn("delivery of {} of instance '{}'{} to {} failed (attempt {}), retrying in {}: {}",
                 e.n.type(), e.n.instance_id(), core::TraceNote(e.n.trace_parent()), key.first,
-                e.attempts,
-                absl::FormatDuration(e.next_attempt - now), result.ToString());
+                e.attempts, absl::FormatDuration(e.next_attempt - now), result.ToString());
     }
   }
   Reschedule(key, q);
@@ -249,7 +249,8 @@ void Notifier::Write(storage::WriteOp op, const char* what) {
   commit_(std::move(ws), [what](absl::Status st) {
     // At least once: a lost delete redelivers after a restart; a lost dead-letter mark
     // retries the row after a restart.
-    if (!st.ok()) Logger("notify")->warn("cannot {} of the notification outbox: {}", what, st.ToString());
+    if (!st.ok())
+      Logger("notify")->warn("cannot {} of the notification outbox: {}", what, st.ToString());
   });
 }
 

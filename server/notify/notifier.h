@@ -65,8 +65,7 @@ class Notifier : public engine::LifecycleSink {
   using CommitFn =
       std::function<void(storage::WriteSet ws, std::function<void(absl::Status)> done)>;
 
-  Notifier(NotifierOptions options, std::shared_ptr<azure::HttpTransport> http,
-           IdGenerator* ids);
+  Notifier(NotifierOptions options, std::shared_ptr<azure::HttpTransport> http, IdGenerator* ids);
   ~Notifier() override;  // Stop()s
 
   // Starts delivery (rows recovered or committed before are delivered from now on).
@@ -102,8 +101,8 @@ class Notifier : public engine::LifecycleSink {
     int attempts = 0;
   };
   struct Queue {
-    std::deque<Entry> entries;  // by seq
-    bool in_flight = false;     // its head is being posted
+    std::deque<Entry> entries;            // by seq
+    bool in_flight = false;               // its head is being posted
     std::optional<absl::Time> scheduled;  // its entry in schedule_ (head's next attempt)
   };
   using QueueKey = std::pair<std::string, std::string>;  // (webhook URL, instance id)

@@ -20,8 +20,10 @@ namespace {
 TEST(WebhookSpec, ParsesEveryKey) {
   const std::string path = ::testing::TempDir() + "/secret" + std::to_string(getpid());
   std::ofstream(path) << "s3cret\n";
-  auto w = ParseWebhookSpec("url=http://h:1/x, events=Completed|failed|taskhub.orchestration."
-                            "Started,secret-file=" + path + ",header=Authorization: Bearer t");
+  auto w = ParseWebhookSpec(
+      "url=http://h:1/x, events=Completed|failed|taskhub.orchestration."
+      "Started,secret-file=" +
+      path + ",header=Authorization: Bearer t");
   ASSERT_TRUE(w.ok()) << w.status();
   EXPECT_EQ(w->url, "http://h:1/x");
   EXPECT_EQ(w->events, (std::set<std::string>{"Completed", "Failed", "Started"}));
@@ -34,15 +36,16 @@ TEST(WebhookSpec, ParsesEveryKey) {
 }
 
 TEST(WebhookSpec, RejectsBadSpecsNamingThePart) {
-  EXPECT_NE(ParseWebhookSpec("events=Completed").status().message().find("url"),
-            std::string::npos);
+  EXPECT_NE(ParseWebhookSpec("events=Completed").status().message().find("url"), std::string::npos);
   EXPECT_NE(ParseWebhookSpec("url=ftp://x").status().message().find("http"), std::string::npos);
   EXPECT_NE(ParseWebhookSpec("url=http://x,events=Done").status().message().find("Done"),
             std::string::npos);
   EXPECT_NE(ParseWebhookSpec("url=http://x,colour=red").status().message().find("colour"),
             std::string::npos);
-  EXPECT_NE(ParseWebhookSpec("url=http://x,secret-file=/nonexistent/s").status().message().find(
-                "/nonexistent/s"),
+  EXPECT_NE(ParseWebhookSpec("url=http://x,secret-file=/nonexistent/s")
+                .status()
+                .message()
+                .find("/nonexistent/s"),
             std::string::npos);
   EXPECT_FALSE(ParseWebhookSpec("url=http://x,header=NoColon").ok());
 }
@@ -184,7 +187,7 @@ TEST_F(NotifierTest, RowsOnlyForOrchestrationStatusChangesTheWebhookWants) {
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_EQ(rows[0].type(), "taskhub.orchestration.Failed");
   EXPECT_LT(rows[0].reason().size(), 2100u);  // cut: rows stay small
-  rec.set_instance_id("@counter@k");  // entities report nothing
+  rec.set_instance_id("@counter@k");          // entities report nothing
   EXPECT_TRUE(notifier_->Rows(rec, ORCHESTRATION_STATUS_RUNNING, absl::Now()).empty());
 }
 
@@ -199,10 +202,9 @@ TEST_F(NotifierTest, RetriesKeepPerInstanceOrderAndDeleteDeliveredRows) {
   notifier_->Committed(std::move(rows));
   ASSERT_TRUE(WaitFor([](const auto& c) { return c.delivered == 4; }));
   EXPECT_EQ(http_->delivered(),
-            (std::vector<std::string>{"i1/taskhub.orchestration.Started",
-                                      "i1/taskhub.orchestration.Suspended",
-                                      "i1/taskhub.orchestration.Resumed",
-                                      "i1/taskhub.orchestration.Completed"}));
+            (std::vector<std::string>{
+                "i1/taskhub.orchestration.Started", "i1/taskhub.orchestration.Suspended",
+                "i1/taskhub.orchestration.Resumed", "i1/taskhub.orchestration.Completed"}));
   absl::MutexLock l(&mu_);
   ASSERT_EQ(writes_.size(), 4u);
   for (size_t i = 0; i < 4; ++i) {

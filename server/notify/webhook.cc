@@ -12,8 +12,8 @@
 namespace taskhub::notify {
 
 const std::vector<std::string>& EventNames() {
-  static const auto* names = new std::vector<std::string>{
-      "Started", "Completed", "Failed", "Terminated", "Suspended", "Resumed"};
+  static const auto* names = new std::vector<std::string>{"Started",    "Completed", "Failed",
+                                                          "Terminated", "Suspended", "Resumed"};
   return *names;
 }
 
@@ -52,7 +52,8 @@ absl::StatusOr<Webhook> ParseWebhookSpec(absl::string_view spec) {
     part = absl::StripAsciiWhitespace(part);
     const size_t eq = part.find('=');
     if (eq == absl::string_view::npos) {
-      return Bad(absl::StrCat("'", part, "' is not key=value (keys: url, events, secret-file, "
+      return Bad(absl::StrCat("'", part,
+                              "' is not key=value (keys: url, events, secret-file, "
                               "secret, header)"));
     }
     const absl::string_view key = part.substr(0, eq), value = part.substr(eq + 1);
@@ -68,8 +69,8 @@ absl::StatusOr<Webhook> ParseWebhookSpec(absl::string_view spec) {
         bool known = false;
         for (const auto& n : EventNames()) known |= absl::EqualsIgnoreCase(n, name);
         if (!known) {
-          return Bad(absl::StrCat("unknown event '", name, "' (known: ",
-                                  absl::StrJoin(EventNames(), "|"), ")"));
+          return Bad(absl::StrCat("unknown event '", name,
+                                  "' (known: ", absl::StrJoin(EventNames(), "|"), ")"));
         }
         for (const auto& n : EventNames()) {
           if (absl::EqualsIgnoreCase(n, name)) w.events.insert(n);
@@ -89,8 +90,8 @@ absl::StatusOr<Webhook> ParseWebhookSpec(absl::string_view spec) {
       w.headers.emplace_back(std::string(absl::StripAsciiWhitespace(value.substr(0, colon))),
                              std::string(absl::StripAsciiWhitespace(value.substr(colon + 1))));
     } else {
-      return Bad(absl::StrCat("unknown key '", key,
-                              "' (keys: url, events, secret-file, secret, header)"));
+      return Bad(
+          absl::StrCat("unknown key '", key, "' (keys: url, events, secret-file, secret, header)"));
     }
   }
   if (w.url.empty()) return Bad("url=... is required");

@@ -77,8 +77,9 @@ struct RetryArgs {
 absl::Status RunRetry(Context& ctx, const RetryArgs& a) {
   admin::v1::RetryNotificationsRequest req;
   if (a.all == !a.id.empty()) {
-    return absl::InvalidArgumentError("give a notification ID (from `taskhub notifications "
-                                      "failed`) or --all");
+    return absl::InvalidArgumentError(
+        "give a notification ID (from `taskhub notifications "
+        "failed`) or --all");
   }
   if (!a.all) {
     uint64_t id = 0;
