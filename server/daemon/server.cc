@@ -123,10 +123,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config) {
                                                                    s->authorizer_.get())
                                : std::make_unique<api::SidecarService>(s->engine_.get());
   s->admin_ = std::make_unique<api::AdminService>(s->notifier_.get(), s->authorizer_.get());
-  s->notifier_->Start([engine = s->engine_.get()](storage::WriteSet ws,
-                                                  std::function<void(absl::Status)> done) {
-    engine->CommitNotificationRows(std::move(ws), std::move(done));
-  });
+  s->notifier_->Start(
+      [engine = s->engine_.get()](storage::WriteSet ws, std::function<void(absl::Status)> done) {
+        engine->CommitNotificationRows(std::move(ws), std::move(done));
+      });
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
