@@ -46,6 +46,9 @@ echo "== C++ SDK samples, cross-language and resilience tests"
 "$venv/bin/python" -m pytest -q tests/sdk
 echo "== taskhub CLI tests"
 "$venv/bin/python" -m pytest -q tests/cli
+echo "== lifecycle notifications (webhooks, dead letters, kill -9) and trace context"
+"$venv/bin/python" -m pytest -q tests/notify
+TASKHUB_STORE=azure "$venv/bin/python" -m pytest -q tests/notify -k "kill9 or dead_letters"
 
 echo "== TLS and bearer tokens (Python, JS and C++ SDKs, CLI)"
 "$venv/bin/pip" install -q -r tests/security/requirements.txt && "$venv/bin/python" -m pytest -q tests/security

@@ -278,6 +278,7 @@ absl::StatusOr<core::SignalEntityCommand> Translate(const SignalEntityRequest& r
   c.input = Opt(req.has_input(), req.input());
   c.request_id = req.requestid();
   if (req.has_scheduledtime()) c.scheduled_time = core::FromProto(req.scheduledtime());
+  if (req.has_parenttracecontext()) c.parent_trace_context = req.parenttracecontext();
   return c;
 }
 

@@ -149,6 +149,7 @@ struct SignalEntityCommand {
   std::optional<std::string> input;
   std::string request_id;
   std::optional<absl::Time> scheduled_time;
+  std::optional<TraceContext> parent_trace_context;  // to the entity work item
 };
 
 // CompleteEntityTask: the worker's answer to an entity batch, correlated by the token.

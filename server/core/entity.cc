@@ -156,6 +156,7 @@ Transition SignalEntity(const InstanceState& state, const SignalEntityCommand& c
   s->set_operation(cmd.operation);
   if (cmd.input) s->mutable_input()->set_value(*cmd.input);
   s->mutable_targetinstanceid()->set_value(cmd.instance_id);
+  if (cmd.parent_trace_context) *s->mutable_parenttracecontext() = *cmd.parent_trace_context;
   if (cmd.scheduled_time && *cmd.scheduled_time > now) {
     *s->mutable_scheduledtime() = ToProto(*cmd.scheduled_time);
     Transition t = ForInstance(cmd.instance_id);

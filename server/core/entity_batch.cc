@@ -26,6 +26,10 @@ void BuildEntityWorkItem(const store::InstanceRecord& rec, const std::vector<His
       HistoryEvent* ev = req->add_operationrequests();
       *ev = op;
       ev->set_eventid(-1);
+      // V2 has no slot for it (the SDKs read none): taskhubd-internal, not sent.
+      if (ev->has_entityoperationsignaled()) {
+        ev->mutable_entityoperationsignaled()->clear_parenttracecontext();
+      }
     }
     return;
   }
@@ -44,6 +48,7 @@ void BuildEntityWorkItem(const store::InstanceRecord& rec, const std::vector<His
       o->set_operation(s.operation());
       o->set_requestid(s.requestid());
       if (s.has_input()) *o->mutable_input() = s.input();
+      if (s.has_parenttracecontext()) *o->mutable_tracecontext() = s.parenttracecontext();
     }
   }
 }
@@ -142,6 +147,7 @@ void SendAction(const OperationAction& a, absl::Time now, IdSource ids, Transiti
     sig->set_operation(s.name());
     if (s.has_input()) *sig->mutable_input() = s.input();
     sig->mutable_targetinstanceid()->set_value(target);
+    if (s.has_parenttracecontext()) *sig->mutable_parenttracecontext() = s.parenttracecontext();
     if (s.has_scheduledtime() && FromProto(s.scheduledtime()) > now) {
       *sig->mutable_scheduledtime() = s.scheduledtime();
       t->delayed.push_back(

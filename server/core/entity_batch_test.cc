@@ -4,6 +4,7 @@
 #include "gtest/gtest.h"
 #include "server/core/entity.h"
 #include "server/core/entity_test_support.h"
+#include "server/core/record.h"
 
 namespace taskhub::core {
 namespace {
@@ -120,6 +121,26 @@ struct BatchCase {
   size_t want_other_messages = 0;  // signals and starts sent now
   size_t want_delayed = 0;
 };
+
+// A signal's trace context (taskhubd-internal field of the queued event) goes to the V1
+// operation's traceContext and never leaves the server inside a V2 HistoryEvent.
+TEST(BuildEntityWorkItem, SignalTraceContext) {
+  HistoryEvent sig = Sig("r1", "add");
+  sig.mutable_entityoperationsignaled()->mutable_parenttracecontext()->set_traceparent("00-tp");
+  WorkItem v1, v2;
+  BuildEntityWorkItem(EntityRec("@counter@k", "5"), {sig}, true, &v1);
+  BuildEntityWorkItem(EntityRec("@counter@k", "5"), {sig}, false, &v2);
+  EXPECT_EQ(v1.entityrequest().operations(0).tracecontext().traceparent(), "00-tp");
+  EXPECT_FALSE(
+      v2.entityrequestv2().operationrequests(0).entityoperationsignaled().has_parenttracecontext());
+}
+
+TEST(TraceNote, TraceIdOfAW3cTraceparent) {
+  EXPECT_EQ(TraceNote("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"),
+            " [trace 0af7651916cd43dd8448eb211c80319c]");
+  EXPECT_EQ(TraceNote(""), "");
+  EXPECT_EQ(TraceNote("garbage"), "");
+}
 
 TEST(CompleteEntityBatch, Table) {
   const std::vector<HistoryEvent> q3 = {Sig("r1"), Call("o", "r2", "oe"), Sig("r3")};

@@ -100,7 +100,7 @@ TEST(SignalEntity, Table) {
       for (const auto& r : c.recent) rec.mutable_entity()->add_recent_request_ids(r);
       SetUpEntity(&f, rec, c.queue);
     }
-    SignalEntityCommand cmd{"@counter@k", "add", "1", "r1", std::nullopt};
+    SignalEntityCommand cmd{"@counter@k", "add", "1", "r1", std::nullopt, std::nullopt};
     if (c.scheduled) cmd.scheduled_time = kNow + *c.scheduled;
     Transition t = SignalEntity(f.State(), cmd, kNow, [&] { return f.NewId(); });
     EXPECT_TRUE(t.reply.ok());
@@ -150,7 +150,7 @@ TEST(SignalEntity, RecentRequestIdsAreCapped) {
     rec.mutable_entity()->add_recent_request_ids("old" + std::to_string(i));
   }
   SetUpEntity(&f, rec, {});
-  SignalEntityCommand cmd{"@counter@k", "add", std::nullopt, "new", std::nullopt};
+  SignalEntityCommand cmd{"@counter@k", "add", std::nullopt, "new", std::nullopt, std::nullopt};
   Transition t = SignalEntity(f.State(), cmd, kNow, [&] { return f.NewId(); });
   ASSERT_TRUE(t.record.has_value());
   const auto& recent = t.record->entity().recent_request_ids();

@@ -27,8 +27,15 @@ NewInstance BuildInstance(const InstanceSpec& spec, absl::Time now) {
   if (spec.parent_trace_context) {
     *out.start.mutable_executionstarted()->mutable_parenttracecontext() =
         *spec.parent_trace_context;
+    out.record.set_trace_parent(spec.parent_trace_context->traceparent());
   }
   return out;
+}
+
+std::string TraceNote(const std::string& traceparent) {
+  // version "-" trace-id (32 hex) "-" parent-id (16 hex) "-" flags (2 hex)
+  if (traceparent.size() < 55 || traceparent[2] != '-' || traceparent[35] != '-') return "";
+  return " [trace " + traceparent.substr(3, 32) + "]";
 }
 
 void SetExecutionId(NewInstance& instance, const std::string& execution_id) {

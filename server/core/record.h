@@ -39,6 +39,10 @@ NewInstance BuildInstance(const InstanceSpec& spec, absl::Time now);
 // Sets the execution id of a built instance (record and executionStarted event).
 void SetExecutionId(NewInstance& instance, const std::string& execution_id);
 
+// For log lines about an instance: " [trace <32-hex trace id>]" when `traceparent` is a
+// W3C traceparent ("00-<trace id>-<span id>-<flags>"), else "".
+std::string TraceNote(const std::string& traceparent);
+
 }  // namespace taskhub::core
 
 #endif  // TASKHUB_SERVER_CORE_RECORD_H_

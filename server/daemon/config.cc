@@ -174,6 +174,7 @@ absl::StatusOr<Config> ParseConfig(int argc, char** argv, int* exit_code) {
       ->envname("TASKHUB_RETENTION_RATE")
       ->check(CLI::Range(1, 1000000));
   AddHttpFlags(app, c);
+  AddNotificationFlags(app, c.notifications);
   ParsedArgs parsed;
   if (absl::Status st = ParseArgsEnvAndFile(app, argc, argv, config_option, &parsed, exit_code);
       !st.ok()) {

@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "server/daemon/config_file.h"
+#include "server/daemon/config_notify.h"
 #include "server/engine/engine.h"
 
 namespace CLI {
@@ -55,6 +56,7 @@ struct Config {
   std::string http_listen;
   std::string http_public_base_url;
   std::string http_port_file;  // written with the bound HTTP port once serving
+  NotificationConfig notifications;  // --notification-* (config_notify.h)
 };
 
 // Adds the --http-* flags (config_http.cc).

@@ -92,6 +92,28 @@ void LogBuildInfo(const Config& config, int port, int http_port, int store_parti
                          absl::StrJoin(listening, ", "));
 }
 
+// Lifecycle notifications: the webhooks of --notification-webhook (a notifier with
+// none still lists and retries dead-lettered rows of an earlier configuration).
+absl::StatusOr<std::unique_ptr<notify::Notifier>> MakeNotifier(const Config& config) {
+  const NotificationConfig& c = config.notifications;
+  notify::NotifierOptions o;
+  for (const std::string& spec : c.webhooks) {
+    ASSIGN_OR_RETURN(notify::Webhook w, notify::ParseWebhookSpec(spec));
+    Logger("notify")->info("lifecycle notifications to {} (events: {}, {})", w.url,
+                           w.events.empty() ? "all" : absl::StrJoin(w.events, "|"),
+                           w.secret.empty() ? "unsigned" : "HMAC-SHA256 signed");
+    o.webhooks.push_back(std::move(w));
+  }
+  o.source = absl::StrCat("taskhubd/", config.task_hub);
+  o.max_attempts = c.max_attempts;
+  o.max_age = absl::Seconds(c.max_age_s);
+  o.initial_backoff = absl::Milliseconds(c.initial_backoff_ms);
+  o.max_backoff = absl::Seconds(c.max_backoff_s);
+  o.request_timeout = absl::Seconds(c.timeout_s);
+  return std::make_unique<notify::Notifier>(std::move(o), azure::MakeCurlTransport(),
+                                            IdGenerator::Random());
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config) {
@@ -120,19 +142,27 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config) {
     opts.min_free_disk_bytes = config.min_free_disk_bytes;
     ASSIGN_OR_RETURN(s->backend_, storage::OpenRocksDbBackend(opts));
   }
+  ASSIGN_OR_RETURN(s->notifier_, MakeNotifier(config));
   engine::EngineOptions engine_options = config.engine;
+  engine_options.lifecycle_sink = s->notifier_.get();
   engine_options.on_store_failure = [srv = s.get()](const absl::Status&) { srv->OnStoreFailure(); };
   ASSIGN_OR_RETURN(s->engine_, engine::Engine::Create(s->backend_.get(), Clock::Real(),
                                                       IdGenerator::Random(), engine_options));
   s->service_ = s->authorizer_ ? api::NewAuthorizedSidecarService(s->engine_.get(),
                                                                    s->authorizer_.get())
                                : std::make_unique<api::SidecarService>(s->engine_.get());
+  s->admin_ = std::make_unique<api::AdminService>(s->notifier_.get(), s->authorizer_.get());
+  s->notifier_->Start(
+      [engine = s->engine_.get()](storage::WriteSet ws, std::function<void(absl::Status)> done) {
+        engine->CommitNotificationRows(std::move(ws), std::move(done));
+      });
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   builder.AddListeningPort(config.listen, credentials, &s->port_);
   builder.RegisterService(s->service_.get());
+  builder.RegisterService(s->admin_.get());
   builder.SetMaxReceiveMessageSize(static_cast<int>(
       std::min<size_t>(config.max_message_bytes, std::numeric_limits<int>::max())));
   builder.SetMaxSendMessageSize(-1);
@@ -252,6 +282,7 @@ void Server::Shutdown(absl::Duration deadline) {
     grpc->Shutdown(std::chrono::system_clock::now() +
                    std::chrono::milliseconds(absl::ToInt64Milliseconds(deadline)));
   }
+  if (notifier_ != nullptr) notifier_->Stop();  // a POST in progress ends first
   if (engine_ != nullptr) engine_->Stop();  // finishes queued commits
   if (stats_file_ != nullptr) stats_file_->Stop();  // the final counts
   if (azure_ != nullptr) {

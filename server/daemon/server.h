@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "grpcpp/server.h"
+#include "server/api/admin_service.h"
 #include "server/api/auth.h"
 #include "server/api/sidecar_service.h"
 #include "server/daemon/config.h"
@@ -43,7 +44,10 @@ class Server {
   std::unique_ptr<storage::Backend> backend_;
   storage::AzureBackend* azure_ = nullptr;  // backend_ when --store azure
   std::unique_ptr<StatsFile> stats_file_;   // --storage-stats-file
+  // Before engine_: the engine calls it until it is destroyed (lifecycle_sink.h).
+  std::unique_ptr<notify::Notifier> notifier_;
   std::unique_ptr<engine::Engine> engine_;
+  std::unique_ptr<api::AdminService> admin_;
   std::unique_ptr<api::SidecarService> service_;
   absl::Mutex health_mu_;  // guards setting grpc_ and the health status
   std::unique_ptr<grpc::Server> grpc_;  // set once in Start(), under health_mu_

@@ -62,6 +62,7 @@ absl::Status Engine::Recover() {
   for (const auto& a : st.activities) seq = std::max(seq, a.seq);
   for (const auto& t : st.timers) seq = std::max(seq, t.seq);
   for (const auto& m : st.messages) seq = std::max(seq, m.seq);
+  for (const auto& n : st.notifications) seq = std::max(seq, n.seq);
   seq_ = seq;
   const size_t live = st.live_instances.size(), inbox = st.inbox.size(), timers = st.timers.size();
   // Split by partition first: each partition takes (moves) its own items.
@@ -80,6 +81,7 @@ absl::Status Engine::Recover() {
     parts[PartitionIndex(id)].timers.push_back(std::move(t));
   }
   for (size_t i = 0; i < partitions_.size(); ++i) partitions_[i]->Recover(parts[i]);
+  RecoverNotifications(st);
   // Messages between partitions that were never taken, in the order they were sent.
   const size_t undelivered = st.messages.size();
   for (auto& m : st.messages) {

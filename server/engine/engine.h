@@ -173,7 +173,14 @@ class Engine {
   // After it the Engine may only be destroyed.
   void CrashForTesting();
 
+  // --- Lifecycle notifications (engine_notify.cc; lifecycle_sink.h) --------------
+  // Commits the sink's outbox updates (PutNotification / DeleteNotification only) in
+  // order with every other write; `done` gets the commit's status.
+  void CommitNotificationRows(storage::WriteSet ws, Done done);
+
  private:
+  // Hands the stored notification rows to the sink (Recover; engine_notify.cc).
+  void RecoverNotifications(storage::RecoveryState& st);
   Engine(storage::Backend* backend, Clock* clock, IdGenerator* ids, EngineOptions options);
   absl::Status Recover();
   size_t PartitionIndex(const std::string& instance_id) const;

@@ -14,6 +14,8 @@
 
 namespace taskhub::engine {
 
+class LifecycleSink;  // lifecycle_sink.h
+
 struct EngineOptions {
   size_t max_payload_bytes = 16 << 20;                    // per payload (input, result, event data)
   absl::Duration orchestration_lease = absl::Minutes(5);  // episode completion deadline
@@ -67,6 +69,9 @@ struct EngineOptions {
   // Seeds the completion-token generator (0: OS entropy), so that a run with the same
   // seed issues the same tokens.
   uint64_t token_seed = 0;
+  // Lifecycle notifications (server/engine/lifecycle_sink.h); null: none. Not owned;
+  // outlives the engine.
+  LifecycleSink* lifecycle_sink = nullptr;
 };
 
 using Done = absl::AnyInvocable<void(absl::Status)>;

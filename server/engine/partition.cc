@@ -8,6 +8,7 @@
 #include "server/common/logging.h"
 #include "server/common/status_macros.h"
 #include "server/core/entity.h"
+#include "server/core/record.h"
 #include "server/engine/partition_internal.h"
 
 namespace taskhub::engine {
@@ -126,6 +127,7 @@ std::vector<Partition::Found> Partition::Lookup(const std::vector<std::string>& 
 // --- batching -------------------------------------------------------------------
 
 void Partition::PutRecord(Batch& b, Live& live) {
+  NoteLifecycle(b, live);
   b.ws.ops.push_back(storage::PutInstance{live.rec, live.stored});
   live.stored = storage::IndexedFields::Of(live.rec);
   b.changed.push_back(live.rec);
@@ -190,6 +192,7 @@ void Partition::AfterCommit(Batch& b, absl::Status st) {
   }
   if (st.ok()) {
     for (const auto& rec : b.changed) ctx_.waiters->Notify(rec);
+    NotifyCommitted(b);
   }
   for (auto& d : b.done) d(st);
 }
@@ -324,8 +327,8 @@ void Partition::LoadHistory(Live& live) {
                                            live->rec.history_size()));
     }
     if (!h.ok()) {
-      Logger("engine")->error("cannot load history of '{}': {}; retrying", id,
-                              h.status().ToString());
+      Logger("engine")->error("cannot load history of '{}'{}: {}; retrying", id,
+                              core::TraceNote(live->rec.trace_parent()), h.status().ToString());
       WakeAt(*live, ctx_.clock->Now() + AbandonDelay(++live->abandons));
       return;
     }

@@ -268,6 +268,12 @@ class Partition {
   // Applies the pending termination of `live` (its history is loaded).
   void TerminateNow(Live& live) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
+  // --- lifecycle notifications (partition_notify.cc; lifecycle_sink.h) ---
+  // The sink's outbox rows for the record write of `live` (before live.stored moves).
+  void NoteLifecycle(Batch& b, const Live& live) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // After the commit of `b`: hands its rows to the sink.
+  void NotifyCommitted(Batch& b) ABSL_LOCKS_EXCLUDED(mu_);
+
   // --- applying lifecycle transitions (partition_apply.cc) ---
   // The pure core's view of an instance.
   static core::InstanceState StateOf(const Live& live);

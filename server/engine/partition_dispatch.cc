@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "server/common/logging.h"
 #include "server/core/entity.h"
+#include "server/core/record.h"
 #include "server/engine/partition.h"
 #include "server/engine/partition_internal.h"
 
@@ -151,7 +152,8 @@ void Partition::ScheduleLease(Live& live, absl::Time deadline, const char* what)
         absl::MutexLock l(&mu_);
         Live* lv = FindLive(id);
         if (lv == nullptr || lv->token != token) return;
-        Logger("engine")->warn("{} of '{}' not completed within the lease; redelivering", what, id);
+        Logger("engine")->warn("{} of '{}'{} not completed within the lease; redelivering", what,
+                               id, core::TraceNote(lv->rec.trace_parent()));
         ReleaseOrchestration(*lv, AbandonDelay(++lv->abandons), WorkOutcome::kLeaseExpired);
         PumpLocked();
       });
@@ -171,7 +173,10 @@ bool Partition::TryDispatchActivity(Activity& act) {
           absl::MutexLock l(&mu_);
           auto it = activities_.find(seq);
           if (it == activities_.end() || it->second->token != token) return;
-          Logger("engine")->warn("activity task {} not completed within the lease", seq);
+          Logger("engine")->warn(
+              "activity task {} of '{}'{} not completed within the lease", seq,
+              it->second->task.instance_id(),
+              core::TraceNote(it->second->task.request().parenttracecontext().traceparent()));
           ReleaseActivity(*it->second, AbandonDelay(++it->second->abandons),
                           WorkOutcome::kLeaseExpired);
           PumpLocked();

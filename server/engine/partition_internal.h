@@ -58,6 +58,7 @@ struct Partition::Batch {
   std::vector<std::pair<std::string, uint64_t>> pending_clear;  // (id, gen)
   std::vector<std::string> flushed;   // instances whose `unflushed` to decrement
   std::vector<RemoteMessage> outbox;  // for other partitions, after the commit
+  std::vector<storage::NotificationItem> notifications;  // for the LifecycleSink, after it
   std::vector<Done> done;
   uint64_t hub_gen = 0;  // Partition::hub_gen_ when submitted
 };

@@ -5,6 +5,7 @@
 #include "server/common/logging.h"
 #include "server/common/status_macros.h"
 #include "server/core/history.h"
+#include "server/core/record.h"
 #include "server/engine/partition.h"
 #include "server/engine/partition_internal.h"
 
@@ -103,7 +104,8 @@ absl::Status Partition::CompleteOrchestrationLocked(const core::EpisodeResultCom
       [this] { return ctx_.ids->NewId(); }, Limits());
   const absl::Status reply = t.reply;
   if (!reply.ok()) {
-    Logger("engine")->warn("orchestration '{}': invalid response: {}", id, reply.ToString());
+    Logger("engine")->warn("orchestration '{}'{}: invalid response: {}", id,
+                           core::TraceNote(live->rec.trace_parent()), reply.ToString());
   }
   ReleaseOrchestration(*live, absl::ZeroDuration(), WorkOutcome::kCompleted);
   live->abandons = 0;

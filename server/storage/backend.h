@@ -98,12 +98,24 @@ struct PutMessage {
 struct DeleteMessage {
   uint64_t seq;
 };
+// A lifecycle notification for one webhook (see store.Notification): put when the
+// state change is written, put again (same seq) when dead-lettered or retried, deleted
+// when delivered. Backends may place it by `notification.instance_id`.
+struct PutNotification {
+  uint64_t seq;
+  store::Notification notification;
+};
+struct DeleteNotification {
+  uint64_t seq;
+  std::string instance_id;  // of the notification (backends may place rows by it)
+};
 // Removes everything in the task hub (DeleteTaskHub).
 struct DeleteEverything {};
 
 using WriteOp = std::variant<PutInstance, DeleteInstance, AppendHistory, ClearHistory,
                              PutInbox, DeleteInbox, PutActivity, DeleteActivity, PutTimer,
-                             DeleteTimer, PutMessage, DeleteMessage, DeleteEverything>;
+                             DeleteTimer, PutMessage, DeleteMessage, PutNotification,
+                             DeleteNotification, DeleteEverything>;
 
 // An ordered list of operations, committed atomically. `max_seq` is the largest
 // sequence number the engine has handed out so far; backends persist it so
@@ -133,12 +145,17 @@ struct MessageItem {
   uint64_t seq;
   store::OutboxMessage message;
 };
+struct NotificationItem {
+  uint64_t seq;
+  store::Notification notification;
+};
 struct RecoveryState {
   std::vector<store::InstanceRecord> live_instances;  // every non-terminal instance
   std::vector<InboxItem> inbox;                       // ordered by (instance, seq)
   std::vector<ActivityItem> activities;               // ordered by seq
   std::vector<TimerItem> timers;                      // ordered by (fire time, seq)
   std::vector<MessageItem> messages;                  // ordered by seq
+  std::vector<NotificationItem> notifications;        // ordered by seq (dead ones too)
   uint64_t max_seq = 0;
 };
 

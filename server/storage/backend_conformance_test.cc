@@ -346,6 +346,59 @@ TEST_P(BackendConformance, MessagesSurviveUntilDeleted) {
   EXPECT_TRUE(h_->LoadRecoveryState()->messages.empty());
 }
 
+// Lifecycle notifications (the notifier's outbox): kept in seq order, independent of
+// the instance (deleting it keeps them), rewritten in place (dead-lettering), deleted
+// one by one (also a delete of a row that is gone is fine) or with everything.
+TEST_P(BackendConformance, NotificationsSurviveUntilDeleted) {
+  auto note = [](const std::string& id, const std::string& type) {
+    store::Notification n;
+    n.set_event_id("ev-" + id + "-" + type);
+    n.set_webhook("http://127.0.0.1:1/hook");
+    n.set_type(type);
+    n.set_instance_id(id);
+    n.set_name("Orch");
+    n.set_runtime_status(ORCHESTRATION_STATUS_COMPLETED);
+    return n;
+  };
+  WriteSet ws;
+  ws.ops.push_back(PutInstance{Rec("t", ORCHESTRATION_STATUS_COMPLETED, 1), std::nullopt});
+  ws.ops.push_back(PutNotification{40, note("t", "Completed")});
+  ws.ops.push_back(PutNotification{9, note("u", "Started")});
+  ws.ops.push_back(PutNotification{21, note("t", "Started")});
+  ws.max_seq = 40;
+  ASSERT_TRUE(h_->Commit(ws).ok());
+  store::Notification dead = note("u", "Started");
+  dead.set_dead(true);
+  dead.set_attempts(5);
+  dead.set_last_error("HTTP 500");
+  WriteSet upd;
+  upd.ops.push_back(PutNotification{9, dead});
+  upd.ops.push_back(DeleteNotification{21, "t"});
+  upd.ops.push_back(DeleteNotification{22, "t"});  // never written
+  upd.ops.push_back(
+      DeleteInstance{"t", IndexedFields::Of(Rec("t", ORCHESTRATION_STATUS_COMPLETED, 1))});
+  upd.max_seq = 40;
+  ASSERT_TRUE(h_->Commit(upd).ok());
+  h_.Reopen();
+  auto st = h_->LoadRecoveryState();
+  ASSERT_TRUE(st.ok()) << st.status();
+  ASSERT_EQ(st->notifications.size(), 2u);
+  EXPECT_EQ(st->notifications[0].seq, 9u);
+  EXPECT_TRUE(st->notifications[0].notification.dead());
+  EXPECT_EQ(st->notifications[0].notification.attempts(), 5);
+  EXPECT_EQ(st->notifications[0].notification.last_error(), "HTTP 500");
+  EXPECT_EQ(st->notifications[1].seq, 40u);
+  EXPECT_EQ(st->notifications[1].notification.type(), "Completed");
+  EXPECT_EQ(st->notifications[1].notification.instance_id(), "t");
+  EXPECT_EQ(st->notifications[1].notification.event_id(), "ev-t-Completed");
+  EXPECT_GE(st->max_seq, 40u);
+  WriteSet all;
+  all.ops.push_back(DeleteEverything{});
+  ASSERT_TRUE(h_->Commit(all).ok());
+  h_.Reopen();
+  EXPECT_TRUE(h_->LoadRecoveryState()->notifications.empty());
+}
+
 TEST_P(BackendConformance, StatusChangesMoveIndexes) {
   store::InstanceRecord r = Rec("a", ORCHESTRATION_STATUS_PENDING, 1);
   Put(r);

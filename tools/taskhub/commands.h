@@ -30,6 +30,8 @@ void RegisterQueryCommands(CLI::App& app, std::vector<Command>& commands);
 void RegisterAdminCommands(CLI::App& app, std::vector<Command>& commands);
 // entity list|get|signal|clean (subcommands of `entity`)
 void RegisterEntityCommands(CLI::App& app, std::vector<Command>& commands);
+// notifications failed|retry (taskhubd's admin service)
+void RegisterNotificationCommands(CLI::App& app, std::vector<Command>& commands);
 
 // Adds a subcommand with `description`, an "Example:" footer and `aliases`.
 CLI::App* AddCommand(CLI::App& app, const std::string& name, const std::string& description,

@@ -101,6 +101,7 @@ int Main(int argc, char** argv) {
   RegisterQueryCommands(app, commands);
   RegisterAdminCommands(app, commands);
   RegisterEntityCommands(app, commands);
+  RegisterNotificationCommands(app, commands);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -155,6 +155,7 @@ std::string TimerRow(int64_t fire_us, uint64_t seq) {
   return absl::StrCat("t:", SignedNum(fire_us), ":", Num(seq));
 }
 std::string MessageRow(uint64_t seq) { return absl::StrCat("m:", Num(seq)); }
+std::string NotificationRow(uint64_t seq) { return absl::StrCat("o:", Num(seq)); }
 std::string LogRow(uint64_t n, int chunk) {
   char buf[8];
   std::snprintf(buf, sizeof(buf), "%04d", chunk);

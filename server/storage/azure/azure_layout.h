@@ -33,6 +33,8 @@
 //   a:<seq>               an ActivityTask      (partition of task.instance_id)
 //   t:<fire>:<seq>        a TimerRecord        (partition of timer.instance_id)
 //   m:<seq>               an OutboxMessage     (partition of message.target)
+//   o:<seq>               a Notification       (partition of notification.instance_id;
+//                         small: the notifier caps its text fields, so never a blob)
 //   The backend keeps seq -> partition of a:/t:/m: rows in memory (loaded at open) to
 //   turn DeleteActivity/DeleteTimer/DeleteMessage into row keys.
 //   ~meta                 Owner, Epoch, LastLog (Int64)                          [log]
@@ -149,6 +151,7 @@ std::string InboxRow(std::string_view id, uint64_t seq);
 std::string ActivityRow(uint64_t seq);
 std::string TimerRow(int64_t fire_us, uint64_t seq);
 std::string MessageRow(uint64_t seq);
+std::string NotificationRow(uint64_t seq);
 std::string LogRow(uint64_t n, int chunk);
 // The smallest string greater than every string starting with `prefix` (a key range
 // end for $filter: RowKey ge prefix and RowKey lt RangeEnd(prefix)).

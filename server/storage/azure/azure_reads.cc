@@ -186,6 +186,16 @@ absl::StatusOr<RecoveryState> AzureBackendImpl::LoadRecoveryState() {
       RETURN_IF_ERROR(ParseRow(bytes, e, &item.message));
       s.messages.push_back(std::move(item));
     }
+    ASSIGN_OR_RETURN(auto notes, QueryRange(pk, "o:", "o;"));
+    for (const auto& e : notes) {
+      NotificationItem item;
+      auto seq = al::ParseNum(std::string_view(e.row_key).substr(2));
+      if (!seq) return absl::DataLossError("corrupt notification row key " + e.row_key);
+      item.seq = *seq;
+      ASSIGN_OR_RETURN(std::string bytes, RowData(e));
+      RETURN_IF_ERROR(ParseRow(bytes, e, &item.notification));
+      s.notifications.push_back(std::move(item));
+    }
     return absl::OkStatus();
   }));
   RecoveryState out;
@@ -195,6 +205,7 @@ absl::StatusOr<RecoveryState> AzureBackendImpl::LoadRecoveryState() {
     for (auto& x : s.activities) out.activities.push_back(std::move(x));
     for (auto& x : s.timers) out.timers.push_back(std::move(x));
     for (auto& x : s.messages) out.messages.push_back(std::move(x));
+    for (auto& x : s.notifications) out.notifications.push_back(std::move(x));
   }
   std::sort(out.live_instances.begin(), out.live_instances.end(),
             [](const auto& a, const auto& b) { return a.instance_id() < b.instance_id(); });
@@ -207,6 +218,8 @@ absl::StatusOr<RecoveryState> AzureBackendImpl::LoadRecoveryState() {
     return std::tie(a.fire_us, a.seq) < std::tie(b.fire_us, b.seq);
   });
   std::sort(out.messages.begin(), out.messages.end(),
+            [](const auto& a, const auto& b) { return a.seq < b.seq; });
+  std::sort(out.notifications.begin(), out.notifications.end(),
             [](const auto& a, const auto& b) { return a.seq < b.seq; });
   absl::MutexLock l(&mu_);
   for (const auto& m : metas_) {

@@ -166,6 +166,11 @@ absl::Status Builder::Add(const WriteOp& op) {
     NoteSeqPut('m', pm->seq, part);
   } else if (auto* dm = std::get_if<DeleteMessage>(&op)) {
     SeqDelete('m', dm->seq, al::MessageRow(dm->seq));
+  } else if (auto* pn = std::get_if<PutNotification>(&op)) {
+    Put(Pk(pn->notification.instance_id()), al::NotificationRow(pn->seq),
+        pn->notification.SerializeAsString());
+  } else if (auto* dn = std::get_if<DeleteNotification>(&op)) {
+    Delete(Pk(dn->instance_id), al::NotificationRow(dn->seq));
   } else if (std::holds_alternative<DeleteEverything>(op)) {
     t_.rows.clear();
     t_.seq_changes.clear();

@@ -39,8 +39,13 @@ void MemoryBackend::Apply(const WriteOp& op) {
     messages_[pm->seq] = pm->message;
   } else if (auto* dm = std::get_if<DeleteMessage>(&op)) {
     messages_.erase(dm->seq);
+  } else if (auto* pn = std::get_if<PutNotification>(&op)) {
+    notifications_[pn->seq] = pn->notification;
+  } else if (auto* dn = std::get_if<DeleteNotification>(&op)) {
+    notifications_.erase(dn->seq);
   } else if (std::holds_alternative<DeleteEverything>(op)) {
     messages_.clear();
+    notifications_.clear();
     instances_.clear();
     history_.clear();
     inbox_.clear();
@@ -86,6 +91,7 @@ absl::StatusOr<RecoveryState> MemoryBackend::LoadRecoveryState() {
   for (const auto& [seq, t] : activities_) s.activities.push_back({seq, t});
   for (const auto& [key, t] : timers_) s.timers.push_back({key.first, key.second, t});
   for (const auto& [seq, m] : messages_) s.messages.push_back({seq, m});
+  for (const auto& [seq, n] : notifications_) s.notifications.push_back({seq, n});
   s.max_seq = max_seq_;
   return s;
 }

@@ -33,6 +33,7 @@ class MemoryBackend : public Backend {
   std::map<uint64_t, store::ActivityTask> activities_ ABSL_GUARDED_BY(mu_);
   std::map<std::pair<int64_t, uint64_t>, store::TimerRecord> timers_ ABSL_GUARDED_BY(mu_);
   std::map<uint64_t, store::OutboxMessage> messages_ ABSL_GUARDED_BY(mu_);
+  std::map<uint64_t, store::Notification> notifications_ ABSL_GUARDED_BY(mu_);
   uint64_t max_seq_ ABSL_GUARDED_BY(mu_) = 0;
 };
 

@@ -49,6 +49,11 @@ std::string Message(uint64_t seq) {
   PutU64(&k, seq);
   return k;
 }
+std::string Notification(uint64_t seq) {
+  std::string k(1, kNotification);
+  PutU64(&k, seq);
+  return k;
+}
 
 std::string Timer(int64_t fire_us, uint64_t seq) {
   std::string k = WithPrefix(kTimer);

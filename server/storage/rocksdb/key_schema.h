@@ -13,6 +13,7 @@
 //   0x06 <u8 status> <i64 created_us> <id>          -> ""  (status index)
 //   0x07 <i64 created_us> <id>                      -> ""  (created-time index)
 //   0x08 <u64 seq>                                  -> store.OutboxMessage (between partitions)
+//   0x09 <u64 seq>                                  -> store.Notification (lifecycle outbox)
 #ifndef TASKHUB_SERVER_STORAGE_ROCKSDB_KEY_SCHEMA_H_
 #define TASKHUB_SERVER_STORAGE_ROCKSDB_KEY_SCHEMA_H_
 
@@ -34,6 +35,7 @@ enum Prefix : char {
   kStatusIndex = 0x06,
   kCreatedIndex = 0x07,
   kMessage = 0x08,
+  kNotification = 0x09,
 };
 
 void PutU64(std::string* out, uint64_t v);
@@ -50,6 +52,7 @@ std::string Inbox(std::string_view id, uint64_t seq);
 std::string Activity(uint64_t seq);
 std::string Timer(int64_t fire_us, uint64_t seq);
 std::string Message(uint64_t seq);
+std::string Notification(uint64_t seq);
 std::string StatusIndexPrefix(int status);
 std::string StatusIndex(int status, int64_t created_us, std::string_view id);
 std::string CreatedIndex(int64_t created_us, std::string_view id);

@@ -255,6 +255,15 @@ class RocksDbBackend : public Backend {
                            s.messages.push_back(std::move(item));
                            return absl::OkStatus();
                          }));
+    RETURN_IF_ERROR(Scan(std::string(1, keys::kNotification),
+                         [&](const rocksdb::Slice& k, const rocksdb::Slice& v) {
+                           if (k.size() != 1 + 8) return CorruptKey("notification", k);
+                           NotificationItem item;
+                           item.seq = keys::GetU64(std::string_view(k.data() + 1, 8));
+                           RETURN_IF_ERROR(Parse(v, &item.notification, "notification"));
+                           s.notifications.push_back(std::move(item));
+                           return absl::OkStatus();
+                         }));
     std::string v;
     rocksdb::Status st = db_->Get(rocksdb::ReadOptions(), keys::Meta("max_seq"), &v);
     if (st.ok() && !absl::SimpleAtoi(v, &s.max_seq)) {
@@ -477,6 +486,11 @@ absl::Status RocksDbBackend::AddToBatch(const WriteOp& op,
     b->Put(keys::Message(pm->seq), *buf);
   } else if (auto* dm = std::get_if<DeleteMessage>(&op)) {
     b->Delete(keys::Message(dm->seq));
+  } else if (auto* pn = std::get_if<PutNotification>(&op)) {
+    pn->notification.SerializeToString(buf);
+    b->Put(keys::Notification(pn->seq), *buf);
+  } else if (auto* dn = std::get_if<DeleteNotification>(&op)) {
+    b->Delete(keys::Notification(dn->seq));
   } else if (std::holds_alternative<DeleteEverything>(op)) {
     b->DeleteRange(std::string(1, keys::kInstance), std::string(1, '\x7F'));
   }
