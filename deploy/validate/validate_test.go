@@ -323,4 +323,3 @@ func TestDockerfileMatchesTheManifests(t *testing.T) {
 }
 
 func itoa(i int64) string { return strconv.FormatInt(i, 10) }
-
