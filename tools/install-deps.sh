@@ -7,7 +7,8 @@ if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
 PKGS=(build-essential cmake ninja-build pkg-config ccache
       libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
       librocksdb-dev libabsl-dev libspdlog-dev libcli11-dev nlohmann-json3-dev
-      libgtest-dev libgmock-dev libjemalloc-dev libssl-dev libcurl4-openssl-dev)
+      libgtest-dev libgmock-dev libjemalloc-dev libssl-dev libcurl4-openssl-dev
+      libevent-dev)
 if [ "${1:-}" = "--test" ]; then
   PKGS+=(python3 python3-venv python3-pip nodejs npm openjdk-17-jdk-headless maven openssl)
 fi

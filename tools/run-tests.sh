@@ -57,6 +57,9 @@ echo "== Python and JavaScript samples (sdk/examples/python, sdk/examples/js) ag
 echo "== TLS and bearer tokens (Python, JS and C++ SDKs, CLI)"
 "$venv/bin/pip" install -q -r tests/security/requirements.txt && "$venv/bin/python" -m pytest -q tests/security
 
+echo "== HTTP management API (Durable Functions routes; requests from PyPI)"
+"$venv/bin/pip" install -q -r tests/http/requirements.txt && "$venv/bin/python" -m pytest -q tests/http
+
 echo "== JavaScript interop (@microsoft/durabletask-js from npm)"
 (cd tests/interop/js && npm test)
 echo "== JavaScript interop over Azure Storage (Azurite)"

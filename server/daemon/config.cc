@@ -124,6 +124,7 @@ absl::StatusOr<Config> ParseConfig(int argc, char** argv, int* exit_code) {
                  "v1 (entityRequest, the older format)")
       ->envname("TASKHUB_ENTITY_WORK_ITEMS")
       ->check(CLI::IsMember({"v1", "v2"}));
+  AddHttpFlags(app, c);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

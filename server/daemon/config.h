@@ -8,6 +8,10 @@
 #include "absl/status/statusor.h"
 #include "server/engine/engine.h"
 
+namespace CLI {
+class App;
+}
+
 namespace taskhub::daemon {
 
 struct Config {
@@ -36,10 +40,17 @@ struct Config {
   // and at exit; only for a store that counts them (azure).
   std::string storage_stats_file;
   engine::EngineOptions engine;
+  // HTTP (server/daemon/config_http.cc): empty http_listen = no HTTP server.
+  std::string http_listen;
+  std::string http_public_base_url;
+  std::string http_port_file;  // written with the bound HTTP port once serving
 };
 
 // Parses argv (and the environment). Returns the config, or an error whose message
 // is the help text / usage error; `*exit_code` tells main() what to return then.
+// Adds the --http-* flags (config_http.cc).
+void AddHttpFlags(CLI::App& app, Config& c);
+
 absl::StatusOr<Config> ParseConfig(int argc, char** argv, int* exit_code);
 
 }  // namespace taskhub::daemon

@@ -39,19 +39,33 @@ int main(int argc, char** argv) {
     log->critical("cannot start: {}", server.status().ToString());
     return 1;
   }
-  if (!config->port_file.empty()) {
-    const std::string tmp = config->port_file + ".tmp";
+  // The port files: written atomically (rename) once serving, for tests and scripts; the
+  // HTTP one first, so that a script waiting for --port-file finds both.
+  auto write_port = [&](const std::string& path, int port, const char* flag) {
+    const std::string tmp = path + ".tmp";
     bool written = false;
     {
       std::ofstream out(tmp);
-      out << (*server)->port() << "\n";
+      out << port << "\n";
       written = out.good();
     }
-    if (!written || std::rename(tmp.c_str(), config->port_file.c_str()) != 0) {
-      log->critical("cannot start: cannot write --port-file {}; check that its directory "
-                    "exists and is writable", config->port_file);
+    if (!written || std::rename(tmp.c_str(), path.c_str()) != 0) {
+      log->critical("cannot start: cannot write {} {}; check that its directory "
+                    "exists and is writable", flag, path);
+      return false;
+    }
+    return true;
+  };
+  if (!config->http_port_file.empty()) {
+    if (config->http_listen.empty()) {
+      log->warn("--http-port-file {} ignored: no --http-listen", config->http_port_file);
+    } else if (!write_port(config->http_port_file, (*server)->http_port(), "--http-port-file")) {
       return 1;
     }
+  }
+  if (!config->port_file.empty() &&
+      !write_port(config->port_file, (*server)->port(), "--port-file")) {
+    return 1;
   }
   int sig = 0;
   while (sigwait(&signals, &sig) == 0 && sig == SIGHUP) {

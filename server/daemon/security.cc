@@ -99,6 +99,12 @@ void LogSecurity(const Config& config) {
               config.listen, config.tls_cert.empty() ? "TLS" : "--auth-tokens",
               config.tls_cert.empty() ? "read the traffic" : "call every method");
   }
+  if (!config.http_listen.empty() && !IsLoopback(config.http_listen) &&
+      (config.tls_cert.empty() || config.auth_tokens.empty())) {
+    log->warn("HTTP on {} beyond loopback without {}: anyone who reaches the port can {}",
+              config.http_listen, config.tls_cert.empty() ? "TLS" : "--auth-tokens",
+              config.tls_cert.empty() ? "read the traffic" : "manage every instance");
+  }
 }
 
 }  // namespace taskhub::daemon

@@ -10,6 +10,13 @@
 #include "server/common/logging.h"
 #include "server/common/status_macros.h"
 #include "server/daemon/security.h"
+#include "server/http/management_api.h"
+#ifdef TASKHUB_HAVE_DASHBOARD
+#include "server/http/dashboard.h"
+#endif
+#ifdef TASKHUB_HAVE_METRICS
+#include "server/metrics/observability.h"
+#endif
 #include "server/storage/azure/azure_backend.h"
 #include "server/storage/memory/memory_backend.h"
 #include "server/storage/rocksdb/rocksdb_backend.h"
@@ -131,7 +138,49 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config) {
               config.task_hub, s->port_, config.store, config.data_dir);
   }
   LogSecurity(config);
+  RETURN_IF_ERROR(s->StartHttp(config));
   return s;
+}
+
+absl::Status Server::StartHttp(const Config& config) {
+  if (config.http_listen.empty()) return absl::OkStatus();
+  http_router_ = std::make_unique<http::HttpRouter>();
+  http::ManagementApiOptions api;
+  api.public_base_url = config.http_public_base_url;
+  api.authorizer = authorizer_.get();
+  api.max_wait = std::min(api.max_wait, config.engine.max_wait);
+  api.max_payload_bytes = config.engine.max_payload_bytes;
+  http::RegisterManagementApi(http_router_.get(), engine_.get(), api);
+#ifdef TASKHUB_HAVE_DASHBOARD
+  http::RegisterDashboard(http_router_.get());
+#endif
+#ifdef TASKHUB_HAVE_METRICS
+  metrics::ObservabilitySources sources;
+  sources.engine = engine_.get();
+  sources.backend = backend_.get();
+  sources.ready = [this] {
+    absl::MutexLock l(&health_mu_);
+    return !store_failed_;
+  };
+  metrics::RegisterObservabilityRoutes(http_router_.get(), std::move(sources));
+#endif
+  http::HttpServerOptions opts;
+  opts.listen = config.http_listen;
+  opts.tls_cert = config.tls_cert;
+  opts.tls_key = config.tls_key;
+  opts.tls_client_ca = config.tls_client_ca;
+  // A body holds one payload (input, event data) and some JSON around it.
+  opts.max_body_bytes = config.engine.max_payload_bytes + (1 << 20);
+  auto server = http::HttpServer::Start(opts, http_router_.get());
+  if (!server.ok()) {
+    return absl::Status(server.status().code(),
+                        absl::StrCat("--http-listen: ", server.status().message()));
+  }
+  http_ = std::move(*server);
+  Logger("daemon")->info(
+      "HTTP management API on port {} ({}; bearer tokens: {})", http_->port(),
+      config.tls_cert.empty() ? "plaintext" : "TLS", authorizer_ ? "required" : "off");
+  return absl::OkStatus();
 }
 
 absl::Status Server::ReloadAuthTokens() {
@@ -170,6 +219,8 @@ void Server::Shutdown(absl::Duration deadline) {
   if (grpc != nullptr) {
     if (auto* health = grpc->GetHealthCheckService()) health->Shutdown();
   }
+  // HTTP first: stops accepting; requests still waiting get 503.
+  if (http_ != nullptr) http_->Shutdown();
   if (engine_ != nullptr) engine_->BeginShutdown();  // closes worker streams, releases waiters
   if (grpc != nullptr) {
     grpc->Shutdown(std::chrono::system_clock::now() +

@@ -16,6 +16,7 @@
 #include "server/api/sidecar_service.h"
 #include "server/daemon/config.h"
 #include "server/daemon/stats_file.h"
+#include "server/http/http_server.h"
 #include "server/storage/azure/azure_backend.h"
 
 namespace taskhub::daemon {
@@ -25,6 +26,8 @@ class Server {
   static absl::StatusOr<std::unique_ptr<Server>> Start(const Config& config);
   ~Server();
   int port() const { return port_; }
+  // The bound HTTP port (--http-listen), 0 when HTTP is off.
+  int http_port() const { return http_ != nullptr ? http_->port() : 0; }
   engine::Engine* engine() { return engine_.get(); }
   void Shutdown(absl::Duration deadline = absl::Seconds(5));
   // Re-reads the --auth-tokens file (SIGHUP); on error the old tokens stay in force.
@@ -45,6 +48,10 @@ class Server {
   absl::Mutex health_mu_;  // guards setting grpc_ and the health status
   std::unique_ptr<grpc::Server> grpc_;  // set once in Start(), under health_mu_
   bool store_failed_ ABSL_GUARDED_BY(health_mu_) = false;
+  // --http-listen: the routes, then the server using them (destroyed first).
+  std::unique_ptr<http::HttpRouter> http_router_;
+  std::unique_ptr<http::HttpServer> http_;
+  absl::Status StartHttp(const Config& config);
   int port_ = 0;
   bool stopped_ = false;
 };

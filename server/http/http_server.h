@@ -111,6 +111,7 @@ struct HttpServerOptions {
   absl::Duration idle_timeout = absl::Seconds(120);
   std::string tls_cert;  // PEM files; both set = HTTPS
   std::string tls_key;
+  std::string tls_client_ca;  // PEM CA(s): require client certificates (mutual TLS)
 };
 
 class HttpServer {
