@@ -347,9 +347,7 @@ func checkProbes(c *corev1.Container, env map[string]corev1.EnvVar, bad func(str
 			}
 		case pr.p.HTTPGet != nil && pr.name == "readinessProbe":
 			// With --http-listen on: GET /readyz (503 once the store fails).
-			if pr.p.HTTPGet.Path != "/readyz" {
-				bad("taskhubd: HTTP readinessProbe must GET /readyz, not %q", pr.p.HTTPGet.Path)
-			}
+			checkHTTPReadiness(c, env, pr.p.HTTPGet, bad)
 		default:
 			bad("taskhubd: %s must be a gRPC health probe", pr.name)
 		}
@@ -469,5 +467,40 @@ func checkAzure(r *Rendered, w Workload, env map[string]corev1.EnvVar, bad func(
 		if n, err := strconv.Atoi(p.Value); err != nil || n < 1 || n > 16 {
 			bad("azure: TASKHUB_PARTITION_COUNT %q not in 1-16", p.Value)
 		}
+	}
+}
+
+// checkHTTPReadiness: GET /readyz on the port of TASKHUB_HTTP_LISTEN (a port number, or a
+// named container port that is that number), plain HTTP unless TLS is on.
+func checkHTTPReadiness(c *corev1.Container, env map[string]corev1.EnvVar, g *corev1.HTTPGetAction,
+	bad func(string, ...any)) {
+	if g.Path != "/readyz" {
+		bad("taskhubd: HTTP readinessProbe must GET /readyz, not %q", g.Path)
+	}
+	l, ok := env["TASKHUB_HTTP_LISTEN"]
+	if !ok {
+		bad("taskhubd: HTTP readinessProbe but TASKHUB_HTTP_LISTEN unset (the HTTP server is off)")
+		return
+	}
+	i := strings.LastIndex(l.Value, ":")
+	port, err := strconv.Atoi(l.Value[i+1:])
+	if i < 0 || err != nil {
+		bad("taskhubd: TASKHUB_HTTP_LISTEN %q is not host:port", l.Value)
+		return
+	}
+	if h := l.Value[:i]; h == "127.0.0.1" || h == "localhost" || h == "[::1]" {
+		bad("taskhubd: TASKHUB_HTTP_LISTEN %q is loopback: the kubelet's probe cannot reach it", l.Value)
+	}
+	probed := g.Port.IntValue()
+	if g.Port.StrVal != "" {
+		probed = -1
+		for _, cp := range c.Ports {
+			if cp.Name == g.Port.StrVal {
+				probed = int(cp.ContainerPort)
+			}
+		}
+	}
+	if probed != port {
+		bad("taskhubd: readinessProbe GETs port %s, the HTTP server listens on %d", g.Port.String(), port)
 	}
 }

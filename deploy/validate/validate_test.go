@@ -12,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 )
 
@@ -21,7 +22,12 @@ const (
 	dockerfile = "../Dockerfile"
 )
 
-var overlays = []string{"rocksdb", "azure"}
+// The rendered variants: the two overlays, and the rocksdb one with the HTTP component.
+var variants = map[string]struct{ dir, store string }{
+	"rocksdb":      {filepath.Join(manifests, "overlays", "rocksdb"), "rocksdb"},
+	"azure":        {filepath.Join(manifests, "overlays", "azure"), "azure"},
+	"rocksdb-http": {filepath.Join("testdata", "rocksdb-http"), "rocksdb"},
+}
 
 func flags(t *testing.T) Flags {
 	t.Helper()
@@ -32,18 +38,22 @@ func flags(t *testing.T) Flags {
 	return f
 }
 
-func render(t *testing.T, store string) *Rendered {
+func render(t *testing.T, variant string) *Rendered {
 	t.Helper()
-	out, err := Render(filepath.Join(manifests, "overlays", store))
+	v, ok := variants[variant]
+	if !ok {
+		t.Fatalf("no variant %q", variant)
+	}
+	out, err := Render(v.dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if dir := os.Getenv("RENDER_DIR"); dir != "" { // keep the rendered YAML for a look
-		_ = os.WriteFile(filepath.Join(dir, store+".yaml"), out, 0o644)
+		_ = os.WriteFile(filepath.Join(dir, variant+".yaml"), out, 0o644)
 	}
 	objs, err := DecodeAll(out)
 	if err != nil {
-		t.Fatalf("overlay %s renders objects that do not decode strictly: %v", store, err)
+		t.Fatalf("%s renders objects that do not decode strictly: %v", variant, err)
 	}
 	return &Rendered{objs}
 }
@@ -96,20 +106,21 @@ func TestStrictDecodingRejectsUnknownFields(t *testing.T) {
 func TestOverlaysRenderAndPassTheRules(t *testing.T) {
 	f := flags(t)
 	want := map[string][]string{
-		"rocksdb": {"*v1.ServiceAccount", "*v1.PodDisruptionBudget", "*v1.Service", "*v1.StatefulSet"},
-		"azure":   {"*v1.ServiceAccount", "*v1.PodDisruptionBudget", "*v1.Secret", "*v1.Deployment"},
+		"rocksdb":      {"*v1.ServiceAccount", "*v1.PodDisruptionBudget", "*v1.Service", "*v1.StatefulSet"},
+		"azure":        {"*v1.ServiceAccount", "*v1.PodDisruptionBudget", "*v1.Secret", "*v1.Deployment"},
+		"rocksdb-http": {"*v1.ServiceAccount", "*v1.PodDisruptionBudget", "*v1.Service", "*v1.StatefulSet"},
 	}
-	for _, store := range overlays {
-		t.Run(store, func(t *testing.T) {
-			r := render(t, store)
+	for name, v := range variants {
+		t.Run(name, func(t *testing.T) {
+			r := render(t, name)
 			var kinds []string
 			for _, o := range r.Objects {
 				kinds = append(kinds, typeName(o))
 			}
-			if strings.Join(kinds, ",") != strings.Join(want[store], ",") {
-				t.Errorf("rendered %v, want %v", kinds, want[store])
+			if strings.Join(kinds, ",") != strings.Join(want[name], ",") {
+				t.Errorf("rendered %v, want %v", kinds, want[name])
 			}
-			for _, problem := range Check(r, store, f) {
+			for _, problem := range Check(r, v.store, f) {
 				t.Error(problem)
 			}
 		})
@@ -285,15 +296,28 @@ func TestRulesCatchBrokenManifests(t *testing.T) {
 		{"rocksdb", "no seccomp", "seccompProfile", func(r *Rendered) {
 			podOf(r).SecurityContext.SeccompProfile = nil
 		}},
+		{"rocksdb-http", "readiness on /healthz", "must GET /readyz", func(r *Rendered) {
+			container(r, "taskhubd").ReadinessProbe.HTTPGet.Path = "/healthz"
+		}},
+		{"rocksdb-http", "http server off", "TASKHUB_HTTP_LISTEN unset", func(r *Rendered) {
+			dropEnv(container(r, "taskhubd"), "TASKHUB_HTTP_LISTEN")
+		}},
+		{"rocksdb-http", "readiness on another port", "the HTTP server listens on 8080", func(r *Rendered) {
+			container(r, "taskhubd").ReadinessProbe.HTTPGet.Port = intstr.FromInt32(9090)
+		}},
+		{"rocksdb-http", "http on loopback", "TASKHUB_HTTP_LISTEN \"127.0.0.1:8080\" is loopback", func(r *Rendered) {
+			setEnv(container(r, "taskhubd"), "TASKHUB_HTTP_LISTEN", corev1.EnvVar{Name: "TASKHUB_HTTP_LISTEN", Value: "127.0.0.1:8080"})
+		}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.store+"/"+tc.name, func(t *testing.T) {
 			r := render(t, tc.store)
-			if p := Check(r, tc.store, f); len(p) != 0 {
+			store := variants[tc.store].store
+			if p := Check(r, store, f); len(p) != 0 {
 				t.Fatalf("the unbroken overlay already fails: %v", p)
 			}
 			tc.mutate(r)
-			p := Check(r, tc.store, f)
+			p := Check(r, store, f)
 			joined := strings.Join(p, "\n")
 			if !strings.Contains(joined, tc.want) {
 				t.Fatalf("broken manifest (%s) not caught: want a problem containing %q, got:\n%s",
