@@ -3,7 +3,8 @@
 # (ctest); the Python and JavaScript interop suites against a real taskhubd (again over
 # Azure Storage on Azurite); the crash and worker-disconnect tests (again over Azurite;
 # storage outages); the C++ SDK samples, cross-language and resilience
-# tests; the taskhub CLI tests; and the Java interop suite (Maven).
+# tests; the taskhub CLI tests; the Kubernetes manifest check (Go) and the Python and
+# JavaScript samples; and the Java interop suite (Maven).
 # Installs what it needs first (Debian packages, a Python venv, npm and Maven packages).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -49,6 +50,15 @@ echo "== taskhub CLI tests"
 echo "== lifecycle notifications (webhooks, dead letters, kill -9) and trace context"
 "$venv/bin/python" -m pytest -q tests/notify
 TASKHUB_STORE=azure "$venv/bin/python" -m pytest -q tests/notify -k "kill9 or dead_letters"
+
+echo "== Kubernetes manifests (deploy/validate: overlays rendered, strict k8s.io/api decoding, rules; Go modules cached, test offline)"
+(cd deploy/validate && go mod download && GOPROXY=off GOFLAGS="${GOFLAGS:-} -mod=readonly" go test -count=1 ./...)
+echo "== Python and JavaScript samples (sdk/examples/python, sdk/examples/js) against a real taskhubd"
+"$venv/bin/pip" install -q -r tests/samples/requirements.txt
+(cd sdk/examples/js && npm ci --no-audit --no-fund --loglevel=error)
+"$venv/bin/python" -m pytest -q tests/samples
+# Opt-in (needs root, mmdebstrap, umoci and ~2 min with the Debian mirror): the OCI image.
+[ "${TASKHUB_TEST_OCI_IMAGE:-}" != 1 ] || { tools/oci-image.sh build && tests/deploy/oci_image_test.sh; }
 
 echo "== TLS and bearer tokens (Python, JS and C++ SDKs, CLI)"
 "$venv/bin/pip" install -q -r tests/security/requirements.txt && "$venv/bin/python" -m pytest -q tests/security
