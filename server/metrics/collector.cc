@@ -124,6 +124,12 @@ void AddCommits(Families& fs, const engine::EngineMetrics& m, const engine::Engi
   fs.Histogram(fs.Add("commit_group_size", "Write sets merged into one group commit.",
                       MetricType::Histogram),
                m.commit_group_size.Read());
+  fs.One("purged_instances_total",
+         "Instances deleted by purges (client purges and retention) since start-up.",
+         MetricType::Counter, static_cast<double>(st.purged_instances));
+  fs.One("retention_purged_instances_total",
+         "Instances deleted by the --retention policy since start-up.", MetricType::Counter,
+         static_cast<double>(st.retention_purged_instances));
 }
 
 void AddInstances(Families& fs, const engine::EngineMetrics& m, const engine::EngineStats& st) {
