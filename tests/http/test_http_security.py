@@ -38,7 +38,7 @@ def test_bearer_tokens_with_the_grpc_roles(http, http_server_factory, tmp_path, 
     assert http.delete(f"{base}/instances/{uid}", headers=auth(client)).status_code == 403
     assert http.post(f"{base}/instances/{uid}/rewind", headers=auth(client)).status_code == 403
     r = http.get(f"{base}/instances/{uid}", headers=auth(admin))
-    assert r.status_code == 200 and r.json()["runtimeStatus"] == "Terminated"
+    assert r.status_code == 400 and r.json()["runtimeStatus"] == "Terminated"
     assert http.delete(f"{base}/instances/{uid}", headers=auth(admin)).json() == {
         "instancesDeleted": 1}
     assert http.get(f"{base}/entities/counter", headers=auth(worker)).status_code == 403
