@@ -119,6 +119,8 @@ std::string PrintConfig(const CLI::App& app, const Origins& origins,
       values = {r->second};
     } else if (o->count() > 0) {
       values = o->results();
+    } else if (o->get_items_expected_max() > 1) {
+      values = {};  // a list flag left empty: "[]" (an empty list reads back as unset)
     } else {
       values = {o->get_default_str()};
     }
@@ -128,7 +130,7 @@ std::string PrintConfig(const CLI::App& app, const Origins& origins,
       }
     }
     std::string value;
-    if (values.size() == 1) {
+    if (values.size() == 1 && o->get_items_expected_max() <= 1) {
       value = Scalar(values[0]);
     } else {
       std::vector<std::string> items;

@@ -63,6 +63,8 @@ absl::Status AddOwnKeys(const YAML::Node& node, const std::string& key_prefix,
       b.Warn(absl::StrCat(at, ": unknown key (no flag --", key, "); ignored"));
       continue;
     }
+    // An empty list sets nothing (what --print-config writes for a list flag left empty).
+    if (value.IsSequence() && value.size() == 0) continue;
     std::vector<std::string> values;
     if (value.IsSequence()) {
       for (size_t i = 0; i < value.size(); ++i) {
