@@ -15,16 +15,32 @@ CommitQueue::CommitQueue(storage::Backend* backend,
 
 CommitQueue::~CommitQueue() { Stop(); }
 
-void CommitQueue::Submit(storage::WriteSet ws, After after) {
+void CommitQueue::Submit(storage::WriteSet ws, After after, bool read_barrier) {
   {
     absl::MutexLock l(&mu_);
     if (!stopping_) {
       ++submissions_;
-      queue_.push_back({std::move(ws), std::move(after)});
+      const bool counted = read_barrier && !ws.empty();
+      if (counted) ++barrier_writes_;
+      queue_.push_back({std::move(ws), std::move(after), counted});
       return;
     }
   }
   after(absl::UnavailableError("the server is shutting down"));
+}
+
+void CommitQueue::ReadBarrier(After after) {
+  absl::Status now;
+  {
+    absl::MutexLock l(&mu_);
+    if (!stopping_ && barrier_writes_ > 0) {
+      ++submissions_;
+      queue_.push_back({storage::WriteSet{}, std::move(after), false});
+      return;
+    }
+    now = stopping_ ? absl::UnavailableError("the server is shutting down") : sticky_;
+  }
+  after(now);
 }
 
 void CommitQueue::Stop() {
@@ -55,6 +71,10 @@ void CommitQueue::Abandon() {
     dropped.swap(queue_);
   }
   if (thread_.joinable()) thread_.join();
+  {
+    absl::MutexLock l(&mu_);
+    for (const auto& it : dropped) barrier_writes_ -= it.counted ? 1 : 0;
+  }
   for (auto& it : dropped) it.after(absl::UnavailableError("the server crashed (simulated)"));
 }
 
@@ -136,12 +156,17 @@ void CommitQueue::CommitGroup(std::deque<Item>& items) {
       }
     }
   }
+  {
+    // Durable (or failed for good: a barrier then answers the sticky error at once).
+    absl::MutexLock l(&mu_);
+    for (const auto& it : items) barrier_writes_ -= it.counted ? 1 : 0;
+  }
   for (auto& it : items) it.after(st);
 }
 
 void PostAfterDurable(CommitQueue* commits, Executor* reader,
                       absl::AnyInvocable<void(absl::Status)> fn) {
-  commits->Submit(storage::WriteSet{}, [reader, fn = std::move(fn)](absl::Status st) mutable {
+  commits->ReadBarrier([reader, fn = std::move(fn)](absl::Status st) mutable {
     reader->Post([fn = std::move(fn), st]() mutable { fn(st); });
   });
 }

@@ -36,7 +36,13 @@ class CommitQueue {
 
   // Queues `ws` (may be empty: then `after` runs once everything before it is durable).
   // After Stop() or Abandon(), `after` runs at once with UNAVAILABLE.
-  void Submit(storage::WriteSet ws, After after);
+  // `read_barrier` false: ReadBarrier() does not wait for this write (a purge: nobody
+  // has been told of it before `after` runs, so a read may see the store before it).
+  void Submit(storage::WriteSet ws, After after, bool read_barrier = true);
+  // Runs `after` once every write submitted before with read_barrier = true is durable:
+  // at once (on the calling thread, with the sticky status) when none is queued or
+  // being committed, else as an empty submission behind them.
+  void ReadBarrier(After after);
   // Commits what is queued (in manual mode: on the calling thread, group after group
   // until nothing is queued), then stops the thread. Later submissions fail.
   void Stop();
@@ -60,6 +66,7 @@ class CommitQueue {
   struct Item {
     storage::WriteSet ws;
     After after;
+    bool counted = false;  // a non-empty write with read_barrier (in barrier_writes_)
   };
   void Run();
   // Commits `items` as one group (unless a commit failed before) and runs their
@@ -76,12 +83,15 @@ class CommitQueue {
   absl::Status sticky_ ABSL_GUARDED_BY(mu_);
   uint64_t commits_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t submissions_ ABSL_GUARDED_BY(mu_) = 0;
+  // Queued or being committed: the non-empty writes ReadBarrier() waits for.
+  uint64_t barrier_writes_ ABSL_GUARDED_BY(mu_) = 0;
   std::thread thread_;
 };
 
 // Runs `fn` on `reader` once everything submitted to `commits` before this call is
-// durable (an empty submission): the way to read the store and see every acknowledged
-// write. `fn` gets the commit queue's status (an error once a commit has failed).
+// durable (CommitQueue::ReadBarrier; purge writes excepted): the way to read the store
+// and see every acknowledged write. `fn` gets the commit queue's status (an error once
+// a commit has failed).
 void PostAfterDurable(CommitQueue* commits, Executor* reader,
                       absl::AnyInvocable<void(absl::Status)> fn);
 

@@ -65,6 +65,27 @@ TEST_F(CommitQueueManualTest, NothingHappensUntilRunOnceThenOneGroupCommit) {
   EXPECT_FALSE(q_.RunOnce());
 }
 
+// A read barrier waits for every write submitted before it, except purge writes
+// (read_barrier = false): a read during a long purge commit runs at once.
+TEST_F(CommitQueueManualTest, ReadBarrierWaitsForWritesButNotForPurges) {
+  q_.ReadBarrier(Record("idle"));  // nothing queued: at once
+  EXPECT_EQ(log_, std::vector<std::string>({"idle:OK"}));
+
+  q_.Submit(PutOne("p"), Record("purge"), /*read_barrier=*/false);
+  q_.ReadBarrier(Record("read1"));
+  EXPECT_EQ(log_, std::vector<std::string>({"idle:OK", "read1:OK"}));  // not behind the purge
+
+  q_.Submit(PutOne("w"), Record("write"));
+  q_.ReadBarrier(Record("read2"));
+  EXPECT_EQ(log_.size(), 2u);  // behind the write
+  EXPECT_TRUE(q_.RunOnce());
+  EXPECT_EQ(log_, std::vector<std::string>(
+                      {"idle:OK", "read1:OK", "purge:OK", "write:OK", "read2:OK"}));
+  q_.ReadBarrier(Record("read3"));  // everything durable again: at once
+  EXPECT_EQ(log_.back(), "read3:OK");
+  EXPECT_FALSE(q_.RunOnce());
+}
+
 TEST_F(CommitQueueManualTest, SubmissionsFromCallbacksWaitForTheNextCall) {
   q_.Submit(PutOne("a"), [this](absl::Status st) {
     Record("a")(st);

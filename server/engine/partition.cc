@@ -146,8 +146,10 @@ void Partition::Submit(Batch b) {
   b.ws.max_seq = ctx_.seq->load();
   b.hub_gen = hub_gen_;
   storage::WriteSet ws = std::move(b.ws);
-  ctx_.commits->Submit(std::move(ws),
-                       [this, b = std::move(b)](absl::Status st) mutable { AfterCommit(b, st); });
+  const bool read_barrier = !b.purge_only;
+  ctx_.commits->Submit(
+      std::move(ws), [this, b = std::move(b)](absl::Status st) mutable { AfterCommit(b, st); },
+      read_barrier);
 }
 
 void Partition::SubmitAndReply(Batch b, Done done, absl::Status reply) {

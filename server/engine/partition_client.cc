@@ -106,6 +106,7 @@ void Partition::DeleteFinished(std::vector<std::pair<std::string, std::string>> 
         deleted.push_back(std::move(rec));
       }
       if (reply.ok()) {
+        b.purge_only = true;
         b.done.push_back(
             [done = std::move(done), deleted = std::move(deleted)](absl::Status st) mutable {
               if (st.ok()) {

@@ -61,6 +61,9 @@ struct Partition::Batch {
   std::vector<storage::NotificationItem> notifications;  // for the LifecycleSink, after it
   std::vector<Done> done;
   uint64_t hub_gen = 0;  // Partition::hub_gen_ when submitted
+  // Only deletes of finished instances, told to nobody before `done`: reads need not
+  // wait for it (CommitQueue::Submit's read_barrier).
+  bool purge_only = false;
 };
 
 }  // namespace taskhub::engine
