@@ -1,11 +1,14 @@
 #include "server/daemon/config_cli.h"
 
+#include <algorithm>
 #include <sstream>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 
 namespace taskhub::daemon {
 namespace {
@@ -46,6 +49,22 @@ std::string Scalar(const std::string& v) {
     }
   }
   return out + "\"";
+}
+
+// A --notification-webhook SPEC with the values of its inline secret and headers (which
+// may carry credentials) masked; url, events and secret-file stay readable.
+std::string MaskWebhookSpec(const std::string& spec) {
+  std::vector<std::string> parts = absl::StrSplit(spec, ',');
+  for (std::string& p : parts) {
+    const absl::string_view key = absl::StripAsciiWhitespace(absl::string_view(p).substr(
+        0, std::min(p.find('='), p.size())));
+    if (key == "secret") p = "secret=********";
+    if (key == "header") {
+      const size_t colon = p.find(':');
+      p = colon == std::string::npos ? "header=********" : p.substr(0, colon + 1) + "********";
+    }
+  }
+  return absl::StrJoin(parts, ",");
 }
 
 }  // namespace
@@ -128,6 +147,8 @@ std::string PrintConfig(const CLI::App& app, const Origins& origins,
       for (std::string& v : values) {
         if (!v.empty()) v = "********";
       }
+    } else if (key == "notification-webhook") {
+      for (std::string& v : values) v = MaskWebhookSpec(v);
     }
     std::string value;
     if (values.size() == 1 && o->get_items_expected_max() <= 1) {

@@ -224,6 +224,20 @@ TEST_F(ConfigTest, PrintConfigMasksSecretsAndNamesOrigins) {
   }
 }
 
+// A webhook's inline secret and header values are credentials: masked, the rest readable.
+TEST_F(ConfigTest, PrintConfigMasksWebhookSecretsAndHeaders) {
+  auto c = Parse({"--notification-webhook",
+                  "url=http://hooks.local/x,secret=hunter2,header=Authorization:Bearer abc,"
+                  "events=Completed",
+                  "--print-config"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  const std::string& out = c->effective_config;
+  EXPECT_THAT(out, Not(HasSubstr("hunter2")));
+  EXPECT_THAT(out, Not(HasSubstr("Bearer abc")));
+  EXPECT_THAT(out, HasSubstr("notification-webhook: [\"url=http://hooks.local/x,secret=********,"
+                             "header=Authorization:********,events=Completed\"]  # flag\n"));
+}
+
 // Every key --print-config shows is read back by --config to the same value.
 TEST_F(ConfigTest, PrintedConfigReadsBack) {
   auto first = Parse({"--task-hub", "round \"trip\" #1", "--engine-partitions", "3",
