@@ -84,9 +84,11 @@ const Ignored kStorageIgnored[] = {
 };
 
 constexpr char kNotImplementedNotifications[] =
-    "taskhubd does not publish lifecycle notifications yet (issue 13 item 2)";
+    "taskhubd publishes lifecycle notifications to webhooks (--notification-webhook), not to "
+    "Event Grid";
 constexpr char kNotImplementedTracing[] =
-    "taskhubd does not emit traces yet (W3C trace context is issue 13 item 3)";
+    "taskhubd propagates W3C trace context and logs it; it exports no traces (no "
+    "Application Insights / OpenTelemetry exporter)";
 const Ignored kEventGridKeys[] = {
     {"topicEndpoint", Type::kString, kNotImplementedNotifications},
     {"keySettingName", Type::kString, kNotImplementedNotifications},
