@@ -50,6 +50,8 @@ const char* ReasonPhrase(int status) {
       return "Accepted";
     case 204:
       return "No Content";
+    case 302:
+      return "Found";
     case 304:
       return "Not Modified";
     case 400:
@@ -144,7 +146,9 @@ class LoopState {
   void Reply(evhttp_request* req, HttpResponse resp) {
     if (outstanding_.erase(req) == 0) return;
     evkeyvalq* out = evhttp_request_get_output_headers(req);
-    evhttp_add_header(out, "Content-Type", resp.content_type.c_str());
+    if (!resp.content_type.empty()) {
+      evhttp_add_header(out, "Content-Type", resp.content_type.c_str());
+    }
     for (const auto& [name, value] : resp.headers) {
       if (HasLineBreak(name) || HasLineBreak(value)) {
         Logger("http")->error("header {} dropped: it holds a line break", name);

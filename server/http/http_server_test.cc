@@ -121,6 +121,13 @@ class ServerTest : public ::testing::Test {
       resp.Send(HttpResponse::Json(202, nlohmann::json({{"size", req.body.size()}}).dump()));
     });
     router_.Add("GET", "/drop", [](HttpRequest, HttpResponder) {});
+    router_.Add("GET", "/moved", [](HttpRequest, HttpResponder resp) {
+      HttpResponse r;
+      r.status = 302;
+      r.content_type.clear();  // no body: no Content-Type of ours
+      r.headers = {{"Location", "/echo/x"}};
+      resp.Send(std::move(r));
+    });
     router_.Add("GET", "/hold", [this](HttpRequest, HttpResponder resp) {
       absl::MutexLock l(&held_.mu);
       held_.responders.push_back(std::move(resp));
@@ -179,6 +186,18 @@ TEST_F(ServerTest, ErrorsAreJson) {
   r = Fetch(server_->port(), "GET", "/drop");
   EXPECT_EQ(r.status, 500);
   EXPECT_TRUE(nlohmann::json::parse(r.body).contains("error"));
+}
+
+TEST_F(ServerTest, RedirectHasItsReasonPhraseAndNoEmptyHeader) {
+  StartServer();
+  Reply r = Fetch(server_->port(), "GET", "/moved");
+  EXPECT_TRUE(absl::StartsWith(r.head, "HTTP/1.1 302 Found\r\n")) << r.head;
+  EXPECT_TRUE(absl::StrContains(r.head, "Location: /echo/x")) << r.head;
+  for (absl::string_view line : absl::StrSplit(r.head, "\r\n")) {
+    if (absl::StartsWithIgnoreCase(line, "content-type:")) {  // libevent's default, never empty
+      EXPECT_FALSE(absl::StripAsciiWhitespace(line.substr(13)).empty()) << r.head;
+    }
+  }
 }
 
 TEST_F(ServerTest, BodyOverTheCapIs413AndHeadersOverTheCapAreRefused) {

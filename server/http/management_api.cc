@@ -40,7 +40,7 @@ bool StatusFlags(const HttpRequest& req, StatusOptions* opt, bool* error_on_fail
 }
 
 // DF's documented status codes: 202 (+ Location, Retry-After: 5) while running, 200 when
-// completed (or continued-as-new), 400 when failed or terminated, 500 instead of 400 for a
+// completed, 400 when failed or terminated, 500 instead of 400 for a
 // failed instance when returnInternalServerErrorOnFailure asks; the body is the status
 // object in every case.
 HttpResponse StatusResponse(const OrchestrationState& s, const StatusOptions& opt,
