@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/match.h"
+#include "nlohmann/json.hpp"
 #include "absl/strings/str_cat.h"
 #include "proto/timestamp_util.h"
 #include "server/common/logging.h"
@@ -19,11 +20,14 @@ std::string Cut(const std::string& s, size_t max) {
   return s.substr(0, n) + "...";
 }
 
-// The reason a status change carries: the failure message, or the termination output.
+// The reason a status change carries: the failure message, or the termination output
+// (the text of a JSON string, as the SDKs send it; other JSON as it is).
 std::string ReasonOf(const store::InstanceRecord& rec) {
   if (rec.status() == ORCHESTRATION_STATUS_FAILED) return rec.failure_details().errormessage();
   if (rec.status() == ORCHESTRATION_STATUS_TERMINATED && rec.has_output()) {
-    return rec.output().value();
+    const std::string& out = rec.output().value();
+    const nlohmann::json j = nlohmann::json::parse(out, nullptr, /*allow_exceptions=*/false);
+    return j.is_string() ? j.get<std::string>() : out;
   }
   return "";
 }
