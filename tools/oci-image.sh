@@ -5,7 +5,8 @@
 # umoci writes it as an OCI image layout with the same config as deploy/Dockerfile (user
 # 10001, entrypoint taskhubd, TASKHUB_LISTEN/TASKHUB_DATA_DIR, volume /data, port 4001).
 #   tools/oci-image.sh [BUILD_DIR] [OUT_DIR]    (defaults: build, BUILD_DIR/oci)
-# Then e.g. `skopeo copy oci:build/oci/taskhubd:latest docker://REGISTRY/taskhubd:TAG`.
+# Then e.g. `skopeo copy oci:build/oci:latest docker://REGISTRY/taskhubd:TAG` (the layout is
+# build/oci, the tag $TASKHUB_IMAGE_TAG or latest).
 # Needs root (or fakeroot), mmdebstrap and umoci (apt-get install mmdebstrap umoci) and
 # access to the Debian mirror of /etc/apt/sources.list.d.
 set -euo pipefail
