@@ -108,8 +108,10 @@ def daemons(request) -> Iterator[list[Daemon]]:
         print(f"----- {d.log_path} -----\n{d.log_path.read_text()[-4000:]}")
 
 
-def make_store(data_dir: Path, workdir: Path, instances: int) -> list[str]:
-    """A stopped store holding `instances` started instances; returns their ids."""
+def make_store(data_dir: Path, workdir: Path, instances: int, crash: bool = False) -> list[str]:
+    """A stopped store holding `instances` started instances; returns their ids.
+    crash=True stops it with kill -9, so the writes stay in the WAL (a clean stop flushes
+    the memtables, leaving an empty WAL)."""
     import durabletask.internal.orchestrator_service_pb2 as pb
     import durabletask.internal.orchestrator_service_pb2_grpc as stubs
     d = Daemon(data_dir, workdir)
@@ -121,5 +123,8 @@ def make_store(data_dir: Path, workdir: Path, instances: int) -> list[str]:
                                timeout=10)
             ids.append(f"inst-{i}")
     finally:
-        assert d.stop() == 0
+        if crash:
+            d.kill()
+        else:
+            assert d.stop() == 0
     return ids

@@ -81,6 +81,7 @@ def test_corrupt_current_or_manifest(tmp_path, what):
 def _wal(data: Path) -> Path:
     logs = sorted(data.glob("*.log"))
     assert logs, f"no WAL in {data}: {list(data.iterdir())}"
+    assert logs[-1].stat().st_size > 100, f"the WAL {logs[-1]} holds no records"
     return logs[-1]
 
 
@@ -88,7 +89,7 @@ def test_corrupt_wal_record_stops_start_up(tmp_path):
     # A damaged record in the middle of the WAL: RocksDB's default (point-in-time)
     # recovery would start and silently drop it and every later acknowledged write.
     data = tmp_path / "data"
-    make_store(data, tmp_path, 6)
+    make_store(data, tmp_path, 6, crash=True)
     wal = _wal(data)
     raw = bytearray(wal.read_bytes())
     raw[len(raw) // 3] ^= 0xFF
@@ -99,7 +100,7 @@ def test_corrupt_wal_record_stops_start_up(tmp_path):
 
 def test_corrupt_last_wal_record_stops_start_up(tmp_path):
     data = tmp_path / "data"
-    make_store(data, tmp_path, 6)
+    make_store(data, tmp_path, 6, crash=True)
     wal = _wal(data)
     raw = bytearray(wal.read_bytes())
     raw[-5] ^= 0xFF
@@ -114,7 +115,7 @@ def test_torn_wal_tail_is_a_crash_not_corruption(tmp_path, daemons):
     import durabletask.internal.orchestrator_service_pb2 as pb
     import durabletask.internal.orchestrator_service_pb2_grpc as stubs
     data = tmp_path / "data"
-    ids = make_store(data, tmp_path, 6)
+    ids = make_store(data, tmp_path, 6, crash=True)
     wal = _wal(data)
     os.truncate(wal, wal.stat().st_size - 7)
     d = Daemon(data, tmp_path)
