@@ -3,8 +3,10 @@
 # (ctest); the Python and JavaScript interop suites against a real taskhubd (again over
 # Azure Storage on Azurite); the crash and worker-disconnect tests (again over Azurite;
 # storage outages); the C++ SDK samples, cross-language and resilience
-# tests; the taskhub CLI tests; the Kubernetes manifest check (Go) and the Python and
-# JavaScript samples; and the Java interop suite (Maven).
+# tests; the taskhub CLI tests; /metrics and the health routes; lifecycle notifications
+# and trace context; the Kubernetes manifest check (Go) and the Python and JavaScript
+# samples; TLS and tokens; the HTTP management API; the dashboard in chromium; and the
+# Java interop suite (Maven).
 # Installs what it needs first (Debian packages, a Python venv, npm and Maven packages).
 set -euo pipefail
 cd "$(dirname "$0")/.."
