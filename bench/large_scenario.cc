@@ -63,29 +63,6 @@ std::unique_ptr<Stub> Connect(const std::string& address) {
       grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args));
 }
 
-// The same function bench/scenarios.cc has (kept local: each scenario file is standalone).
-absl::Status ParallelFor(size_t n, int threads, const std::function<absl::Status(size_t)>& fn) {
-  std::atomic<size_t> next{0};
-  std::atomic<bool> failed{false};
-  absl::Status first_error;
-  std::mutex mu;
-  std::vector<std::thread> pool;
-  for (int t = 0; t < std::max(1, threads); ++t) {
-    pool.emplace_back([&] {
-      for (size_t i = next++; i < n && !failed; i = next++) {
-        if (absl::Status st = fn(i); !st.ok()) {
-          std::lock_guard<std::mutex> l(mu);
-          if (!failed) first_error = st;
-          failed = true;
-          return;
-        }
-      }
-    });
-  }
-  for (auto& t : pool) t.join();
-  return first_error;
-}
-
 std::string Id(const std::string& prefix, size_t i) { return absl::StrFormat("%s%08d", prefix, i); }
 
 // Starts instances prefix00000000.. (never dispatched: scheduled in 2100), then

@@ -49,29 +49,6 @@ Task<int> OneActivityOrch(OrchestrationContext& ctx) {
   co_return co_await ctx.CallActivity<int>("bench_inc", 0);
 }
 
-// Runs fn(0..n-1) on `threads` threads; stops early and returns the first error.
-absl::Status ParallelFor(size_t n, int threads, const std::function<absl::Status(size_t)>& fn) {
-  std::atomic<size_t> next{0};
-  std::atomic<bool> failed{false};
-  absl::Status first_error;
-  std::mutex mu;
-  std::vector<std::thread> pool;
-  for (int t = 0; t < std::max(1, threads); ++t) {
-    pool.emplace_back([&] {
-      for (size_t i = next++; i < n && !failed; i = next++) {
-        if (absl::Status st = fn(i); !st.ok()) {
-          std::lock_guard<std::mutex> l(mu);
-          if (!failed) first_error = st;
-          failed = true;
-          return;
-        }
-      }
-    });
-  }
-  for (auto& t : pool) t.join();
-  return first_error;
-}
-
 // Starts `n` instances of `name` from `threads` client threads; returns their ids.
 absl::StatusOr<std::vector<std::string>> StartMany(Client& client, const std::string& name,
                                                    const std::string& input, int n,
@@ -148,6 +125,28 @@ void AddStorageFigures(const std::string& scenario, const StorageCounts& before,
 }
 
 }  // namespace
+
+absl::Status ParallelFor(size_t n, int threads, const std::function<absl::Status(size_t)>& fn) {
+  std::atomic<size_t> next{0};
+  std::atomic<bool> failed{false};
+  absl::Status first_error;
+  std::mutex mu;
+  std::vector<std::thread> pool;
+  for (int t = 0; t < std::max(1, threads); ++t) {
+    pool.emplace_back([&] {
+      for (size_t i = next++; i < n && !failed; i = next++) {
+        if (absl::Status st = fn(i); !st.ok()) {
+          std::lock_guard<std::mutex> l(mu);
+          if (!failed) first_error = st;
+          failed = true;
+          return;
+        }
+      }
+    });
+  }
+  for (auto& t : pool) t.join();
+  return first_error;
+}
 
 Registry BenchRegistry() {
   Registry r;

@@ -3,6 +3,7 @@
 #ifndef TASKHUB_BENCH_SCENARIOS_H_
 #define TASKHUB_BENCH_SCENARIOS_H_
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -54,6 +55,10 @@ absl::Status Memory(const BenchConfig& c, Client& client, std::vector<Figure>* o
 // the server answers UNIMPLEMENTED).
 // A task hub with large_n finished instances (needs a local server).
 absl::Status Large(const BenchConfig& c, Client& client, std::vector<Figure>* out);
+
+// Runs fn(0..n-1) on `threads` threads (at least one); stops early and returns the first
+// error. Blocks until every thread is done.
+absl::Status ParallelFor(size_t n, int threads, const std::function<absl::Status(size_t)>& fn);
 absl::Status Entities(const BenchConfig& c, Client& client, std::vector<Figure>* out);
 
 }  // namespace taskhub::bench
