@@ -218,6 +218,13 @@ absl::Status Server::StartHttp(const Config& config) {
     absl::MutexLock l(&health_mu_);
     return !store_failed_;
   };
+  if (notifier_ != nullptr) {
+    sources.notifications = [n = notifier_.get()] {
+      const notify::Notifier::Counts c = n->Stats();
+      return metrics::NotificationStats{c.delivered, c.failed_attempts, c.dead_lettered,
+                                        c.pending, c.dead};
+    };
+  }
   metrics::RegisterObservabilityRoutes(http_router_.get(), std::move(sources));
 #endif
   http::HttpServerOptions opts;

@@ -185,10 +185,29 @@ void AddStorage(Families& fs, const storage::Backend* backend) {
   }
 }
 
+void AddNotifications(Families& fs, const NotificationStats& n) {
+  fs.One("notifications_delivered_total",
+         "Lifecycle notifications a webhook accepted (2xx) since start-up.", MetricType::Counter,
+         static_cast<double>(n.delivered));
+  fs.One("notification_failed_attempts_total",
+         "Webhook deliveries that failed (non-2xx, no answer) and will be retried or "
+         "dead-lettered.",
+         MetricType::Counter, static_cast<double>(n.failed_attempts));
+  fs.One("notifications_dead_lettered_total",
+         "Notifications dead-lettered since start-up (attempts or age exhausted).",
+         MetricType::Counter, static_cast<double>(n.dead_lettered));
+  fs.One("notifications_pending", "Notifications waiting for delivery.", MetricType::Gauge,
+         static_cast<double>(n.pending));
+  fs.One("notifications_dead",
+         "Dead-lettered notifications kept in the store (taskhub notifications failed).",
+         MetricType::Gauge, static_cast<double>(n.dead));
+}
+
 }  // namespace
 
 std::string RenderMetrics(engine::Engine* engine, const storage::Backend* backend,
-                          std::optional<bool> ready) {
+                          std::optional<bool> ready,
+                          std::optional<NotificationStats> notifications) {
   const engine::EngineStats st = engine->Stats();
   const engine::EngineMetrics& m = engine->metrics();
   Families fs;
@@ -200,6 +219,7 @@ std::string RenderMetrics(engine::Engine* engine, const storage::Backend* backen
   AddCommits(fs, m, st);
   AddInstances(fs, m, st);
   AddStorage(fs, backend);
+  if (notifications) AddNotifications(fs, *notifications);
   return prometheus::TextSerializer().Serialize(fs.Take());
 }
 

@@ -19,10 +19,17 @@ namespace taskhub::metrics {
 
 inline constexpr char kTextContentType[] = "text/plain; version=0.0.4; charset=utf-8";
 
+// Lifecycle notification delivery (the daemon's notify::Notifier::Stats()).
+struct NotificationStats {
+  uint64_t delivered = 0, failed_attempts = 0, dead_lettered = 0;  // since start-up
+  size_t pending = 0, dead = 0;  // now: rows waiting for delivery, dead-lettered rows
+};
+
 // `ready`: the readiness the probe reports, exported as taskhub_ready (1/0); nullopt
-// leaves the gauge out.
+// leaves the gauge out. `notifications`: nullopt leaves the notification families out.
 std::string RenderMetrics(engine::Engine* engine, const storage::Backend* backend,
-                          std::optional<bool> ready = std::nullopt);
+                          std::optional<bool> ready = std::nullopt,
+                          std::optional<NotificationStats> notifications = std::nullopt);
 
 }  // namespace taskhub::metrics
 

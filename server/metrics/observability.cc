@@ -23,8 +23,10 @@ void RegisterObservabilityRoutes(http::HttpRouter* router, ObservabilitySources 
     }
     http::HttpResponse resp;
     resp.content_type = kTextContentType;
-    resp.body = RenderMetrics(src->engine, src->backend,
-                              src->ready ? std::optional<bool>(src->ready()) : std::nullopt);
+    resp.body = RenderMetrics(
+        src->engine, src->backend, src->ready ? std::optional<bool>(src->ready()) : std::nullopt,
+        src->notifications ? std::optional<NotificationStats>(src->notifications())
+                           : std::nullopt);
     r.Send(std::move(resp));
   });
   router->Add("GET", "/healthz", [](http::HttpRequest, http::HttpResponder r) {

@@ -16,6 +16,7 @@
 #include "server/api/auth.h"
 #include "server/engine/engine.h"
 #include "server/http/http_server.h"
+#include "server/metrics/collector.h"
 #include "server/storage/backend.h"
 
 namespace taskhub::metrics {
@@ -28,6 +29,8 @@ struct ObservabilitySources {
   // admin); 401 without one, as the management API. The probes stay open (kubelet
   // probes carry no token, and they reveal nothing). Null: no tokens.
   const auth::Authorizer* authorizer = nullptr;
+  // Lifecycle notification counts at scrape time; empty: not exported.
+  std::function<NotificationStats()> notifications;
 };
 
 // Adds GET /metrics, /healthz and /readyz to `router`.

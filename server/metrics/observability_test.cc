@@ -24,7 +24,7 @@ class ObservabilityTest : public ::testing::Test {
     engine_ = std::move(*e);
     router_ = http::HttpRouter();
     RegisterObservabilityRoutes(
-        &router_, {engine_.get(), &backend_, [this] { return ready_.load(); }, authorizer});
+        &router_, {engine_.get(), &backend_, [this] { return ready_.load(); }, authorizer, {}});
   }
   void TearDown() override { engine_->Stop(); }
   http::HttpResponse Get(const std::string& path, const std::string& authorization = "") {

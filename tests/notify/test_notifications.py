@@ -12,6 +12,8 @@ import json
 import random
 import subprocess
 import time
+import urllib.request
+from pathlib import Path
 
 import pytest
 from conftest import Receiver, verify_signature
@@ -187,10 +189,22 @@ def test_kill9_before_delivery_delivers_after_restart(request, receiver, server_
     assert receiver.types_of(iid) == ["Started", "Completed"]
 
 
-def test_dead_letters_survive_restart_and_cli_retry_replays(request, receiver, server_factory,
-                                                            worker_for, client_factory):
+def notification_metrics(port_file: Path) -> dict[str, float]:
+    """The taskhub_notification* samples of GET /metrics."""
+    port = int(port_file.read_text())
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=30) as r:
+        text = r.read().decode()
+    return {line.split()[0]: float(line.split()[1]) for line in text.splitlines()
+            if line.startswith("taskhub_notification")}
+
+
+def test_dead_letters_survive_restart_and_cli_retry_replays(request, tmp_path, receiver,
+                                                            server_factory, worker_for,
+                                                            client_factory):
     receiver.respond = lambda n: 500
-    srv = server_factory(*webhook(receiver.url), *FAST, "--notification-max-attempts", "2")
+    http_port = tmp_path / "http-port"
+    srv = server_factory(*webhook(receiver.url), *FAST, "--notification-max-attempts", "2",
+                         "--http-listen", "127.0.0.1:0", "--http-port-file", str(http_port))
     worker = worker_for(srv.address)
     c = client_factory(srv.address)
     iid = unique_id(request, "nd")
@@ -206,6 +220,11 @@ def test_dead_letters_survive_restart_and_cli_retry_replays(request, receiver, s
                                            "taskhub.orchestration.Completed"]
     assert all(f["instance_id"] == iid and f["attempts"] == 2 and "500" in f["last_error"]
                for f in failed)
+    m = notification_metrics(http_port)  # the operator sees them in /metrics too
+    assert m["taskhub_notifications_dead"] == 2 and m["taskhub_notifications_pending"] == 0
+    assert m["taskhub_notifications_dead_lettered_total"] == 2
+    assert m["taskhub_notification_failed_attempts_total"] >= 4
+    assert m["taskhub_notifications_delivered_total"] == 0
     worker.stop()
     srv.stop_checked()
     srv.start()
@@ -217,6 +236,8 @@ def test_dead_letters_survive_restart_and_cli_retry_replays(request, receiver, s
     assert cli(srv.address, "notifications", "retry", "--all") == {"retried": 1}
     receiver.wait_for(lambda r: r.types_of(iid) == ["Started", "Completed"], "the retried rest")
     assert cli(srv.address, "notifications", "failed") == []
+    m = notification_metrics(http_port)
+    assert m["taskhub_notifications_dead"] == 0 and m["taskhub_notifications_delivered_total"] == 2
     bad = subprocess.run([str(cli_binary()), "--address", srv.address, "notifications", "retry",
                           "999999"], capture_output=True, text=True, timeout=60)
     assert bad.returncode != 0 and "999999" in bad.stderr
