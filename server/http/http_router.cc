@@ -133,7 +133,9 @@ void HttpRouter::Dispatch(HttpRequest req, HttpResponder responder) const {
     if (!match) continue;
     if (has_rest) rank.push_back(0);
     allowed.insert(r.method);
-    if (r.method != req.method) continue;
+    if (r.method == "GET") allowed.insert("HEAD");
+    // HEAD is GET without the body (the server sends the headers only).
+    if (r.method != req.method && !(req.method == "HEAD" && r.method == "GET")) continue;
     if (best == nullptr || rank > best_rank) {
       best = &r;
       best_rank = std::move(rank);

@@ -89,7 +89,7 @@ TEST_F(RouterTest, WrongMethodIs405WithAllow) {
   EXPECT_EQ(r.status, 405);
   ASSERT_EQ(r.headers.size(), 1u);
   EXPECT_EQ(r.headers[0].first, "Allow");
-  EXPECT_EQ(r.headers[0].second, "DELETE, GET");
+  EXPECT_EQ(r.headers[0].second, "DELETE, GET, HEAD");
   EXPECT_EQ(Run("GET", "/base/instances/x/terminate").status, 405);
 }
 

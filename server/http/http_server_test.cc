@@ -200,6 +200,16 @@ TEST_F(ServerTest, RedirectHasItsReasonPhraseAndNoEmptyHeader) {
   }
 }
 
+TEST_F(ServerTest, HeadIsGetWithoutTheBody) {
+  StartServer();
+  Reply r = Fetch(server_->port(), "HEAD", "/echo/x");
+  EXPECT_EQ(r.status, 200) << r.head;
+  EXPECT_TRUE(absl::StrContains(r.head, "X-Reply: yes")) << r.head;
+  EXPECT_TRUE(r.body.empty());
+  r = Fetch(server_->port(), "DELETE", "/echo/x");
+  EXPECT_TRUE(absl::StrContains(r.head, "Allow: GET, HEAD")) << r.head;
+}
+
 TEST_F(ServerTest, BodyOverTheCapIs413AndHeadersOverTheCapAreRefused) {
   HttpServerOptions opt;
   opt.max_body_bytes = 1000;
