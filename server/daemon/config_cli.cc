@@ -76,7 +76,9 @@ absl::Status ParseArgsEnvAndFile(CLI::App& app, int argc, char** argv,
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     std::ostringstream o, err;
-    *exit_code = app.exit(e, o, err);
+    // --help and --version exit 0; every usage error exits 2, as a --config error does
+    // (CLI11's own codes, 105 for a bad value and so on, are not documented anywhere).
+    *exit_code = app.exit(e, o, err) == 0 ? 0 : 2;
     return absl::InvalidArgumentError(o.str() + err.str());
   }
   for (const CLI::Option* o : app.get_options()) {

@@ -260,5 +260,16 @@ TEST_F(ConfigTest, VersionAndHelpExitZero) {
   EXPECT_THAT(v.status().message(), HasSubstr("(commit "));
 }
 
+TEST_F(ConfigTest, UsageErrorsExitTwo) {
+  for (const std::vector<std::string>& args :
+       std::vector<std::vector<std::string>>{{"--engine-partitions", "many"},
+                                             {"--no-such-flag"},
+                                             {"--retention", "completed=forever"}}) {
+    auto c = Parse(args);
+    ASSERT_FALSE(c.ok()) << args[0];
+    EXPECT_EQ(exit_code_, 2) << args[0] << ": " << c.status().message();
+  }
+}
+
 }  // namespace
 }  // namespace taskhub::daemon
