@@ -42,11 +42,15 @@ HttpResponse HttpResponse::Json(int status, std::string json_text) {
   return r;
 }
 
-HttpResponder::HttpResponder(Sink sink) : sink_(std::move(sink)) {}
+HttpResponder::HttpResponder(Sink sink, DisconnectHook on_disconnect)
+    : sink_(std::move(sink)), on_disconnect_(std::move(on_disconnect)) {}
 
 HttpResponder::HttpResponder(HttpResponder&& other) noexcept
-    : sink_(std::move(other.sink_)), sent_(other.sent_) {
+    : sink_(std::move(other.sink_)),
+      on_disconnect_(std::move(other.on_disconnect_)),
+      sent_(other.sent_) {
   other.sink_ = nullptr;
+  other.on_disconnect_ = nullptr;
   other.sent_ = true;
 }
 
@@ -54,8 +58,10 @@ HttpResponder& HttpResponder::operator=(HttpResponder&& other) noexcept {
   if (this != &other) {
     if (!sent_ && sink_) Send(HttpResponse::Error(500, "internal error: response replaced"));
     sink_ = std::move(other.sink_);
+    on_disconnect_ = std::move(other.on_disconnect_);
     sent_ = other.sent_;
     other.sink_ = nullptr;
+    other.on_disconnect_ = nullptr;
     other.sent_ = true;
   }
   return *this;
@@ -83,6 +89,10 @@ void HttpResponder::Send(HttpResponse response) {
 }
 
 bool HttpResponder::sent() const { return sent_; }
+
+void HttpResponder::OnDisconnect(absl::AnyInvocable<void()> fn) {
+  if (!sent_ && on_disconnect_) on_disconnect_(std::move(fn));
+}
 
 namespace {
 

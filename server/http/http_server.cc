@@ -26,6 +26,7 @@
 #include <cerrno>
 #include <cstring>
 #include <deque>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -145,6 +146,7 @@ class LoopState {
   // Loop thread: answers `req` unless it has been answered already.
   void Reply(evhttp_request* req, HttpResponse resp) {
     if (outstanding_.erase(req) == 0) return;
+    on_disconnect_.erase(req);
     evkeyvalq* out = evhttp_request_get_output_headers(req);
     if (!resp.content_type.empty()) {
       evhttp_add_header(out, "Content-Type", resp.content_type.c_str());
@@ -161,6 +163,64 @@ class LoopState {
   }
 
   void Track(evhttp_request* req) { outstanding_.insert(req); }
+
+  // Loop thread: `fn` runs if `req`'s connection closes before its reply.
+  void SetOnDisconnect(evhttp_request* req, absl::AnyInvocable<void()> fn) {
+    if (!outstanding_.contains(req)) return;
+    if (on_disconnect_.empty() && poll_ != nullptr) {
+      const timeval every{0, kDisconnectPollMicros};
+      evtimer_add(poll_, &every);
+    }
+    on_disconnect_[req] = std::move(fn);
+  }
+
+  // Loop thread, every kDisconnectPollMicros while a request has a disconnect callback:
+  // libevent does not read a connection whose request awaits its reply, so it does not
+  // see the client go. A peek at the socket does: 0 bytes (FIN) or an error (RST) is a
+  // closed connection. (Bytes waiting, e.g. a TLS close_notify, are left alone: that
+  // request ends at its own deadline.)
+  void PollDisconnects() {
+    std::vector<absl::AnyInvocable<void()>> run;
+    for (auto it = on_disconnect_.begin(); it != on_disconnect_.end();) {
+      evhttp_connection* evcon = evhttp_request_get_connection(it->first);
+      bool gone = evcon == nullptr;
+      if (!gone) {
+        const evutil_socket_t fd = bufferevent_getfd(evhttp_connection_get_bufferevent(evcon));
+        char c;
+        const ssize_t n = fd < 0 ? -1 : recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+        gone = n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+      }
+      if (gone) {
+        run.push_back(std::move(it->second));
+        it = on_disconnect_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    for (auto& fn : run) fn();
+    if (!on_disconnect_.empty() && poll_ != nullptr) {
+      const timeval every{0, kDisconnectPollMicros};
+      evtimer_add(poll_, &every);
+    }
+  }
+  static constexpr int kDisconnectPollMicros = 500'000;
+  event* poll_ = nullptr;  // the PollDisconnects timer (set before the loop runs)
+
+  // Loop thread, from a connection's close callback: libevent has detached the
+  // requests of a closed connection that still await their reply (their connection is
+  // null; the reply, when sent, frees them). Runs their disconnect callbacks.
+  void ConnectionClosed() {
+    std::vector<absl::AnyInvocable<void()>> run;
+    for (auto it = on_disconnect_.begin(); it != on_disconnect_.end();) {
+      if (evhttp_request_get_connection(it->first) == nullptr) {
+        run.push_back(std::move(it->second));
+        it = on_disconnect_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    for (auto& fn : run) fn();
+  }
 
   // Loop thread: refuses further Run()s and answers every open request with 503;
   // `flushed` runs once those answers are written (or their connections failed).
@@ -200,6 +260,7 @@ class LoopState {
   int flushing_ = 0;                       // loop thread only: 503s being written
   absl::AnyInvocable<void()> flushed_;     // loop thread only
   std::set<evhttp_request*> outstanding_;  // loop thread only
+  std::map<evhttp_request*, absl::AnyInvocable<void()>> on_disconnect_;  // loop thread only
 };
 
 absl::StatusOr<std::pair<std::string, uint16_t>> SplitHostPort(const std::string& listen) {
@@ -247,12 +308,17 @@ struct HttpServer::Impl {
   ~Impl() {
     if (http != nullptr) evhttp_free(http);  // closes connections (OnConnectionClosed)
     if (wake != nullptr) event_free(wake);
+    if (state->poll_ != nullptr) event_free(state->poll_);
+    state->poll_ = nullptr;
     if (state->wake_fd_ >= 0) close(state->wake_fd_);
     if (base != nullptr) event_base_free(base);
     if (ssl != nullptr) SSL_CTX_free(ssl);
   }
 
   static void OnWake(evutil_socket_t, short, void* arg) { static_cast<Impl*>(arg)->state->Drain(); }
+  static void OnPollDisconnects(evutil_socket_t, short, void* arg) {
+    static_cast<Impl*>(arg)->state->PollDisconnects();
+  }
 
   static bufferevent* OnNewTlsConnection(event_base* base, void* arg) {
     auto* self = static_cast<Impl*>(arg);
@@ -261,7 +327,9 @@ struct HttpServer::Impl {
   }
 
   static void OnConnectionClosed(evhttp_connection* evcon, void* arg) {
-    static_cast<Impl*>(arg)->connections.erase(evcon);
+    auto* self = static_cast<Impl*>(arg);
+    self->connections.erase(evcon);
+    self->state->ConnectionClosed();
   }
 
   static void OnRequest(evhttp_request* req, void* arg) { static_cast<Impl*>(arg)->Handle(req); }
@@ -320,10 +388,18 @@ struct HttpServer::Impl {
     const size_t len = evbuffer_get_length(body);
     r.body.resize(len);
     if (len > 0) evbuffer_copyout(body, r.body.data(), len);
-    HttpResponder responder([state = state, req](HttpResponse resp) {
-      state->Run(
-          [state, req, resp = std::move(resp)]() mutable { state->Reply(req, std::move(resp)); });
-    });
+    HttpResponder responder(
+        [state = state, req](HttpResponse resp) {
+          state->Run([state, req, resp = std::move(resp)]() mutable {
+            state->Reply(req, std::move(resp));
+          });
+        },
+        [state = state, req](absl::AnyInvocable<void()> fn) {
+          // Queued like a reply (FIFO), so it never lands after the reply of `req`.
+          state->Run([state, req, fn = std::move(fn)]() mutable {
+            state->SetOnDisconnect(req, std::move(fn));
+          });
+        });
     router->Dispatch(std::move(r), std::move(responder));
   }
 };
@@ -392,6 +468,8 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpServerOp
   if (s.state->wake_fd_ < 0) {
     return absl::InternalError(absl::StrCat("eventfd: ", std::strerror(errno)));
   }
+  s.state->poll_ = evtimer_new(s.base, &Impl::OnPollDisconnects, &s);
+  if (s.state->poll_ == nullptr) return absl::InternalError("cannot create the HTTP poll timer");
   s.wake = event_new(s.base, s.state->wake_fd_, EV_READ | EV_PERSIST, &Impl::OnWake, &s);
   if (s.wake == nullptr || event_add(s.wake, nullptr) != 0) {
     return absl::InternalError("cannot register the HTTP loop's wake-up event");

@@ -70,16 +70,25 @@ struct HttpResponse {
 class HttpResponder {
  public:
   using Sink = absl::AnyInvocable<void(HttpResponse)>;
+  // Registers the request's disconnect callback with the server (see OnDisconnect).
+  using DisconnectHook = absl::AnyInvocable<void(absl::AnyInvocable<void()>)>;
   HttpResponder() = default;
-  explicit HttpResponder(Sink sink);  // tests: capture the response
+  explicit HttpResponder(Sink sink, DisconnectHook on_disconnect = nullptr);  // tests: capture
   HttpResponder(HttpResponder&&) noexcept;
   HttpResponder& operator=(HttpResponder&&) noexcept;
   ~HttpResponder();  // 500 if never sent
   void Send(HttpResponse response);
   bool sent() const;
+  // Before Send(), on the thread that will send: `fn` runs once, on the loop thread,
+  // if the client's connection closes before the response is sent (a long-poll cancels
+  // its engine waiter so that it does not live on to its deadline). The response must
+  // still be sent (it is dropped then). A later call replaces `fn`; a responder made
+  // with a test sink and no hook ignores it.
+  void OnDisconnect(absl::AnyInvocable<void()> fn);
 
  private:
   Sink sink_;
+  DisconnectHook on_disconnect_;
   bool sent_ = false;
 };
 

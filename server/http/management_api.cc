@@ -3,6 +3,8 @@
 // -> api::Translate), call the engine, answer from the engine's callback.
 #include "server/http/management_api.h"
 
+#include <atomic>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "server/common/logging.h"
@@ -89,6 +91,11 @@ void SendStatus(const ApiPtr& api, const std::string& id, StatusOptions opt, boo
 void WaitThenAnswer(const ApiPtr& api, const std::string& id, absl::Duration timeout,
                     std::string base, HttpResponder resp) {
   engine::Engine* engine = api->engine;
+  // A client gone before the answer: the waiter ends now, not at its deadline.
+  auto waiter = std::make_shared<std::atomic<uint64_t>>(0);
+  resp.OnDisconnect([engine, waiter] {
+    if (const uint64_t h = waiter->load(); h != 0) engine->CancelWait(h);
+  });
   const uint64_t handle = engine->WaitForInstance(
       id, /*completion=*/true, /*payloads=*/true,
       [id, base = std::move(base),
@@ -107,6 +114,7 @@ void WaitThenAnswer(const ApiPtr& api, const std::string& id, absl::Duration tim
         if (timed_out) return resp.Send(internal::CheckStatusResponse(base, id));
         resp.Send(FromStatus(r.status()));
       });
+  waiter->store(handle);
   api->deadlines.Add(absl::Now() + std::min(timeout, api->options.max_wait),
                      [engine, handle] { engine->CancelWait(handle); });
 }

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 
 import requests
 
 from _app import ALL_ACTIVITIES, ALL_ORCHESTRATORS, counter, error_of, poll
+from conftest import BASE_PATH
 
 
 def test_entity_signal_get_list(http, http_server, start_worker, uid):
@@ -94,3 +96,29 @@ def test_many_long_polls_do_not_block_other_requests(http, http_server, start_wo
     for i, r in results.items():
         assert r.status_code == 200, (i, r.text)
         assert r.json() == {"got": i}
+
+
+def test_a_long_poll_whose_client_left_frees_its_waiter(http, http_server_factory, uid):
+    """A client that closes its connection during a ?timeout wait: the engine waiter ends
+    then (seen in the taskhub_waiters gauge), not at the deadline minutes later."""
+    srv = http_server_factory()  # its own server: no other test's waiters; no worker
+    metrics = f"http://127.0.0.1:{srv.http_port}/metrics"
+
+    def waiters() -> float:
+        lines = http.get(metrics, timeout=30).text.splitlines()
+        return float(next(ln for ln in lines if ln.startswith("taskhub_waiters ")).split()[1])
+
+    path = f"{BASE_PATH}/orchestrators/wait_orch"
+    clients = []
+    for i in range(5):
+        s = socket.create_connection(("127.0.0.1", srv.http_port), timeout=30)
+        s.sendall(f"POST {path}/{uid}-{i}?timeout=240 HTTP/1.1\r\nHost: test\r\n"
+                  "Content-Length: 0\r\n\r\n".encode())
+        clients.append(s)
+    poll(waiters, lambda w: w == 5, what="5 waiters")
+    for s in clients[:4]:
+        s.close()
+    poll(waiters, lambda w: w == 1, what="the 4 waiters of closed connections freed")
+    assert http.get(f"{srv.base}/instances/{uid}-0").status_code == 202  # still pending
+    clients[4].close()
+    poll(waiters, lambda w: w == 0, what="no waiter left")
