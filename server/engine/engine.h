@@ -86,9 +86,11 @@ class Engine {
   void GetInstance(const std::string& id, bool payloads, DoneWith<GetInstanceResponse> done);
   // Completes when the instance has started (or reached a terminal state when
   // `completion`), when it does not exist (exists=false), at the server-side cap
-  // (DEADLINE_EXCEEDED) or on CancelWait (CANCELLED). Returns a handle for CancelWait.
+  // (DEADLINE_EXCEEDED; `wait` shortens it, on the engine's clock) or on CancelWait
+  // (CANCELLED). Returns a handle for CancelWait.
   uint64_t WaitForInstance(const std::string& id, bool completion, bool payloads,
-                           DoneWith<GetInstanceResponse> done);
+                           DoneWith<GetInstanceResponse> done,
+                           absl::Duration wait = absl::InfiniteDuration());
   void CancelWait(uint64_t handle);
   void RaiseEvent(const core::RaiseEventCommand& cmd, Done done);
   void Terminate(const core::TerminateCommand& cmd, Done done);

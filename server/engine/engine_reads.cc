@@ -29,8 +29,8 @@ void Engine::GetInstance(const std::string& id, bool payloads, DoneWith<GetInsta
 }
 
 uint64_t Engine::WaitForInstance(const std::string& id, bool completion, bool payloads,
-                                 DoneWith<GetInstanceResponse> done) {
-  const uint64_t handle = waiters_.Add(id, completion, payloads, std::move(done));
+                                 DoneWith<GetInstanceResponse> done, absl::Duration wait) {
+  const uint64_t handle = waiters_.Add(id, completion, payloads, std::move(done), wait);
   if (shutting_down()) {
     waiters_.End(handle, absl::UnavailableError("the server is shutting down"));
     return handle;

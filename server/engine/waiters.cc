@@ -17,7 +17,8 @@ bool Waiters::Waiter::Satisfied(const store::InstanceRecord& rec) const {
   return completion ? core::IsTerminal(rec.status()) : rec.status() != ORCHESTRATION_STATUS_PENDING;
 }
 
-uint64_t Waiters::Add(const std::string& id, bool completion, bool payloads, Done done) {
+uint64_t Waiters::Add(const std::string& id, bool completion, bool payloads, Done done,
+                      absl::Duration wait) {
   auto w = std::make_unique<Waiter>();
   w->id = id;
   w->completion = completion;
@@ -30,10 +31,12 @@ uint64_t Waiters::Add(const std::string& id, bool completion, bool payloads, Don
     by_id_.emplace(id, handle);
     by_handle_[handle] = std::move(w);
   }
-  const uint64_t timer = timers_->Schedule(clock_->Now() + max_wait_, [this, handle] {
-    End(handle, absl::DeadlineExceededError(
-                    absl::StrCat("the server-side wait limit of ", absl::FormatDuration(max_wait_),
-                                 " was reached; call again to keep waiting")));
+  const bool capped = wait >= max_wait_;
+  const absl::Duration limit = capped ? max_wait_ : wait;
+  const uint64_t timer = timers_->Schedule(clock_->Now() + limit, [this, handle, limit, capped] {
+    End(handle, absl::DeadlineExceededError(absl::StrCat(
+                    capped ? "the server-side wait limit of " : "the requested wait of ",
+                    absl::FormatDuration(limit), " was reached; call again to keep waiting")));
   });
   absl::MutexLock l(&mu_);
   auto it = by_handle_.find(handle);

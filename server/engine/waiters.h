@@ -36,7 +36,9 @@ class Waiters {
 
   // Registers a waiter for `id` (started, or terminal when `completion`). Returns its
   // handle. The caller must then call Check() with the instance's durable state.
-  uint64_t Add(const std::string& id, bool completion, bool payloads, Done done);
+  // It ends with DEADLINE_EXCEEDED after min(`wait`, the server-side cap).
+  uint64_t Add(const std::string& id, bool completion, bool payloads, Done done,
+               absl::Duration wait = absl::InfiniteDuration());
   // Fires waiter `handle` at once if `rec` already satisfies it (or is an error or
   // an unknown instance: exists=false). Otherwise it stays registered.
   void Check(uint64_t handle, const absl::StatusOr<std::optional<store::InstanceRecord>>& rec);

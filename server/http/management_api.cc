@@ -85,9 +85,9 @@ void SendStatus(const ApiPtr& api, const std::string& id, StatusOptions opt, boo
       });
 }
 
-// After a start or restart with ?timeout: waits (an engine waiter, cancelled at the
-// deadline; no thread waits) and answers 200 + output when it completed, the status
-// object when it failed or was terminated, else 202 + the management payload.
+// After a start or restart with ?timeout: waits (an engine waiter, ended by the engine's
+// timer at the deadline; no thread waits) and answers 200 + output when it completed, the
+// status object when it failed or was terminated, else 202 + the management payload.
 void WaitThenAnswer(const ApiPtr& api, const std::string& id, absl::Duration timeout,
                     std::string base, HttpResponder resp) {
   engine::Engine* engine = api->engine;
@@ -113,10 +113,9 @@ void WaitThenAnswer(const ApiPtr& api, const std::string& id, absl::Duration tim
             r.ok() || absl::IsCancelled(r.status()) || absl::IsDeadlineExceeded(r.status());
         if (timed_out) return resp.Send(internal::CheckStatusResponse(base, id));
         resp.Send(FromStatus(r.status()));
-      });
+      },
+      std::min(timeout, api->options.max_wait));
   waiter->store(handle);
-  api->deadlines.Add(absl::Now() + std::min(timeout, api->options.max_wait),
-                     [engine, handle] { engine->CancelWait(handle); });
 }
 
 void Start(const ApiPtr& api, HttpRequest req, HttpResponder resp) {

@@ -6,47 +6,6 @@
 
 namespace taskhub::http::internal {
 
-Deadlines::Deadlines() : thread_([this] { Run(); }) {}
-
-Deadlines::~Deadlines() {
-  {
-    absl::MutexLock l(&mu_);
-    stop_ = true;
-    due_.clear();
-    cv_.Signal();
-  }
-  // The last reference may be dropped by a callback running on this very thread.
-  if (std::this_thread::get_id() == thread_.get_id()) {
-    thread_.detach();
-  } else {
-    thread_.join();
-  }
-}
-
-void Deadlines::Add(absl::Time when, absl::AnyInvocable<void()> fn) {
-  absl::MutexLock l(&mu_);
-  if (stop_) return;
-  due_.emplace(when, std::move(fn));
-  cv_.Signal();
-}
-
-void Deadlines::Run() {
-  absl::MutexLock l(&mu_);
-  while (!stop_) {
-    const absl::Time now = absl::Now();
-    if (!due_.empty() && due_.begin()->first <= now) {
-      auto fn = std::move(due_.begin()->second);
-      due_.erase(due_.begin());
-      mu_.Unlock();
-      fn();
-      mu_.Lock();
-      continue;
-    }
-    const absl::Time next = due_.empty() ? now + absl::Seconds(1) : due_.begin()->first;
-    cv_.WaitWithDeadline(&mu_, next);  // woken by Add, stop, or the time
-  }
-}
-
 bool Authorize(const Api& api, const HttpRequest& req, const char* method,
                HttpResponder& responder) {
   if (api.options.authorizer == nullptr) return true;

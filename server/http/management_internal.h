@@ -3,15 +3,11 @@
 #ifndef TASKHUB_SERVER_HTTP_MANAGEMENT_INTERNAL_H_
 #define TASKHUB_SERVER_HTTP_MANAGEMENT_INTERNAL_H_
 
-#include <map>
 #include <memory>
 #include <string>
-#include <thread>
 #include <utility>
 
-#include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "nlohmann/json.hpp"
 #include "server/api/translate.h"
@@ -21,29 +17,11 @@ namespace taskhub::http::internal {
 
 inline constexpr char kBasePath[] = "/runtime/webhooks/durabletask";
 
-// Runs callbacks at their deadline on one thread (the ?timeout of long-polls: a
-// deadline cancels an engine waiter; no thread waits per request). Thread-safe.
-class Deadlines {
- public:
-  Deadlines();
-  ~Deadlines();  // drops pending callbacks, joins the thread
-  void Add(absl::Time when, absl::AnyInvocable<void()> fn);
-
- private:
-  void Run();
-  absl::Mutex mu_;
-  absl::CondVar cv_;
-  std::multimap<absl::Time, absl::AnyInvocable<void()>> due_ ABSL_GUARDED_BY(mu_);
-  bool stop_ ABSL_GUARDED_BY(mu_) = false;
-  std::thread thread_;
-};
-
 // What every handler shares. Handlers and engine callbacks hold it by shared_ptr.
 struct Api {
   engine::Engine* engine = nullptr;
   ManagementApiOptions options;
   api::TranslateOptions translate;
-  Deadlines deadlines;
 };
 using ApiPtr = std::shared_ptr<Api>;
 

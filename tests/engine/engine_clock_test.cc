@@ -190,6 +190,30 @@ TEST_F(ManualEngineTest, WaitIsCappedByTheServer) {
   EXPECT_EQ(got->status().code(), absl::StatusCode::kDeadlineExceeded);
 }
 
+// A caller's shorter wait (the HTTP API's ?timeout) ends on the engine's clock; a longer
+// one is still capped by the server. Broken on purpose: Waiters::Add ignoring `wait` ->
+// the first wait ran to the 1 min cap.
+TEST_F(ManualEngineTest, AShorterWaitEndsOnTheEngineClock) {
+  EngineOptions opts;
+  opts.max_wait = absl::Minutes(1);
+  Open(opts);
+  ASSERT_TRUE(Start("w").ok());
+  std::optional<absl::StatusOr<GetInstanceResponse>> shorter, longer;
+  engine_->WaitForInstance(
+      "w", true, false, [&](auto r) { shorter = std::move(r); }, absl::Seconds(10));
+  engine_->WaitForInstance(
+      "w", true, false, [&](auto r) { longer = std::move(r); }, absl::Hours(1));
+  Advance(absl::Seconds(10) - kTick);
+  EXPECT_FALSE(shorter.has_value()) << "the wait ended early";
+  Advance(kTick);
+  ASSERT_TRUE(shorter.has_value()) << "the caller's wait did not end";
+  EXPECT_EQ(shorter->status().code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_FALSE(longer.has_value());
+  Advance(absl::Minutes(1) - absl::Seconds(10));
+  ASSERT_TRUE(longer.has_value()) << "a longer wait was not capped by the server";
+  EXPECT_EQ(longer->status().code(), absl::StatusCode::kDeadlineExceeded);
+}
+
 // Broken on purpose: AbandonDelay() not doubling -> the third redelivery came after
 // 1 s instead of 4 s.
 TEST_F(ManualEngineTest, AbandonBackOffDoublesUpToTheCap) {
