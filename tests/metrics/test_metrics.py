@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import time
 from collections import Counter
 from datetime import timedelta
@@ -21,7 +20,7 @@ from durabletask import client as dtclient
 from durabletask import task
 
 from conftest import HttpServer
-from taskhub_harness import Taskhubd, make_client, start_py_worker
+from taskhub_harness import Taskhubd, make_client, small_tmpfs, start_py_worker
 
 FAMILIES = {
     "taskhub_ready": "gauge",
@@ -184,16 +183,8 @@ def test_scrape_parses_and_counters_move_with_a_workload(http_factory, uid):
 
 @pytest.fixture
 def small_fs(tmp_path) -> Iterator[Path]:
-    """A small tmpfs (as tests/startup/test_storage_faults.py: needs mount permission)."""
-    mnt = tmp_path / "fs"
-    mnt.mkdir()
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(mnt)],
-                       capture_output=True, text=True)
-    if r.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs to fill (needs root and mount permission): "
-                    f"{r.stderr.strip()}")
-    yield mnt
-    subprocess.run(["umount", "-l", str(mnt)], check=False)
+    with small_tmpfs(tmp_path, "16m") as mnt:
+        yield mnt
 
 
 def test_readyz_is_503_once_the_store_refuses_writes(small_fs, tmp_path):

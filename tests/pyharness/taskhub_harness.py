@@ -45,6 +45,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -548,3 +549,20 @@ def unique_id(request: pytest.FixtureRequest, prefix: str) -> str:
     """A unique instance-id prefix for a test: prefix, the test's name, 8 random hex digits."""
     base = re.sub(r"[^A-Za-z0-9]+", "-", request.node.name)[:40].strip("-")
     return f"{prefix}-{base}-{uuid.uuid4().hex[:8]}"
+
+
+@contextmanager
+def small_tmpfs(parent: Path, size: str) -> Iterator[Path]:
+    """A tmpfs of `size` (e.g. "4m") mounted under `parent`, to fill a file system for real;
+    skips the test where mounting is not allowed (needs root and mount permission)."""
+    mnt = parent / "fs"
+    mnt.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mnt)],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs to fill (needs root and mount permission): "
+                    f"{r.stderr.strip()}")
+    try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], check=False)

@@ -15,6 +15,7 @@ import grpc
 import pytest
 
 from conftest import Daemon, run_failing
+from taskhub_harness import small_tmpfs
 
 import durabletask.internal.orchestrator_service_pb2 as pb  # noqa: E402
 import durabletask.internal.orchestrator_service_pb2_grpc as stubs  # noqa: E402
@@ -25,15 +26,8 @@ SERVING, NOT_SERVING = 1, 2
 
 @pytest.fixture
 def small_fs(tmp_path) -> Iterator[Path]:
-    mnt = tmp_path / "fs"
-    mnt.mkdir()
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mnt)],
-                       capture_output=True, text=True)
-    if r.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs to fill (needs root and mount permission): "
-                    f"{r.stderr.strip()}")
-    yield mnt
-    subprocess.run(["umount", "-l", str(mnt)], check=False)
+    with small_tmpfs(tmp_path, "4m") as mnt:
+        yield mnt
 
 
 def _fill(d: Daemon, stub) -> tuple[list[str], grpc.RpcError]:
