@@ -23,6 +23,7 @@ namespace wire = testing::wire;
 using testing::CompleteAction;
 using testing::Drain;
 using testing::DriveOr;
+using testing::DriveEpisode;
 using testing::DriveStatus;
 using testing::RecordingSink;
 using testing::ScheduleTask;
@@ -72,12 +73,7 @@ class ManualEngineTest : public ::testing::Test {
                                 [&](auto d) { wire::StartInstance(*engine_, req, std::move(d)); });
   }
   absl::Status Complete(const WorkItem& wi, std::vector<OrchestratorAction> actions) {
-    OrchestratorResponse resp;
-    resp.set_instanceid(wi.orchestratorrequest().instanceid());
-    resp.set_completiontoken(wi.completiontoken());
-    for (auto& a : actions) *resp.add_actions() = std::move(a);
-    return DriveStatus(*engine_,
-                       [&](Done d) { wire::CompleteOrchestration(*engine_, resp, std::move(d)); });
+    return DriveEpisode(*engine_, wi, std::move(actions));
   }
   // The next work item already sent (manual mode sends from the driving calls).
   std::optional<WorkItem> Next() { return sink_.Next(absl::ZeroDuration()); }

@@ -21,6 +21,7 @@ namespace {
 
 namespace wire = testing::wire;
 using testing::DriveOr;
+using testing::DriveEpisode;
 using testing::DriveStatus;
 using testing::RecordingSink;
 
@@ -114,12 +115,7 @@ class MetricsEngineTest : public ::testing::Test {
     ASSERT_TRUE(r.ok()) << r.status();
   }
   absl::Status Complete(const WorkItem& wi, std::vector<OrchestratorAction> actions) {
-    OrchestratorResponse resp;
-    resp.set_instanceid(wi.orchestratorrequest().instanceid());
-    resp.set_completiontoken(wi.completiontoken());
-    for (auto& a : actions) *resp.add_actions() = std::move(a);
-    return DriveStatus(*engine_,
-                       [&](Done d) { wire::CompleteOrchestration(*engine_, resp, std::move(d)); });
+    return DriveEpisode(*engine_, wi, std::move(actions));
   }
   std::string Render() { return metrics::RenderMetrics(engine_.get(), &backend_, true); }
 

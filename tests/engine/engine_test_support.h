@@ -87,13 +87,20 @@ inline OrchestratorAction CompleteAction(int id, const std::string& result) {
   return a;
 }
 
-// Completes the episode `wi` with `actions` (and its completion token).
-inline absl::Status CompleteEpisode(Engine& engine, const WorkItem& wi,
-                                    std::vector<OrchestratorAction> actions) {
+// The response completing episode `wi` with `actions` (and its completion token).
+inline OrchestratorResponse EpisodeResponse(const WorkItem& wi,
+                                            std::vector<OrchestratorAction> actions) {
   OrchestratorResponse resp;
   resp.set_instanceid(wi.orchestratorrequest().instanceid());
   resp.set_completiontoken(wi.completiontoken());
   for (auto& a : actions) *resp.add_actions() = std::move(a);
+  return resp;
+}
+
+// Completes the episode `wi` with `actions` (threaded engine: waits for the reply).
+inline absl::Status CompleteEpisode(Engine& engine, const WorkItem& wi,
+                                    std::vector<OrchestratorAction> actions) {
+  const OrchestratorResponse resp = EpisodeResponse(wi, std::move(actions));
   return AwaitStatus([&](Done d) { wire::CompleteOrchestration(engine, resp, std::move(d)); });
 }
 
@@ -123,6 +130,14 @@ inline absl::Status DriveStatus(Engine& engine, std::function<void(Done)> call) 
   Drain(engine);
   if (!got) return absl::InternalError("the callback did not run");
   return *got;
+}
+
+// Completes the episode `wi` with `actions` (manual scheduling: drives the engine).
+inline absl::Status DriveEpisode(Engine& engine, const WorkItem& wi,
+                                 std::vector<OrchestratorAction> actions) {
+  const OrchestratorResponse resp = EpisodeResponse(wi, std::move(actions));
+  return DriveStatus(engine,
+                     [&](Done d) { wire::CompleteOrchestration(engine, resp, std::move(d)); });
 }
 
 }  // namespace taskhub::engine::testing
