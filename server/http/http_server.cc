@@ -174,17 +174,21 @@ class LoopState {
     on_disconnect_[req] = std::move(fn);
   }
 
-  // Loop thread, every kDisconnectPollMicros while a request has a disconnect callback:
-  // libevent does not read a connection whose request awaits its reply, so it does not
-  // see the client go. A peek at the socket does: 0 bytes (FIN) or an error (RST) is a
-  // closed connection. (Bytes waiting, e.g. a TLS close_notify, are left alone: that
+  // Loop thread. Runs the disconnect callbacks of requests whose client is gone:
+  // - from a connection's close callback (`peek` false): libevent has detached the
+  //   requests still awaiting their reply (their connection is null; the reply, when
+  //   sent, frees them); requests still attached are left to libevent;
+  // - every kDisconnectPollMicros while a request has a callback (`peek` true): libevent
+  //   does not read a connection whose request awaits its reply, so it does not see the
+  //   client go; a peek at the socket does: 0 bytes (FIN) or an error (RST) is a closed
+  //   connection. (Bytes waiting, e.g. a TLS close_notify, are left alone: that
   // request ends at its own deadline.)
-  void PollDisconnects() {
+  void PollDisconnects(bool peek) {
     std::vector<absl::AnyInvocable<void()>> run;
     for (auto it = on_disconnect_.begin(); it != on_disconnect_.end();) {
       evhttp_connection* evcon = evhttp_request_get_connection(it->first);
       bool gone = evcon == nullptr;
-      if (!gone) {
+      if (!gone && peek) {
         const evutil_socket_t fd = bufferevent_getfd(evhttp_connection_get_bufferevent(evcon));
         char c;
         const ssize_t n = fd < 0 ? -1 : recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
@@ -205,22 +209,6 @@ class LoopState {
   }
   static constexpr int kDisconnectPollMicros = 500'000;
   event* poll_ = nullptr;  // the PollDisconnects timer (set before the loop runs)
-
-  // Loop thread, from a connection's close callback: libevent has detached the
-  // requests of a closed connection that still await their reply (their connection is
-  // null; the reply, when sent, frees them). Runs their disconnect callbacks.
-  void ConnectionClosed() {
-    std::vector<absl::AnyInvocable<void()>> run;
-    for (auto it = on_disconnect_.begin(); it != on_disconnect_.end();) {
-      if (evhttp_request_get_connection(it->first) == nullptr) {
-        run.push_back(std::move(it->second));
-        it = on_disconnect_.erase(it);
-      } else {
-        ++it;
-      }
-    }
-    for (auto& fn : run) fn();
-  }
 
   // Loop thread: refuses further Run()s and answers every open request with 503;
   // `flushed` runs once those answers are written (or their connections failed).
@@ -317,7 +305,7 @@ struct HttpServer::Impl {
 
   static void OnWake(evutil_socket_t, short, void* arg) { static_cast<Impl*>(arg)->state->Drain(); }
   static void OnPollDisconnects(evutil_socket_t, short, void* arg) {
-    static_cast<Impl*>(arg)->state->PollDisconnects();
+    static_cast<Impl*>(arg)->state->PollDisconnects(/*peek=*/true);
   }
 
   static bufferevent* OnNewTlsConnection(event_base* base, void* arg) {
@@ -329,7 +317,7 @@ struct HttpServer::Impl {
   static void OnConnectionClosed(evhttp_connection* evcon, void* arg) {
     auto* self = static_cast<Impl*>(arg);
     self->connections.erase(evcon);
-    self->state->ConnectionClosed();
+    self->state->PollDisconnects(/*peek=*/false);
   }
 
   static void OnRequest(evhttp_request* req, void* arg) { static_cast<Impl*>(arg)->Handle(req); }
